@@ -1,0 +1,89 @@
+// Builds the GitSource CustomResourceDefinition from the zod schemas (structural OpenAPI v3).
+import { z } from 'zod';
+import * as yaml from 'js-yaml';
+import { GitSourceSpecSchema, GitSourceStatusSchema, GROUP, KIND, PLURAL, VERSION } from './gitsource.ts';
+
+type Json = Record<string, unknown>;
+
+/** Turns zod's JSON Schema into the structural subset the API server accepts. */
+function structural(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(structural);
+  if (!node || typeof node !== 'object') return node;
+  const out: Json = {};
+  for (const [key, value] of Object.entries(node as Json)) {
+    if (key === '$schema' || key === 'id' || key === '$id') continue;
+    // Structural schemas forbid additionalProperties beside properties; "false" is implied by pruning.
+    if (key === 'additionalProperties' && (value === false || (node as Json).properties)) continue;
+    // zod writes unknown/any as {}; the API server wants it explicit.
+    if (key === 'additionalProperties' && value && Object.keys(value as Json).length === 0) {
+      out[key] = { 'x-kubernetes-preserve-unknown-fields': true };
+      continue;
+    }
+    out[key] = structural(value);
+  }
+  if (out['x-kubernetes-preserve-unknown-fields'] && !out.type) out.type = 'object';
+  return out;
+}
+
+export function openApiSchema(): Json {
+  const spec = structural(z.toJSONSchema(GitSourceSpecSchema, { io: 'input', unrepresentable: 'any' })) as Json;
+  const status = structural(z.toJSONSchema(GitSourceStatusSchema, { io: 'output' })) as Json;
+  return {
+    type: 'object',
+    required: ['spec'],
+    properties: {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      metadata: { type: 'object' },
+      spec,
+      status,
+    },
+  };
+}
+
+const readyStatus = '.status.conditions[?(@.type=="Ready")].status';
+const readyMessage = '.status.conditions[?(@.type=="Ready")].message';
+
+export function gitSourceCrd(): Json {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${PLURAL}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: 'gitsource',
+        shortNames: ['gs'],
+        categories: ['gitops'],
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Ready', type: 'string', jsonPath: readyStatus },
+            { name: 'Revision', type: 'string', jsonPath: '.status.lastAppliedRevision' },
+            { name: 'Status', type: 'string', jsonPath: readyMessage },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            { name: 'URL', type: 'string', jsonPath: '.spec.url', priority: 1 },
+            { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1 },
+          ],
+          schema: { openAPIV3Schema: openApiSchema() },
+        },
+      ],
+    },
+  };
+}
+
+export function gitSourceCrdYaml(): string {
+  return (
+    '# Generated from src/api/gitsource.ts by `npm run generate`. Do not edit by hand.\n' +
+    yaml.dump(gitSourceCrd(), { lineWidth: 120, noRefs: true, sortKeys: false })
+  );
+}

@@ -1,0 +1,261 @@
+// The GitSource API (gitops.converge.dev/v1alpha1): zod schemas are the single source of truth;
+// crds/gitsource.yaml is generated from them by `npm run generate`.
+import { z } from 'zod';
+
+export const GROUP = 'gitops.converge.dev';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'GitSource';
+export const PLURAL = 'gitsources';
+
+/** Go-style duration ("1m", "90s", "1h30m"), as Flux and Kubernetes users write them. */
+export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$';
+
+const duration = (description: string, min?: string) =>
+  z
+    .string()
+    .max(32)
+    .regex(new RegExp(DURATION_PATTERN), 'must be a Go duration such as 30s, 5m or 1h')
+    .meta({
+      description,
+      ...(min
+        ? {
+            'x-kubernetes-validations': [
+              { rule: `duration(self) >= duration('${min}')`, message: `must be at least ${min}` },
+            ],
+          }
+        : {}),
+    });
+
+const name = z.string().min(1).max(253);
+
+export const GitRefSchema = z
+  .object({
+    branch: z.string().min(1).optional().meta({ description: 'Branch to follow (default main).' }),
+    tag: z.string().min(1).optional().meta({ description: 'Tag to check out.' }),
+    semver: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Semver range; the highest matching tag is checked out.' }),
+    commit: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/, 'must be a full 40-character commit SHA')
+      .optional()
+      .meta({ description: 'Full commit SHA to pin.' }),
+  })
+  .meta({
+    description: 'Which revision to follow: exactly one of branch, tag, semver or commit.',
+    'x-kubernetes-validations': [
+      {
+        rule: '[has(self.branch), has(self.tag), has(self.semver), has(self.commit)].filter(x, x).size() == 1',
+        message: 'exactly one of branch, tag, semver or commit must be set',
+      },
+    ],
+  });
+
+export const ObjectSelectorSchema = z.object({
+  group: z.string().optional(),
+  version: z.string().optional(),
+  kind: z.string().optional(),
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+});
+
+export const IgnoreRuleSchema = z.object({
+  target: ObjectSelectorSchema.meta({ description: 'Objects the rule applies to; empty fields match all.' }),
+  paths: z
+    .array(z.string().regex(/^\//, 'must be a JSON pointer starting with /'))
+    .min(1)
+    .meta({ description: 'JSON pointers (RFC 6901) of fields Converge neither diffs nor overwrites.' }),
+});
+
+export const DependencySchema = z.object({
+  name,
+  namespace: z.string().optional().meta({ description: 'Defaults to the GitSource namespace.' }),
+});
+
+export const GitSourceSpecSchema = z
+  .object({
+    url: z
+      .string()
+      .min(1)
+      .regex(
+        /^(https?:\/\/|ssh:\/\/|file:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/,
+        'must be an https://, http://, ssh:// or scp-like user@host:path URL',
+      )
+      .meta({ description: 'Repository URL: https, http, ssh:// or scp-like git@host:path.' }),
+    ref: GitRefSchema.optional(),
+    path: z
+      .string()
+      .max(1024)
+      .default('.')
+      .meta({
+        description: 'Directory inside the repository to render, relative (default ".").',
+        'x-kubernetes-validations': [
+          { rule: "!self.startsWith('/')", message: 'must be relative to the repository root' },
+          { rule: "!self.matches('(^|/)[.][.](/|$)')", message: "must not contain '..'" },
+        ],
+      }),
+    interval: duration('Poll and drift-resync period (default 1m, at least 5s).', '5s').default('1m'),
+    retryInterval: duration('First retry after a failure; doubles up to interval (default 15s).').optional(),
+    timeout: duration('Bound for one reconcile: fetch, apply and health wait (default 2m).').optional(),
+    secretRef: z
+      .object({ name })
+      .optional()
+      .meta({
+        description: 'Secret with username+password, bearerToken, or identity (+known_hosts) for SSH.',
+      }),
+    suspend: z.boolean().default(false).meta({ description: 'Stop reconciling; status stays as it was.' }),
+    prune: z.boolean().default(true).meta({ description: 'Delete objects that left Git.' }),
+    wait: z.boolean().default(true).meta({ description: 'Converged only once applied objects are healthy.' }),
+    force: z.boolean().default(false).meta({ description: 'Recreate objects whose immutable fields changed.' }),
+    drift: z
+      .enum(['Correct', 'Report'])
+      .default('Correct')
+      .meta({ description: 'Correct hand edits of managed objects, or only report them.' }),
+    targetNamespace: z
+      .string()
+      .max(63)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label')
+      .optional()
+      .meta({ description: 'Namespace for namespaced objects that set none.' }),
+    serviceAccountName: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Apply as this ServiceAccount of the GitSource namespace (impersonation).' }),
+    dependsOn: z
+      .array(DependencySchema)
+      .optional()
+      .meta({ description: 'GitSources that must be Ready at their latest revision first.' }),
+    include: z.array(z.string().min(1)).optional().meta({ description: 'Globs relative to path to read.' }),
+    exclude: z.array(z.string().min(1)).optional().meta({ description: 'Globs relative to path to skip; exclude wins.' }),
+    substitute: z
+      .record(z.string(), z.string())
+      .optional()
+      .meta({ description: '${VAR} replacements applied after rendering.' }),
+    ignore: z.array(IgnoreRuleSchema).optional().meta({ description: 'Fields left alone on matching objects.' }),
+    deletionPolicy: z
+      .enum(['Orphan', 'Delete'])
+      .default('Orphan')
+      .meta({ description: 'What happens to applied objects when the GitSource is deleted.' }),
+    helm: z
+      .object({
+        values: z
+          .record(z.string(), z.unknown())
+          .optional()
+          .meta({ description: 'Values for a Chart.yaml at path.', 'x-kubernetes-preserve-unknown-fields': true }),
+        releaseName: z.string().optional().meta({ description: 'Release name (default: the GitSource name).' }),
+      })
+      .optional(),
+  })
+  .meta({ description: 'Where to find the desired state and how to converge it.' });
+
+export const ConditionSchema = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  observedGeneration: z.number().int().optional(),
+  lastTransitionTime: z.string(),
+  reason: z.string(),
+  message: z.string(),
+});
+
+export const HistoryEntrySchema = z.object({
+  revision: z.string(),
+  appliedAt: z.string(),
+  duration: z.string(),
+  result: z.string(),
+});
+
+export const InventoryEntrySchema = z.object({
+  id: z.string().meta({ description: 'namespace_name_group_kind' }),
+  v: z.string().meta({ description: 'API version the object was applied with.' }),
+});
+
+export const GitSourceStatusSchema = z.object({
+  observedGeneration: z.number().int().optional(),
+  revision: z.string().optional(),
+  lastAttemptedRevision: z.string().optional(),
+  lastAppliedRevision: z.string().optional(),
+  lastHandledReconcileAt: z.string().optional(),
+  conditions: z.array(ConditionSchema).optional(),
+  summary: z
+    .object({
+      objects: z.number().int(),
+      created: z.number().int(),
+      configured: z.number().int(),
+      unchanged: z.number().int(),
+      pruned: z.number().int(),
+      drifted: z.number().int(),
+    })
+    .optional(),
+  changes: z.array(z.string()).optional(),
+  inventory: z.object({ entries: z.array(InventoryEntrySchema) }).optional(),
+  history: z.array(HistoryEntrySchema).optional(),
+});
+
+export type GitRef = z.infer<typeof GitRefSchema>;
+export type IgnoreRule = z.infer<typeof IgnoreRuleSchema>;
+export type GitSourceSpec = z.infer<typeof GitSourceSpecSchema>;
+export type GitSourceStatus = z.infer<typeof GitSourceStatusSchema>;
+export type Condition = z.infer<typeof ConditionSchema>;
+export type InventoryEntry = z.infer<typeof InventoryEntrySchema>;
+
+export interface GitSource {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    generation?: number;
+    resourceVersion?: string;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+  };
+  spec: GitSourceSpec;
+  status?: GitSourceStatus;
+}
+
+/** Names fixed by the design contract (DESIGN.md "Names"). */
+export const LABEL_NAME = `${GROUP}/name`;
+export const LABEL_NAMESPACE = `${GROUP}/namespace`;
+export const FINALIZER = `${GROUP}/finalizer`;
+export const ANNOTATION_REQUESTED_AT = `${GROUP}/requested-at`;
+export const ANNOTATION_PRUNE = `${GROUP}/prune`;
+export const ANNOTATION_FORCE = `${GROUP}/force`;
+export const ANNOTATION_SSA = `${GROUP}/ssa`;
+export const FIELD_MANAGER = 'converge';
+export const STATUS_FIELD_MANAGER = 'converge-status';
+
+/** Parses a spec from the API server, naming the first bad field; defaults filled in. */
+export function parseSpec(raw: unknown): { ok: true; spec: GitSourceSpec } | { ok: false; error: string } {
+  const result = GitSourceSpecSchema.safeParse(raw ?? {});
+  if (result.success) return { ok: true, spec: result.data };
+  const issue = result.error.issues[0]!;
+  return { ok: false, error: `spec.${issue.path.join('.')}: ${issue.message}` };
+}
+
+/** Go-style duration to milliseconds ("1m30s" → 90000). */
+export function parseDuration(text: string): number {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  const re = /([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    total += Number(m[1]) * units[m[2]!]!;
+    consumed += m[0].length;
+  }
+  if (consumed === 0 || consumed !== text.length) throw new Error(`invalid duration "${text}"`);
+  return total;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)}s`;
+  return `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
+}

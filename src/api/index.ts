@@ -1,0 +1,5 @@
+// The GitSource API: schemas, names fixed by the contract, typed errors, and the generated CRD.
+export * from './gitsource.ts';
+export * from './errors.ts';
+export { gitSourceCrd, gitSourceCrdYaml } from './crd.ts';
+export * from './object.ts';
