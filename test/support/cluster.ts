@@ -1,0 +1,74 @@
+// Helpers for cluster tests: real kubectl against the shared control plane, a namespace per test.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { inject } from 'vitest';
+
+const run = promisify(execFile);
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs real kubectl with the test cluster's admin kubeconfig; never throws, returns the exit code. */
+export async function kubectl(args: string[], input?: string): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      inject('kubectl'),
+      ['--kubeconfig', inject('kubeconfig'), ...args],
+      { maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ stdout, stderr, code });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** kubectl that must succeed. */
+export async function kubectlOk(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Creates a fresh namespace for one test and returns its name; deletion is left to the caller's afterEach. */
+export async function createNamespace(prefix = 't'): Promise<string> {
+  const name = uniqueName(prefix);
+  await kubectlOk(['create', 'namespace', name]);
+  return name;
+}
+
+export async function deleteNamespace(name: string): Promise<void> {
+  await kubectl(['delete', 'namespace', name, '--wait=false', '--ignore-not-found']);
+}
+
+/** Polls `check` every `intervalMs` until it returns a truthy value or `timeoutMs` passes. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false | null> | T | undefined | false | null,
+  { timeoutMs = 20_000, intervalMs = 50, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export { run as execFileAsync };
