@@ -1,0 +1,57 @@
+{{/* Names and labels shared by every template. */}}
+
+{{- define "converge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: <release>-converge, or just <release> when it already says converge. */}}
+{{- define "converge.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "converge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "converge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "converge.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "converge.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: converge
+{{- end -}}
+
+{{- define "converge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "converge.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name must name an existing ServiceAccount when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "converge.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The Lease name is fixed by the operator (one leader per release namespace). */}}
+{{- define "converge.leaseName" -}}converge-leader{{- end -}}
+
+{{/* Fails the render early on combinations the schema cannot express well. */}}
+{{- define "converge.validate" -}}
+{{- if and (eq .Values.rbac.mode "tenant") (not .Values.rbac.tenantNamespaces) -}}
+{{- fail "rbac.tenantNamespaces: tenant mode needs at least one namespace the operator may deploy into" -}}
+{{- end -}}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) -}}
+{{- fail "leaderElection.enabled: must be true when replicas > 1, or every replica would reconcile the same GitSources" -}}
+{{- end -}}
+{{- end -}}
