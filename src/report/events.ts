@@ -1,0 +1,45 @@
+// Which Kubernetes Events a status change deserves: only transitions, never one per interval.
+import type { Condition } from '../api/index.ts';
+import { findCondition } from './conditions.ts';
+
+export interface EventSpec {
+  type: 'Normal' | 'Warning';
+  reason: 'Changed' | 'Diverged' | 'Converged' | 'DriftCorrected' | 'Pruned' | 'ReconcileFailed';
+  note: string;
+}
+
+function flippedTrue(before: readonly Condition[] | undefined, after: readonly Condition[], type: string): Condition | undefined {
+  const now = findCondition(after, type);
+  if (now?.status !== 'True') return undefined;
+  const was = findCondition(before, type);
+  // A new reason while still True (Pending → Drifted) is a new transition worth telling.
+  return was?.status === 'True' && was.reason === now.reason ? undefined : now;
+}
+
+export function transitionEvents(
+  before: readonly Condition[] | undefined,
+  after: readonly Condition[],
+  extra: { pruned?: string[]; driftCorrected?: string[] } = {},
+): EventSpec[] {
+  const events: EventSpec[] = [];
+  const changed = flippedTrue(before, after, 'Changed');
+  if (changed) events.push({ type: 'Normal', reason: 'Changed', note: changed.message });
+  const diverged = flippedTrue(before, after, 'Diverged');
+  if (diverged) events.push({ type: diverged.reason === 'Drifted' ? 'Warning' : 'Normal', reason: 'Diverged', note: diverged.message });
+  if (extra.driftCorrected?.length) {
+    events.push({ type: 'Normal', reason: 'DriftCorrected', note: `Corrected ${extra.driftCorrected.join(', ')}` });
+  }
+  if (extra.pruned?.length) events.push({ type: 'Normal', reason: 'Pruned', note: `Pruned ${extra.pruned.join(', ')}` });
+  const converged = flippedTrue(before, after, 'Converged');
+  if (converged) events.push({ type: 'Normal', reason: 'Converged', note: converged.message });
+  const readyBefore = findCondition(before, 'Ready');
+  const readyAfter = findCondition(after, 'Ready');
+  if (
+    readyAfter?.status === 'False' &&
+    !['Progressing', 'Suspended', 'DependencyNotReady'].includes(readyAfter.reason) &&
+    (readyBefore?.status !== 'False' || readyBefore.reason !== readyAfter.reason || readyBefore.message !== readyAfter.message)
+  ) {
+    events.push({ type: 'Warning', reason: 'ReconcileFailed', note: readyAfter.message });
+  }
+  return events.map((e) => ({ ...e, note: e.note.length > 1000 ? `${e.note.slice(0, 999)}…` : e.note }));
+}

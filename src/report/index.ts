@@ -1,0 +1,4 @@
+// The report stage: conditions, status and the Events that transitions deserve.
+export * from './conditions.ts';
+export * from './events.ts';
+export * from './status.ts';

@@ -1,0 +1,168 @@
+// Builds GitSource status for each outcome of a reconcile: pure functions of the old status and the facts.
+import type { Condition, GitSourceStatus, InventoryEntry } from '../api/index.ts';
+import { mergeConditions, revisionChangeMessage, shortRevision, type ConditionType, type ConditionUpdate } from './conditions.ts';
+
+export interface Summary {
+  objects: number;
+  created: number;
+  configured: number;
+  unchanged: number;
+  pruned: number;
+  drifted: number;
+}
+
+export interface StatusContext {
+  old: GitSourceStatus | undefined;
+  generation: number | undefined;
+  now: string;
+  requestedAt?: string | undefined;
+}
+
+function base(ctx: StatusContext, conditions: Condition[], extra: Partial<GitSourceStatus>): GitSourceStatus {
+  const next: GitSourceStatus = { ...(ctx.old ?? {}), ...extra, conditions };
+  if (ctx.generation !== undefined) next.observedGeneration = ctx.generation;
+  if (ctx.requestedAt !== undefined) next.lastHandledReconcileAt = ctx.requestedAt;
+  return next;
+}
+
+function conds(ctx: StatusContext, updates: ConditionUpdate[], remove: ConditionType[] = []): Condition[] {
+  return mergeConditions(ctx.old?.conditions, updates, remove, ctx.generation, ctx.now);
+}
+
+/** Work has started on `revision`; `step` says what is happening now. */
+export function progressingStatus(
+  ctx: StatusContext,
+  f: { revision: string; step: string; diverged?: { reason: 'Pending' | 'Drifted'; message: string } },
+): GitSourceStatus {
+  const applied = ctx.old?.lastAppliedRevision;
+  const isNew = applied !== f.revision;
+  const updates: ConditionUpdate[] = [
+    { type: 'Ready', status: 'Unknown', reason: 'Progressing', message: f.step },
+    { type: 'Reconciling', status: 'True', reason: 'Progressing', message: f.step },
+    isNew
+      ? { type: 'Changed', status: 'True', reason: 'NewRevision', message: revisionChangeMessage(applied, f.revision) }
+      : { type: 'Changed', status: 'False', reason: 'UpToDate', message: `${shortRevision(f.revision)} is applied` },
+    { type: 'Converged', status: 'False', reason: 'Progressing', message: f.step },
+  ];
+  if (f.diverged) updates.push({ type: 'Diverged', status: 'True', reason: f.diverged.reason, message: f.diverged.message });
+  return base(ctx, conds(ctx, updates, ['Stalled']), { revision: f.revision, lastAttemptedRevision: f.revision });
+}
+
+export interface AppliedFacts {
+  revision: string;
+  summary: Summary;
+  changes: string[];
+  inventory: InventoryEntry[];
+  durationMs: number;
+  /** Objects left drifted on purpose (drift: Report); empty when in sync. */
+  drifted?: { message: string } | undefined;
+  healthMessage?: string | undefined;
+}
+
+export function appliedStatus(ctx: StatusContext, f: AppliedFacts): GitSourceStatus {
+  const rev = shortRevision(f.revision);
+  const updates: ConditionUpdate[] = [
+    { type: 'Changed', status: 'False', reason: 'UpToDate', message: `${rev} is applied` },
+  ];
+  if (f.drifted) {
+    updates.push(
+      { type: 'Diverged', status: 'True', reason: 'Drifted', message: f.drifted.message },
+      { type: 'Converged', status: 'False', reason: 'Drifted', message: `Live state differs from ${rev} (drift: Report)` },
+      // Report mode accepts drift: it is reported, not an error, so dependants and `kubectl wait` are not blocked.
+      { type: 'Ready', status: 'True', reason: 'Drifted', message: `Applied revision ${rev}; drift reported, not corrected` },
+    );
+  } else {
+    updates.push(
+      { type: 'Diverged', status: 'False', reason: 'InSync', message: `Live state matches ${rev}` },
+      {
+        type: 'Converged',
+        status: 'True',
+        reason: 'Succeeded',
+        message: `Applied revision ${rev}${f.healthMessage ? `; ${f.healthMessage}` : ''}`,
+      },
+      { type: 'Ready', status: 'True', reason: 'Succeeded', message: `Applied revision ${rev}` },
+    );
+  }
+  const result = f.drifted ? 'Drifted' : 'Succeeded';
+  const last = ctx.old?.history?.[0];
+  // History records revisions; re-applying the same one (drift correction, resync) is not a new entry.
+  const history =
+    last && last.revision === f.revision && last.result === result
+      ? ctx.old!.history!
+      : [
+          { revision: f.revision, appliedAt: ctx.now, duration: formatMs(f.durationMs), result },
+          ...(ctx.old?.history ?? []),
+        ].slice(0, 5);
+  return base(ctx, conds(ctx, updates, ['Reconciling', 'Stalled']), {
+    revision: f.revision,
+    lastAttemptedRevision: f.revision,
+    lastAppliedRevision: f.revision,
+    summary: f.summary,
+    changes: f.changes.slice(0, 20),
+    inventory: { entries: f.inventory },
+    history,
+  });
+}
+
+export interface FailureFacts {
+  reason: string;
+  message: string;
+  stalled: boolean;
+  revision?: string | undefined;
+  /** Failures while planning or applying mean live state may differ from desired. */
+  converged?: 'keep' | 'false';
+  durationMs?: number;
+}
+
+export function failedStatus(ctx: StatusContext, f: FailureFacts): GitSourceStatus {
+  const updates: ConditionUpdate[] = [{ type: 'Ready', status: 'False', reason: f.reason, message: f.message }];
+  if ((f.converged ?? 'false') === 'false') {
+    updates.push({ type: 'Converged', status: 'False', reason: f.reason, message: f.message });
+  }
+  if (f.stalled) updates.push({ type: 'Stalled', status: 'True', reason: f.reason, message: f.message });
+  const extra: Partial<GitSourceStatus> = {};
+  if (f.revision) {
+    extra.revision = f.revision;
+    extra.lastAttemptedRevision = f.revision;
+    const applied = ctx.old?.lastAppliedRevision;
+    updates.push(
+      applied !== f.revision
+        ? { type: 'Changed', status: 'True', reason: 'NewRevision', message: revisionChangeMessage(applied, f.revision) }
+        : { type: 'Changed', status: 'False', reason: 'UpToDate', message: `${shortRevision(f.revision)} is applied` },
+    );
+  }
+  if (f.revision && f.durationMs !== undefined && ctx.old?.lastAttemptedRevision !== f.revision) {
+    extra.history = [
+      { revision: f.revision, appliedAt: ctx.now, duration: formatMs(f.durationMs), result: f.reason },
+      ...(ctx.old?.history ?? []),
+    ].slice(0, 5);
+  }
+  return base(ctx, conds(ctx, updates, f.stalled ? ['Reconciling'] : ['Reconciling', 'Stalled']), extra);
+}
+
+export function suspendedStatus(ctx: StatusContext): GitSourceStatus {
+  return base(
+    ctx,
+    conds(ctx, [{ type: 'Ready', status: 'False', reason: 'Suspended', message: 'Reconciliation is suspended' }], ['Reconciling', 'Stalled']),
+    {},
+  );
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  return s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
+}
+
+/** Status equality for "write only when something changed" (field order does not matter). */
+export function sameStatus(a: GitSourceStatus | undefined, b: GitSourceStatus): boolean {
+  return canonical(a ?? {}) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)))
+      : v,
+  );
+}

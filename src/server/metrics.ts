@@ -1,0 +1,63 @@
+// Prometheus metrics (prefix converge_) on a registry of our own, passed to whoever records.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  reconcileDuration: Histogram<'result'>;
+  reconcileTotal: Counter<'result'>;
+  condition: Gauge<'name' | 'namespace' | 'type' | 'status'>;
+  queueDepth: Gauge;
+  gitFetchDuration: Histogram<'operation'>;
+  driftCorrections: Counter<'namespace'>;
+  apiRequests: Counter<'verb' | 'code'>;
+  isLeader: Gauge;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'converge_' });
+  const registers = [registry];
+  return {
+    registry,
+    reconcileDuration: new Histogram({
+      name: 'converge_reconcile_duration_seconds',
+      help: 'Duration of one GitSource reconcile',
+      labelNames: ['result'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
+    reconcileTotal: new Counter({
+      name: 'converge_reconcile_total',
+      help: 'Reconciles by result (noop, applied, failed, …)',
+      labelNames: ['result'],
+      registers,
+    }),
+    condition: new Gauge({
+      name: 'converge_condition',
+      help: 'GitSource conditions: 1 for the status each condition has',
+      labelNames: ['name', 'namespace', 'type', 'status'],
+      registers,
+    }),
+    queueDepth: new Gauge({ name: 'converge_queue_depth', help: 'GitSources waiting for a worker', registers }),
+    gitFetchDuration: new Histogram({
+      name: 'converge_git_duration_seconds',
+      help: 'Duration of git operations (ls-remote, fetch)',
+      labelNames: ['operation'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    driftCorrections: new Counter({
+      name: 'converge_drift_corrections_total',
+      help: 'Managed objects restored after someone else changed them',
+      labelNames: ['namespace'],
+      registers,
+    }),
+    apiRequests: new Counter({
+      name: 'converge_api_requests_total',
+      help: 'Kubernetes API requests by verb and status code',
+      labelNames: ['verb', 'code'],
+      registers,
+    }),
+    isLeader: new Gauge({ name: 'converge_leader', help: '1 while this process holds the leader lease', registers }),
+  };
+}
