@@ -1,0 +1,5 @@
+// The render stage: a path in a checkout becomes a validated list of Kubernetes objects.
+export { renderManifests, type RenderInput } from './render.ts';
+export { DEFAULT_RENDER_LIMITS, type RenderLimits } from './limits.ts';
+export type { HelmOptions } from './helm.ts';
+export type { ScopeLookup } from './scope.ts';

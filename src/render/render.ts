@@ -1,0 +1,128 @@
+// The render stage: what is at `path` (kustomization, chart or plain files) becomes validated objects.
+import { readFile, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { KubeObject } from '../api/index.ts';
+import { pathFilter } from './glob.ts';
+import { helmTemplate, type HelmOptions } from './helm.ts';
+import { findKustomization, KUSTOMIZATION_FILES, kustomizeBuild } from './kustomize.ts';
+import { DEFAULT_RENDER_LIMITS, type RenderLimits } from './limits.ts';
+import { isCrd, looksLikeManifest, placeObjects, toObjects, type PlacedObject } from './objects.ts';
+import { openCheckout, resolveSourcePath, walkFiles, type Checkout } from './paths.ts';
+import { scopeResolver, type ScopeLookup } from './scope.ts';
+import { parseDocuments, RenderBudget, type SourceDocument } from './yaml.ts';
+
+export interface RenderInput {
+  /** The checkout root; nothing outside it is read. */
+  root: string;
+  /** Relative to `root`; default `.`. */
+  path?: string;
+  /** Globs relative to `path` (plain directories only); exclude wins. */
+  include?: string[];
+  exclude?: string[];
+  substitute?: Record<string, string>;
+  targetNamespace?: string;
+  /** For a chart at `path`; default release name is the chart directory's name, namespace the target one. */
+  helm?: HelmOptions;
+  tools: { kubectl: string; helm: string };
+  /** Scope of kinds this module does not know, typically backed by API discovery. */
+  isClusterScoped?: ScopeLookup;
+  limits?: Partial<RenderLimits>;
+  signal?: AbortSignal;
+}
+
+const MANIFEST_FILE = /\.(ya?ml|json)$/i;
+/** Files in a plain directory that configure tools rather than describe objects. */
+const TOOL_FILES = new Set([...KUSTOMIZATION_FILES, 'Chart.yaml', 'Chart.lock']);
+
+/**
+ * Renders the manifests at `input.path`. Throws ConvergeError('RenderFailed') naming the file
+ * (relative to the repository root) and the document; rethrows the signal's reason when aborted.
+ */
+export async function renderManifests(input: RenderInput): Promise<KubeObject[]> {
+  const limits: RenderLimits = { ...DEFAULT_RENDER_LIMITS, ...input.limits };
+  const budget = new RenderBudget(limits);
+  const checkout = await openCheckout(input.root);
+  const source = await resolveSourcePath(checkout, input.path ?? '.');
+  const vars = input.substitute ?? {};
+
+  let placed: PlacedObject[];
+  if ((await stat(source)).isFile()) {
+    placed = await readPlainFiles(checkout, [source], budget, vars, input.signal);
+  } else if (await findKustomization(source)) {
+    const out = await kustomizeBuild(checkout, source, input.tools.kubectl, limits, input.signal);
+    budget.addBytes('kustomize output', Buffer.byteLength(out));
+    placed = toObjects(parseDocuments(out, `kustomize build of ${checkout.display(source)}`, budget), vars);
+  } else if (await isFile(path.join(source, 'Chart.yaml'))) {
+    const helm: HelmOptions = input.helm ?? {
+      releaseName: path.basename(source),
+      namespace: input.targetNamespace ?? 'default',
+    };
+    const out = await helmTemplate(checkout, source, input.tools.helm, helm, limits, input.signal);
+    budget.addBytes('helm output', Buffer.byteLength(out));
+    placed = toObjects(splitHelmOutput(out, checkout.display(source), budget), vars);
+  } else {
+    const filter = pathFilter(input.include, input.exclude);
+    const files = await walkFiles(checkout, source, {
+      wantFile: (rel, name) => MANIFEST_FILE.test(name) && !TOOL_FILES.has(name) && filter(rel),
+      // Chart templates are not YAML until helm runs; a chart below a plain directory is not ours to read.
+      skipDir: (abs) => isFile(path.join(abs, 'Chart.yaml')),
+      signal: input.signal,
+    });
+    placed = await readPlainFiles(
+      checkout,
+      files.map((f) => f.abs),
+      budget,
+      vars,
+      input.signal,
+    );
+  }
+
+  input.signal?.throwIfAborted();
+  const scopes = scopeResolver(
+    placed.filter((p) => isCrd(p.object)).map((p) => p.object),
+    input.isClusterScoped,
+  );
+  return placeObjects(placed, scopes, input.targetNamespace);
+}
+
+/**
+ * A plain file is skipped when none of its documents looks like an object (no apiVersion,
+ * kind or metadata anywhere: a values file, a CI config). Once one document does, every
+ * non-empty document of the file must be a valid object.
+ */
+async function readPlainFiles(
+  checkout: Checkout,
+  files: readonly string[],
+  budget: RenderBudget,
+  vars: Readonly<Record<string, string>>,
+  signal?: AbortSignal,
+): Promise<PlacedObject[]> {
+  const out: PlacedObject[] = [];
+  for (const file of files) {
+    signal?.throwIfAborted();
+    const name = checkout.display(file);
+    budget.addFile(name, (await stat(file)).size);
+    const docs = parseDocuments(await readFile(file, 'utf8'), name, budget);
+    if (!docs.some((d) => looksLikeManifest(d.value))) continue;
+    out.push(...toObjects(docs, vars));
+  }
+  return out;
+}
+
+/** Names each helm document by its `# Source:` template, so errors point into the chart. */
+function splitHelmOutput(out: string, chart: string, budget: RenderBudget): SourceDocument[] {
+  const docs: SourceDocument[] = [];
+  for (const chunk of out.split(/^---[ \t]*$/m)) {
+    const template = /^# Source: (.+)$/m.exec(chunk)?.[1]?.trim();
+    const source = template ? `${chart}: ${template}` : `helm template of ${chart}`;
+    docs.push(...parseDocuments(chunk, source, budget));
+  }
+  return docs;
+}
+
+function isFile(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
