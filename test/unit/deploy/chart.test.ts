@@ -1,0 +1,406 @@
+// The Helm chart rendered by the real helm binary: lint, the objects and hardening it renders, the
+// CRD kept identical to crds/, values the schema rejects, and RBAC bounded in tenant mode.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as yaml from 'js-yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveClientTools } from '../../../src/localcluster/index.ts';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const chart = join(root, 'deploy', 'helm', 'converge');
+const tenantArgs = ['--set', 'rbac.mode=tenant', '--set', 'rbac.tenantNamespaces={team-a,team-b}'];
+
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  verbs: string[];
+}
+interface Rendered {
+  kind: string;
+  apiVersion: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  rules?: Rule[];
+}
+// Rendered YAML is untyped; the assertions themselves check its shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = Rendered & Record<string, any>;
+
+let helmPath: string;
+
+beforeAll(async () => {
+  // Pinned bundled helm (as the cluster tests use) unless CONVERGE_HELM names another.
+  helmPath = (await resolveClientTools({ helm: process.env.CONVERGE_HELM, searchPath: false })).helm;
+});
+
+function helm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(helmPath, args, { maxBuffer: 32 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function render(...extra: string[]): Promise<Rendered[]> {
+  const r = await helm(['template', 'conv', chart, '--namespace', 'converge-system', ...extra]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return yaml.loadAll(r.stdout).filter((d): d is Rendered => d !== null && typeof d === 'object');
+}
+
+function only(docs: Rendered[], kind: string, name?: string): Doc {
+  const found = docs.filter((d) => d.kind === kind && (name === undefined || d.metadata.name === name));
+  expect(found, `${kind}${name ? `/${name}` : ''}`).toHaveLength(1);
+  return found[0] as Doc;
+}
+
+function kinds(docs: Rendered[]): string[] {
+  return docs.map((d) => `${d.kind}/${d.metadata.namespace ?? ''}/${d.metadata.name}`).sort();
+}
+
+describe('helm lint', () => {
+  it('passes in strict mode with default and tenant values', async () => {
+    for (const extra of [[], tenantArgs]) {
+      const r = await helm(['lint', '--strict', chart, ...extra]);
+      expect(r.stdout + r.stderr).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+      expect(r.code).toBe(0);
+    }
+  });
+});
+
+describe('helm template, default values', () => {
+  let docs: Rendered[];
+  beforeAll(async () => {
+    docs = await render();
+  });
+
+  it('renders exactly the operator objects, the ServiceMonitor only on request', async () => {
+    expect(kinds(docs)).toEqual(
+      [
+        'ServiceAccount/converge-system/conv-converge',
+        'ClusterRole//conv-converge-gitsources',
+        'ClusterRoleBinding//conv-converge-gitsources',
+        'Role/converge-system/conv-converge-leader-election',
+        'RoleBinding/converge-system/conv-converge-leader-election',
+        'ClusterRole//conv-converge-sources',
+        'ClusterRoleBinding//conv-converge-sources',
+        'ClusterRole//conv-converge-apply',
+        'ClusterRoleBinding//conv-converge-apply',
+        'Deployment/converge-system/conv-converge',
+        'Service/converge-system/conv-converge-metrics',
+      ].sort(),
+    );
+    const withMonitor = await render(
+      '--set',
+      'serviceMonitor.enabled=true',
+      '--set',
+      'serviceMonitor.labels.release=prom',
+    );
+    const monitor = only(withMonitor, 'ServiceMonitor');
+    expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(monitor.metadata.labels?.release).toBe('prom');
+    expect(monitor.spec.endpoints).toEqual([
+      { port: 'http-metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' },
+    ]);
+    // The ServiceMonitor must select the metrics Service by its labels.
+    const service = only(withMonitor, 'Service');
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels))
+      expect(service.metadata.labels?.[k]).toBe(v);
+  });
+
+  it('runs 2 hardened replicas with leader election, probes and the downward API', () => {
+    const deploy = only(docs, 'Deployment');
+    expect(deploy.spec.replicas).toBe(2);
+    const pod = deploy.spec.template.spec;
+    expect(pod.serviceAccountName).toBe('conv-converge');
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.containers).toHaveLength(1);
+    const c = pod.containers[0];
+    expect(c.image).toBe('converge:0.1.0');
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(c.args).toEqual([
+      'run',
+      '--leader-elect=true',
+      '--concurrency=4',
+      '--log-level=info',
+      '--metrics-addr=:8080',
+      '--health-addr=:8081',
+      '--work-dir=/tmp/converge',
+    ]);
+    const port = (name: string) => c.ports.find((p: { name: string }) => p.name === name)?.containerPort;
+    expect(port('http-metrics')).toBe(8080);
+    expect(port('http-health')).toBe(8081);
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http-health' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http-health' });
+    expect(c.env).toEqual(
+      expect.arrayContaining([
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      ]),
+    );
+    expect(c.resources.requests).toMatchObject({ cpu: '100m', memory: '256Mi' });
+    expect(c.resources.limits).toMatchObject({ memory: '1Gi' });
+    // The only writable place is the emptyDir holding the git cache (--work-dir is inside it).
+    expect(c.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+    expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '1Gi' } }]);
+
+    const service = only(docs, 'Service');
+    expect(service.spec.ports).toEqual([
+      { name: 'http-metrics', port: 8080, targetPort: 'http-metrics', protocol: 'TCP' },
+    ]);
+    for (const [k, v] of Object.entries(service.spec.selector))
+      expect(deploy.spec.template.metadata.labels[k]).toBe(v);
+  });
+
+  it('passes flags from values', async () => {
+    const d = await render(
+      '--set',
+      'replicas=1',
+      '--set',
+      'leaderElection.enabled=false',
+      '--set',
+      'concurrency=9',
+      '--set',
+      'logLevel=debug',
+      '--set',
+      'watchNamespace=apps',
+      '--set',
+      'labelSelector=shard=a',
+    );
+    const deploy = only(d, 'Deployment');
+    expect(deploy.spec.replicas).toBe(1);
+    expect(deploy.spec.template.spec.containers[0].args).toEqual(
+      expect.arrayContaining([
+        '--leader-elect=false',
+        '--concurrency=9',
+        '--log-level=debug',
+        '--namespace=apps',
+        '--label-selector=shard=a',
+      ]),
+    );
+  });
+
+  it('grants the operator exactly its own needs, plus * on * only through the apply ClusterRole', () => {
+    expect(only(docs, 'ClusterRole', 'conv-converge-gitsources').rules).toEqual([
+      {
+        apiGroups: ['gitops.converge.dev'],
+        resources: ['gitsources'],
+        verbs: ['get', 'list', 'watch', 'update', 'patch'],
+      },
+      {
+        apiGroups: ['gitops.converge.dev'],
+        resources: ['gitsources/status'],
+        verbs: ['get', 'update', 'patch'],
+      },
+      { apiGroups: ['gitops.converge.dev'], resources: ['gitsources/finalizers'], verbs: ['update'] },
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+    ]);
+    expect(only(docs, 'ClusterRole', 'conv-converge-sources').rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
+    ]);
+    expect(only(docs, 'ClusterRole', 'conv-converge-apply').rules).toEqual([
+      { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
+    ]);
+    const lease = only(docs, 'Role', 'conv-converge-leader-election');
+    expect(lease.metadata.namespace).toBe('converge-system');
+    expect(lease.rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: ['converge-leader'],
+        verbs: ['get', 'update'],
+      },
+    ]);
+    for (const binding of docs.filter((d) => d.kind.endsWith('Binding'))) {
+      const b = binding as Doc;
+      expect(b.subjects).toEqual([
+        { kind: 'ServiceAccount', name: 'conv-converge', namespace: 'converge-system' },
+      ]);
+      expect(docs.some((d) => d.kind === b.roleRef.kind && d.metadata.name === b.roleRef.name)).toBe(true);
+    }
+  });
+
+  it('ships the CRD byte-identical to crds/gitsource.yaml', async () => {
+    const chartCrd = readFileSync(join(chart, 'crds', 'gitsource.yaml'));
+    const repoCrd = readFileSync(join(root, 'crds', 'gitsource.yaml'));
+    expect(chartCrd.equals(repoCrd), 'run `npm run generate`').toBe(true);
+    const withCrds = await render('--include-crds');
+    expect(only(withCrds, 'CustomResourceDefinition').metadata.name).toBe('gitsources.gitops.converge.dev');
+  });
+});
+
+describe('helm template, tenant mode', () => {
+  let docs: Rendered[];
+  beforeAll(async () => {
+    docs = await render(...tenantArgs);
+  });
+
+  const writeVerbs = [
+    '*',
+    'create',
+    'update',
+    'patch',
+    'delete',
+    'deletecollection',
+    'impersonate',
+    'escalate',
+    'bind',
+  ];
+
+  it('has no cluster-wide write beyond GitSources and Events, and no cluster-wide secrets or impersonation', () => {
+    const clusterRoles = docs.filter((d) => d.kind === 'ClusterRole');
+    expect(clusterRoles.map((r) => r.metadata.name)).toEqual(['conv-converge-gitsources']);
+    for (const role of clusterRoles) {
+      for (const rule of role.rules ?? []) {
+        expect(rule.resources).not.toContain('*');
+        expect(rule.apiGroups).not.toContain('*');
+        expect(rule.resources).not.toContain('secrets');
+        if (rule.verbs.some((v) => writeVerbs.includes(v))) {
+          expect(rule.verbs).not.toContain('*');
+          for (const r of rule.resources ?? [])
+            expect(['gitsources', 'gitsources/status', 'gitsources/finalizers', 'events']).toContain(r);
+        }
+      }
+    }
+    // Bindings to anything broader, e.g. the built-in cluster-admin, would defeat the above.
+    for (const b of docs.filter((d) => d.kind === 'ClusterRoleBinding') as Doc[]) {
+      expect(b.roleRef.name).toBe('conv-converge-gitsources');
+    }
+  });
+
+  it('lets the operator read Secrets and impersonate only inside each tenant namespace', () => {
+    const roles = docs.filter((d) => d.kind === 'Role');
+    expect(roles.map((r) => `${r.metadata.namespace}/${r.metadata.name}`).sort()).toEqual([
+      'converge-system/conv-converge-leader-election',
+      'team-a/conv-converge-deployer',
+      'team-a/conv-converge-tenant',
+      'team-b/conv-converge-deployer',
+      'team-b/conv-converge-tenant',
+    ]);
+    for (const ns of ['team-a', 'team-b']) {
+      const tenant = roles.find(
+        (r) => r.metadata.namespace === ns && r.metadata.name === 'conv-converge-tenant',
+      );
+      expect(tenant?.rules).toEqual([
+        { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+        { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
+      ]);
+      // The deployer ServiceAccount applies everything namespaced there, but cannot borrow identities.
+      const deployer = roles.find(
+        (r) => r.metadata.namespace === ns && r.metadata.name === 'conv-converge-deployer',
+      );
+      expect(deployer?.rules).toHaveLength(1);
+      expect(deployer?.rules?.[0]?.verbs).not.toContain('*');
+      expect(deployer?.rules?.[0]?.verbs).not.toContain('impersonate');
+      expect(deployer?.rules?.[0]?.verbs).toEqual(
+        expect.arrayContaining(['create', 'patch', 'delete', 'list', 'watch']),
+      );
+      expect(
+        only(
+          docs.filter((d) => d.metadata.namespace === ns),
+          'ServiceAccount',
+        ).metadata.name,
+      ).toBe('converge-deployer');
+    }
+  });
+
+  it('limits impersonation to named ServiceAccounts when asked', async () => {
+    const d = await render(...tenantArgs, '--set', 'rbac.impersonableServiceAccounts={deployer}');
+    const tenant = d.find(
+      (r) =>
+        r.kind === 'Role' && r.metadata.namespace === 'team-a' && r.metadata.name === 'conv-converge-tenant',
+    );
+    expect(tenant?.rules?.[1]).toEqual({
+      apiGroups: [''],
+      resources: ['serviceaccounts'],
+      resourceNames: ['deployer'],
+      verbs: ['impersonate'],
+    });
+  });
+});
+
+describe('values.schema.json', () => {
+  it.each([
+    ['replicas=-1', /\/replicas.*minimum/],
+    ['replicas=two', /\/replicas.*want integer/],
+    ['concurrency=0', /\/concurrency.*minimum/],
+    ['logLevel=loud', /\/logLevel.*one of/],
+    ['rbac.mode=admin', /\/rbac\/mode.*one of 'cluster-admin', 'tenant'/],
+    ['rbac.mode=tenant', /\/rbac\/tenantNamespaces.*minItems/],
+    ['replica=3', /additional properties 'replica' not allowed/],
+    ['metrics.port=70000', /\/metrics\/port.*maximum/],
+    ['image.pullPolicy=Sometimes', /\/image\/pullPolicy.*one of/],
+  ])('rejects %s', async (set, message) => {
+    const r = await helm(['template', 'conv', chart, '--set', set]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('rejects more than one replica without leader election', async () => {
+    const r = await helm([
+      'template',
+      'conv',
+      chart,
+      '--set',
+      'replicas=3',
+      '--set',
+      'leaderElection.enabled=false',
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/leaderElection\.enabled: must be true when replicas > 1/);
+  });
+
+  it('describes every key of values.yaml, and values.yaml sets every key it describes', () => {
+    const schema = JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8'));
+    const values = yaml.load(readFileSync(join(chart, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    const missing: string[] = [];
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walking JSON schema and YAML together
+    const walk = (s: any, v: any, path: string) => {
+      for (const key of Object.keys(s.properties ?? {})) {
+        if (path === '' && key === 'global') continue; // Helm's own key for umbrella charts
+        if (!(key in v)) missing.push(path + key);
+        else if (s.properties[key].properties && v[key]) walk(s.properties[key], v[key], `${path}${key}.`);
+      }
+    };
+    walk(schema, values, '');
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('values.yaml', () => {
+  it('documents every value: each leaf key or one of its parents has a comment right above it', () => {
+    const lines = readFileSync(join(chart, 'values.yaml'), 'utf8').split('\n');
+    const undocumented: string[] = [];
+    // Stack of open keys: indent, path, and whether it or a parent carries a comment.
+    const stack: Array<{ indent: number; path: string; documented: boolean }> = [];
+    lines.forEach((line, i) => {
+      const m = /^(\s*)([A-Za-z][\w-]*):/.exec(line);
+      if (!m) return;
+      const indent = m[1]!.length;
+      while (stack.length && stack[stack.length - 1]!.indent >= indent) stack.pop();
+      const parent = stack[stack.length - 1];
+      const commented = /^\s*#/.test(lines[i - 1] ?? '');
+      const path = parent ? `${parent.path}.${m[2]}` : m[2]!;
+      const documented = commented || (parent?.documented ?? false);
+      const next = lines.slice(i + 1).find((l) => l.trim() !== '' && !/^\s*#/.test(l));
+      const isParent = next !== undefined && /^(\s*)[A-Za-z][\w-]*:/.test(next) && next.search(/\S/) > indent;
+      if (!isParent && !documented) undocumented.push(path);
+      stack.push({ indent, path, documented });
+    });
+    expect(undocumented).toEqual([]);
+  });
+});
