@@ -1,0 +1,18 @@
+// Plan: desired objects vs the live cluster → a ChangeSet (create / configure / unchanged / stale), without writing.
+export { planChanges, withOwnerLabels, ownerSelector } from './plan.ts';
+export type { PlanOptions } from './plan.ts';
+export { changeLines, describeChange, hasChanges, summarize } from './changeset.ts';
+export type { Action, ChangeSet, ChangeSummary, Owner, PlannedObject, StaleObject } from './changeset.ts';
+export {
+  diffObjects,
+  formatChange,
+  getPointer,
+  ignorePathsFor,
+  normalizeForDiff,
+  parsePointer,
+  setPointer,
+  withIgnoredFromLive,
+} from './diff.ts';
+export type { FieldChange } from './diff.ts';
+export { applyStage, compareApplyOrder, stagesOf, FOUNDATION_STAGE, STAGE_NAMES } from './order.ts';
+export type { Orderable } from './order.ts';

@@ -1,0 +1,257 @@
+// planChanges: desired objects + live cluster → ChangeSet, with server-side dry-run applies and no writes.
+import {
+  ANNOTATION_FORCE,
+  ANNOTATION_SSA,
+  LABEL_NAME,
+  LABEL_NAMESPACE,
+  objectId,
+  parseObjectId,
+  refOf,
+  type IgnoreRule,
+  type InventoryEntry,
+  type KubeObject,
+  type ObjectRef,
+  ConvergeError,
+} from '../api/index.ts';
+import {
+  ApiError,
+  UnknownKindError,
+  combineFailures,
+  mapLimit,
+  objectError,
+  resourcePath,
+  type KubeClient,
+  type ObjectFailure,
+  type RestMapper,
+  type RestMapping,
+} from '../kube/index.ts';
+import type { ChangeSet, Owner, PlannedObject, StaleObject } from './changeset.ts';
+import { diffObjects, ignorePathsFor, withIgnoredFromLive } from './diff.ts';
+import { compareApplyOrder } from './order.ts';
+
+export interface PlanOptions {
+  owner: Owner;
+  ignore?: IgnoreRule[];
+  /** The inventory of the last successful apply: entries no longer desired become stale. */
+  inventory?: InventoryEntry[];
+  /** spec.force: recreate objects on immutable-field errors. */
+  force?: boolean;
+  /** Requests in flight at once (default 16). */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+
+/** Adds the ownership labels; a copy, the input is left as it was. */
+export function withOwnerLabels(obj: KubeObject, owner: Owner): KubeObject {
+  return {
+    ...obj,
+    metadata: {
+      ...obj.metadata,
+      labels: { ...obj.metadata.labels, [LABEL_NAME]: owner.name, [LABEL_NAMESPACE]: owner.namespace },
+    },
+  };
+}
+
+export function ownerSelector(owner: Owner): string {
+  return `${LABEL_NAME}=${owner.name},${LABEL_NAMESPACE}=${owner.namespace}`;
+}
+
+/** Kinds a CRD in the set will serve once Established: `group/version/kind` → namespaced. */
+function pendingKinds(desired: readonly KubeObject[]): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  for (const obj of desired) {
+    if (obj.kind !== 'CustomResourceDefinition' || !obj.apiVersion.startsWith('apiextensions.k8s.io/'))
+      continue;
+    const spec = obj.spec as
+      | { group?: string; scope?: string; names?: { kind?: string }; versions?: { name?: string }[] }
+      | undefined;
+    for (const v of spec?.versions ?? [])
+      out.set(`${spec?.group}/${v.name}/${spec?.names?.kind}`, spec?.scope !== 'Cluster');
+  }
+  return out;
+}
+
+interface Prepared {
+  ref: ObjectRef;
+  object: KubeObject;
+  mapping?: RestMapping;
+}
+
+/**
+ * Compares desired objects with the cluster. Reads only (GET, LIST, dry-run PATCH): nothing is written.
+ * Objects that do not exist are planned as creates without a dry-run (the apply validates them);
+ * existing ones get a dry-run apply compared with the live object. Throws a ConvergeError naming
+ * every object that could not be planned (unknown kind, rejected by the dry-run, RBAC).
+ */
+export async function planChanges(
+  client: KubeClient,
+  mapper: RestMapper,
+  desired: readonly KubeObject[],
+  opts: PlanOptions,
+): Promise<ChangeSet> {
+  const concurrency = opts.concurrency ?? 16;
+  const signal = opts.signal;
+  const failures: ObjectFailure[] = [];
+  const crdKinds = pendingKinds(desired);
+
+  // 1. Labels, REST mapping, namespace scope.
+  const prepared: Prepared[] = [];
+  const seen = new Set<string>();
+  const mappings = await mapLimit(desired, concurrency, (obj) => mapper.tryMappingFor(refOf(obj)));
+  desired.forEach((raw, i) => {
+    const obj = withOwnerLabels(raw, opts.owner);
+    let ref = refOf(obj);
+    const settled = mappings[i]!;
+    if (settled.status === 'rejected') {
+      failures.push({ ref, error: objectError(ref, 'discover', settled.reason, 'ApplyFailed') });
+      return;
+    }
+    const mapping = settled.value;
+    const namespaced = mapping ? mapping.namespaced : crdKinds.get(`${ref.group}/${ref.version}/${ref.kind}`);
+    if (namespaced === undefined) {
+      failures.push({ ref, error: objectError(ref, 'apply', new UnknownKindError(ref), 'ApplyFailed') });
+      return;
+    }
+    if (!namespaced && ref.namespace) {
+      // Cluster-scoped objects ignore metadata.namespace, as kubectl does; the id must not carry it.
+      const { namespace: _, ...metadata } = obj.metadata;
+      obj.metadata = metadata;
+      ref = { ...ref, namespace: '' };
+    }
+    if (namespaced && !ref.namespace) {
+      failures.push({
+        ref,
+        error: new ConvergeError(
+          'ApplyFailed',
+          `${ref.kind}/${ref.name}: namespaced kind without metadata.namespace (set it, or spec.targetNamespace)`,
+        ),
+      });
+      return;
+    }
+    const id = objectId(ref);
+    if (seen.has(id)) {
+      failures.push({
+        ref,
+        error: new ConvergeError(
+          'ApplyFailed',
+          `${ref.kind}/${ref.namespace ? ref.namespace + '/' : ''}${ref.name}: defined twice`,
+        ),
+      });
+      return;
+    }
+    seen.add(id);
+    prepared.push({ ref, object: obj, ...(mapping ? { mapping } : {}) });
+  });
+  if (failures.length > 0) throw combineFailures(failures, 'plan');
+
+  // 2. Live objects: one LIST per collection for what we own, a metadata LIST for the rest.
+  const collections = new Map<string, { mapping: RestMapping; namespace: string; names: Set<string> }>();
+  for (const p of prepared) {
+    if (!p.mapping) continue;
+    const path = resourcePath(p.mapping, p.ref.namespace);
+    const entry = collections.get(path) ?? {
+      mapping: p.mapping,
+      namespace: p.ref.namespace,
+      names: new Set(),
+    };
+    entry.names.add(p.ref.name);
+    collections.set(path, entry);
+  }
+  const owned = new Map<string, KubeObject>(); // by object path
+  const existing = new Set<string>(); // object paths known to exist (owned or not)
+  const unknown = new Set<string>(); // collections we could not list: fall back to GET
+  await settleAll(
+    mapLimit([...collections], concurrency, async ([path, c]) => {
+      try {
+        const list = await client.list<KubeObject>(path, {
+          labelSelector: ownerSelector(opts.owner),
+          signal,
+        });
+        for (const item of list.items) {
+          const itemPath = resourcePath(c.mapping, c.namespace, item.metadata.name);
+          owned.set(itemPath, item);
+          existing.add(itemPath);
+        }
+        if ([...c.names].some((n) => !owned.has(resourcePath(c.mapping, c.namespace, n)))) {
+          const all = await client.list<KubeObject>(path, { accept: METADATA_LIST, signal });
+          for (const item of all.items)
+            existing.add(resourcePath(c.mapping, c.namespace, item.metadata.name));
+        }
+      } catch (err) {
+        if (err instanceof ApiError && (err.status === 403 || err.status === 404)) unknown.add(path);
+        else throw err;
+      }
+    }),
+  );
+
+  // 3. Per object: create, or dry-run and compare.
+  const planned = await mapLimit(prepared, concurrency, async (p): Promise<PlannedObject> => {
+    const { ref, object } = p;
+    const id = objectId(ref);
+    const annotations = object.metadata.annotations ?? {};
+    const base = {
+      id,
+      ref,
+      force: Boolean(opts.force) || annotations[ANNOTATION_FORCE] === 'enabled',
+      createOnly: annotations[ANNOTATION_SSA] === 'IfNotPresent',
+    };
+    if (!p.mapping) return { ...base, action: 'create', object, pending: 'crd' };
+    const path = resourcePath(p.mapping, ref.namespace, ref.name);
+    let live = owned.get(path);
+    if (!live && (existing.has(path) || unknown.has(resourcePath(p.mapping, ref.namespace)))) {
+      live = await client.getIfExists<KubeObject>(path, { signal });
+    }
+    if (!live) return { ...base, action: 'create', object, path };
+    const identity = {
+      uid: String(live.metadata.uid ?? ''),
+      resourceVersion: String(live.metadata.resourceVersion ?? ''),
+    };
+    if (base.createOnly) return { ...base, action: 'unchanged', object, path, live: identity };
+    const ignorePaths = ignorePathsFor(ref, opts.ignore);
+    const toApply = withIgnoredFromLive(object, live, ignorePaths);
+    let dryRun: KubeObject;
+    try {
+      dryRun = await client.applyAt<KubeObject>(path, toApply, { dryRun: true, signal });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return { ...base, action: 'create', object, path };
+      throw objectError(ref, 'patch', err, 'ApplyFailed');
+    }
+    const changes = diffObjects(live, dryRun, {
+      ignorePaths,
+      hideValues: ref.kind === 'Secret' && ref.group === '',
+    });
+    return {
+      ...base,
+      action: changes.length ? 'configure' : 'unchanged',
+      object: toApply,
+      path,
+      live: identity,
+      ...(changes.length ? { changes } : {}),
+    };
+  });
+  const objects: PlannedObject[] = [];
+  planned.forEach((r, i) => {
+    if (r.status === 'fulfilled') objects.push(r.value);
+    else
+      failures.push({
+        ref: prepared[i]!.ref,
+        error: objectError(prepared[i]!.ref, 'plan', r.reason, 'ApplyFailed'),
+      });
+  });
+  signal?.throwIfAborted();
+  if (failures.length > 0) throw combineFailures(failures, 'plan');
+  objects.sort((a, b) => compareApplyOrder(a.ref, b.ref));
+
+  const desiredIds = new Set(objects.map((o) => o.id));
+  const stale: StaleObject[] = (opts.inventory ?? [])
+    .filter((e) => !desiredIds.has(e.id))
+    .map((e) => ({ id: e.id, ref: parseObjectId(e.id, e.v) }))
+    .sort((a, b) => compareApplyOrder(a.ref, b.ref));
+  return { owner: opts.owner, objects, stale };
+}
+
+async function settleAll(results: Promise<PromiseSettledResult<unknown>[]>): Promise<void> {
+  for (const r of await results) if (r.status === 'rejected') throw r.reason;
+}
