@@ -1,7 +1,7 @@
 // The render stage: what is at `path` (kustomization, chart or plain files) becomes validated objects.
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { KubeObject } from '../api/index.ts';
+import { ConvergeError, isConvergeError, type KubeObject } from '../api/index.ts';
 import { pathFilter } from './glob.ts';
 import { helmTemplate, type HelmOptions } from './helm.ts';
 import { findKustomization, KUSTOMIZATION_FILES, kustomizeBuild } from './kustomize.ts';
@@ -39,6 +39,17 @@ const TOOL_FILES = new Set([...KUSTOMIZATION_FILES, 'Chart.yaml', 'Chart.lock'])
  * (relative to the repository root) and the document; rethrows the signal's reason when aborted.
  */
 export async function renderManifests(input: RenderInput): Promise<KubeObject[]> {
+  try {
+    return await render(input);
+  } catch (err) {
+    if (isConvergeError(err) || input.signal?.aborted) throw err;
+    // An unexpected I/O error (permissions, a file vanishing mid-walk): still a render failure.
+    const message = (err instanceof Error ? err.message : String(err)).replaceAll(input.root, '<repository>');
+    throw new ConvergeError('RenderFailed', `cannot read manifests: ${message}`, { cause: err });
+  }
+}
+
+async function render(input: RenderInput): Promise<KubeObject[]> {
   const limits: RenderLimits = { ...DEFAULT_RENDER_LIMITS, ...input.limits };
   const budget = new RenderBudget(limits);
   const checkout = await openCheckout(input.root);
