@@ -405,7 +405,16 @@ export class KubeClient {
         ...(opts.accept ? { accept: opts.accept } : {}),
         signal: opts.signal,
       });
-      items.push(...(page.items ?? []));
+      // List items come without apiVersion and kind; diffs, health rules and watchers need them.
+      const kind = page.kind?.endsWith('List') ? page.kind.slice(0, -4) : undefined;
+      for (const item of page.items ?? []) {
+        const typed = item as { apiVersion?: string; kind?: string };
+        if (kind && page.apiVersion) {
+          typed.apiVersion ??= page.apiVersion;
+          typed.kind ??= kind;
+        }
+        items.push(item);
+      }
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     } while (cont);
