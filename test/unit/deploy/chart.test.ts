@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseRunOptions } from '../../../src/cli/options.ts';
 import { resolveClientTools } from '../../../src/localcluster/index.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -135,6 +136,7 @@ describe('helm template, default values', () => {
       '--leader-elect=true',
       '--concurrency=4',
       '--log-level=info',
+      '--log-format=json',
       '--metrics-addr=:8080',
       '--health-addr=:8081',
       '--work-dir=/tmp/converge',
@@ -181,6 +183,16 @@ describe('helm template, default values', () => {
     );
     const deploy = only(d, 'Deployment');
     expect(deploy.spec.replicas).toBe(1);
+    const [, ...args] = deploy.spec.template.spec.containers[0].args as string[];
+    expect(
+      parseRunOptions(args, { KUBERNETES_SERVICE_HOST: '10.0.0.1', POD_NAME: 'p' }, false),
+    ).toMatchObject({
+      leaderElect: false,
+      concurrency: 9,
+      logLevel: 'debug',
+      namespace: 'apps',
+      labelSelector: 'shard=a',
+    });
     expect(deploy.spec.template.spec.containers[0].args).toEqual(
       expect.arrayContaining([
         '--leader-elect=false',
@@ -190,6 +202,28 @@ describe('helm template, default values', () => {
         '--label-selector=shard=a',
       ]),
     );
+  });
+
+  it('passes flags that `converge run` accepts, with POD_NAME and POD_NAMESPACE from the pod', () => {
+    const [command, ...args] = only(docs, 'Deployment').spec.template.spec.containers[0].args as string[];
+    expect(command).toBe('run');
+    const env = {
+      KUBERNETES_SERVICE_HOST: '10.0.0.1',
+      POD_NAME: 'conv-converge-abc',
+      POD_NAMESPACE: 'converge-system',
+    };
+    expect(parseRunOptions(args, env, false)).toMatchObject({
+      leaderElect: true,
+      leaseNamespace: 'converge-system',
+      leaseName: 'converge-leader',
+      identity: 'conv-converge-abc',
+      concurrency: 4,
+      logLevel: 'info',
+      logFormat: 'json',
+      metricsAddr: ':8080',
+      healthAddr: ':8081',
+      workDir: '/tmp/converge',
+    });
   });
 
   it('grants the operator exactly its own needs, plus * on * only through the apply ClusterRole', () => {
