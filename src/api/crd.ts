@@ -11,7 +11,7 @@ function structural(node: unknown): unknown {
   if (!node || typeof node !== 'object') return node;
   const out: Json = {};
   for (const [key, value] of Object.entries(node as Json)) {
-    if (key === '$schema' || key === 'id' || key === '$id' || key === 'propertyNames') continue;
+    if (key === '$schema' || key === '$id' || key === 'propertyNames') continue;
     // Free-form values (Helm values): the API server keeps them as they are.
     if (key === 'additionalProperties' && (node as Json)['x-kubernetes-preserve-unknown-fields']) continue;
     // Structural schemas forbid additionalProperties beside properties; "false" is implied by pruning.

@@ -1,0 +1,94 @@
+// `converge run` flags and environment, parsed once with zod into the operator's configuration.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export const RunOptionsSchema = z.object({
+  kubeconfig: z.string().optional(),
+  namespace: z.string().optional(),
+  labelSelector: z.string().optional(),
+  concurrency: z.coerce.number().int().min(1).max(256).default(4),
+  leaderElect: z.boolean(),
+  leaseNamespace: z.string().default('converge-system'),
+  leaseName: z.string().default('converge-leader'),
+  identity: z.string().min(1),
+  metricsAddr: z.string().default(':8080'),
+  healthAddr: z.string().default(':8081'),
+  workDir: z.string().default('/tmp/converge'),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  logFormat: z.enum(['json', 'pretty']),
+  allowFileUrls: z.boolean().default(false),
+  kubectl: z.string().optional(),
+  helm: z.string().optional(),
+  shutdownGraceMs: z.coerce.number().int().min(0).default(20_000),
+});
+export type RunOptions = z.infer<typeof RunOptionsSchema>;
+
+export const USAGE = `Usage: converge run [flags]
+
+  --kubeconfig PATH        kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
+  --namespace NS           watch GitSources in one namespace only (default: all)
+  --label-selector SEL     watch only GitSources matching SEL (sharding)
+  --concurrency N          GitSources reconciled at once (default 4)
+  --leader-elect[=false]   hold a Lease before reconciling (default: true in-cluster, false elsewhere)
+  --lease-namespace NS     namespace of the Lease (default $POD_NAMESPACE or converge-system)
+  --metrics-addr ADDR      Prometheus /metrics listen address (default :8080)
+  --health-addr ADDR       /healthz and /readyz listen address (default :8081)
+  --work-dir DIR           git cache directory (default /tmp/converge)
+  --log-level LEVEL        trace|debug|info|warn|error (default info)
+  --log-format FORMAT      json|pretty (default: pretty on a terminal)
+  --allow-file-urls        accept file:// repository URLs (development only)
+  --kubectl PATH, --helm PATH   renderer binaries (default: PATH, then the bundled copies)
+`;
+
+/** Parses argv (after `run`) and env into options; throws with a message naming the bad flag. */
+export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: boolean): RunOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'label-selector': { type: 'string' },
+      concurrency: { type: 'string' },
+      'leader-elect': { type: 'string' },
+      'lease-namespace': { type: 'string' },
+      'lease-name': { type: 'string' },
+      'metrics-addr': { type: 'string' },
+      'health-addr': { type: 'string' },
+      'work-dir': { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
+      'allow-file-urls': { type: 'boolean' },
+      kubectl: { type: 'string' },
+      helm: { type: 'string' },
+      'shutdown-grace-ms': { type: 'string' },
+    },
+  });
+  const inCluster = !!env.KUBERNETES_SERVICE_HOST && !values.kubeconfig && !env.KUBECONFIG;
+  const bool = (v: string | undefined, dflt: boolean) => (v === undefined ? dflt : !['false', '0', 'no'].includes(v));
+  const result = RunOptionsSchema.safeParse({
+    kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
+    namespace: values.namespace,
+    labelSelector: values['label-selector'],
+    concurrency: values.concurrency,
+    leaderElect: bool(values['leader-elect'], inCluster),
+    leaseNamespace: values['lease-namespace'] ?? env.POD_NAMESPACE,
+    leaseName: values['lease-name'],
+    identity: env.POD_NAME ?? `${env.HOSTNAME ?? 'converge'}-${process.pid}`,
+    metricsAddr: values['metrics-addr'],
+    healthAddr: values['health-addr'],
+    workDir: values['work-dir'],
+    logLevel: values['log-level'],
+    logFormat: values['log-format'] ?? (isTTY ? 'pretty' : 'json'),
+    allowFileUrls: values['allow-file-urls'],
+    kubectl: values.kubectl ?? env.CONVERGE_KUBECTL,
+    helm: values.helm ?? env.CONVERGE_HELM,
+    shutdownGraceMs: values['shutdown-grace-ms'],
+  });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const flag = String(issue.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    throw new Error(`--${flag}: ${issue.message}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,170 @@
+// The controller: watches GitSources, queues them, runs reconciles on a bounded pool while leading,
+// schedules the next pass, wakes dependants when a dependency turns Ready, and feeds drift events in.
+import type { Logger } from 'pino';
+import { ANNOTATION_REQUESTED_AT, type GitSource } from '../api/index.ts';
+import type { KubeClient } from '../kube/index.ts';
+import { findCondition } from '../report/index.ts';
+import type { Metrics } from '../server/index.ts';
+import { DriftWatcher } from './drift.ts';
+import { gitSourceListPath } from './paths.ts';
+import { WorkQueue } from './queue.ts';
+import type { Reconciler } from './reconciler.ts';
+
+export interface ControllerOptions {
+  /** Watch one namespace only (sharding); all namespaces when unset. */
+  namespace?: string | undefined;
+  labelSelector?: string | undefined;
+  concurrency: number;
+  shutdownGraceMs: number;
+}
+
+const keyOf = (gs: GitSource) => `${gs.metadata.namespace}/${gs.metadata.name}`;
+
+export class Controller {
+  private readonly cache = new Map<string, GitSource>();
+  private readonly queue: WorkQueue;
+  private readonly drift: DriftWatcher;
+  private readonly abort = new AbortController();
+  private synced = false;
+  private leading = false;
+  private started = false;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly reconciler: Reconciler,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly opts: ControllerOptions,
+  ) {
+    this.queue = new WorkQueue((key) => this.process(key), opts.concurrency, undefined, (d) => metrics.queueDepth.set(d));
+    this.drift = new DriftWatcher(client, logger, (key, id) => {
+      if (!this.cache.has(key)) return;
+      this.reconciler.state(key).drifted.add(id);
+      if (this.leading) this.queue.add(key);
+    });
+  }
+
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Cached GitSource, for dependsOn lookups; a GET when it lives outside what we watch. */
+  async getGitSource(namespace: string, name: string): Promise<GitSource | undefined> {
+    const cached = this.cache.get(`${namespace}/${name}`);
+    if (cached) return cached;
+    if (this.opts.namespace && this.opts.namespace !== namespace) {
+      try {
+        return await this.client.request<GitSource>('GET', `${gitSourceListPath(namespace)}/${name}`);
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** Starts the GitSource watch; reconciling waits for setLeading(true). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    void this.client
+      .watch<GitSource>(
+        gitSourceListPath(this.opts.namespace),
+        {
+          labelSelector: this.opts.labelSelector,
+          signal: this.abort.signal,
+          onError: (err) => this.logger.warn({ err: String(err) }, 'GitSource watch interrupted; resuming'),
+        },
+        (event) => {
+          if (event.type === 'SYNCED') {
+            this.synced = true;
+            return;
+          }
+          this.onGitSource(event.type, event.object);
+        },
+      )
+      .catch((err: unknown) => this.logger.error({ err: String(err) }, 'GitSource watch ended'));
+  }
+
+  setLeading(leading: boolean): void {
+    this.leading = leading;
+    this.metrics.isLeader.set(leading ? 1 : 0);
+    if (leading) for (const key of this.cache.keys()) this.queue.add(key);
+  }
+
+  private onGitSource(type: 'ADDED' | 'MODIFIED' | 'DELETED', gs: GitSource): void {
+    const key = keyOf(gs);
+    const before = this.cache.get(key);
+    if (type === 'DELETED') {
+      this.cache.delete(key);
+      this.queue.remove(key);
+      this.reconciler.states.get(key)?.abort?.abort(new Error('superseded'));
+      this.reconciler.states.delete(key);
+      return;
+    }
+    this.cache.set(key, gs);
+    const wakeDependants = this.becameReady(before, gs);
+    // Our own status writes come back as MODIFIED: only spec, annotations and deletion are news.
+    const interesting =
+      !before ||
+      before.metadata.generation !== gs.metadata.generation ||
+      before.metadata.annotations?.[ANNOTATION_REQUESTED_AT] !== gs.metadata.annotations?.[ANNOTATION_REQUESTED_AT] ||
+      (!!gs.metadata.deletionTimestamp && !before.metadata.deletionTimestamp);
+    if (interesting) {
+      if (before && before.metadata.generation !== gs.metadata.generation) {
+        // A new spec supersedes whatever the current run waits for.
+        this.reconciler.states.get(key)?.abort?.abort(new Error('superseded'));
+      }
+      if (this.leading) this.queue.add(key);
+    }
+    if (wakeDependants && this.leading) {
+      for (const other of this.cache.values()) {
+        if (other.spec?.dependsOn?.some((d) => d.name === gs.metadata.name && (d.namespace ?? other.metadata.namespace) === gs.metadata.namespace)) {
+          this.queue.add(keyOf(other));
+        }
+      }
+    }
+  }
+
+  private becameReady(before: GitSource | undefined, after: GitSource): boolean {
+    const was = findCondition(before?.status?.conditions, 'Ready')?.status === 'True' ? before?.status?.lastAppliedRevision : undefined;
+    const now = findCondition(after.status?.conditions, 'Ready')?.status === 'True' ? after.status?.lastAppliedRevision : undefined;
+    return now !== undefined && now !== was;
+  }
+
+  private async process(key: string): Promise<void> {
+    if (!this.leading) return;
+    const gs = this.cache.get(key);
+    if (!gs) return;
+    // Work on a copy: the watch may replace the cached object while we run.
+    const current: GitSource = structuredClone(gs);
+    try {
+      const result = await this.reconciler.reconcile(current);
+      // Keep what our own writes learnt (status, finalizers) until the watch delivers them.
+      const cached = this.cache.get(key);
+      if (cached && cached.metadata.uid === current.metadata.uid && (cached.metadata.resourceVersion ?? '') <= (current.metadata.resourceVersion ?? '')) {
+        this.cache.set(key, current);
+      }
+      if (!this.cache.has(key)) return;
+      const state = this.reconciler.states.get(key);
+      if (state?.desired) await this.drift.track(state.desired);
+      if (result.kind === 'requeue') {
+        this.queue.forget(key);
+        this.queue.addAfter(key, result.afterMs);
+      } else if (result.kind === 'backoff') {
+        this.queue.addRateLimited(key, { baseMs: result.baseMs, maxMs: result.maxMs });
+      } else {
+        this.queue.forget(key);
+      }
+    } catch (err) {
+      this.logger.error({ gitsource: key, err: String(err) }, 'reconcile crashed');
+      this.queue.addRateLimited(key, { baseMs: 1000, maxMs: 60_000 });
+    }
+  }
+
+  async stop(): Promise<boolean> {
+    this.abort.abort();
+    this.drift.stop();
+    for (const s of this.reconciler.states.values()) s.abort?.abort(new Error('superseded'));
+    return this.queue.shutdown(this.opts.shutdownGraceMs);
+  }
+}

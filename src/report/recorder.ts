@@ -1,0 +1,45 @@
+// Writes Kubernetes Events (events.k8s.io/v1) about a GitSource; failures to record never fail a reconcile.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { API_VERSION, KIND } from '../api/index.ts';
+import type { KubeClient } from '../kube/index.ts';
+import type { EventSpec } from './events.ts';
+
+export interface EventTarget {
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+export class EventRecorder {
+  constructor(
+    private readonly client: KubeClient,
+    private readonly instance: string,
+    private readonly logger: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async record(target: EventTarget, events: readonly EventSpec[]): Promise<void> {
+    for (const e of events) {
+      const time = this.now().toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
+      const body = {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        metadata: { name: `${target.name}.${randomBytes(8).toString('hex')}`, namespace: target.namespace },
+        eventTime: time,
+        reportingController: 'gitops.converge.dev/converge',
+        reportingInstance: this.instance,
+        action: 'Reconcile',
+        reason: e.reason,
+        note: e.note,
+        type: e.type,
+        regarding: { apiVersion: API_VERSION, kind: KIND, name: target.name, namespace: target.namespace, uid: target.uid },
+      };
+      try {
+        await this.client.request('POST', `/apis/events.k8s.io/v1/namespaces/${target.namespace}/events`, { body });
+      } catch (err) {
+        this.logger.warn({ err: String(err), reason: e.reason }, 'could not record event');
+      }
+    }
+  }
+}
