@@ -3,6 +3,7 @@ import { ConvergeError, describeRef, type KubeObject } from '../api/index.ts';
 import {
   ApiError,
   combineFailures,
+  immutableFieldError,
   immutableFields,
   mapLimit,
   objectError,
@@ -159,6 +160,11 @@ async function applyOne(
     }
   }
 
+  if (o.recreate && force) {
+    // The plan's dry-run already met the immutable field: an apply would only fail.
+    await deleteAndWait(client, path, o, timing);
+    return done('recreated', await client.applyAt<KubeObject>(path, o.object, { signal }));
+  }
   try {
     return done(
       o.action === 'create' ? 'created' : 'configured',
@@ -167,14 +173,7 @@ async function applyOne(
   } catch (err) {
     const fields = immutableFields(err);
     if (!fields) throw objectError(o.ref, 'patch', err, 'ApplyFailed', mapping.resource);
-    const what = describeRef(o.ref);
-    if (!force) {
-      throw new ConvergeError(
-        'ApplyFailed',
-        `${what}: immutable field ${fields.join(', ')} cannot change; set spec.force or annotate gitops.converge.dev/force: enabled to recreate it (${(err as Error).message})`,
-        { cause: err },
-      );
-    }
+    if (!force) throw immutableFieldError(o.ref, fields, err);
     await deleteAndWait(client, path, o, timing);
     try {
       return done('recreated', await client.applyAt<KubeObject>(path, o.object, { signal }));

@@ -74,6 +74,22 @@ export function immutableFields(err: unknown): string[] | undefined {
   return pattern.test(err.message) ? ['(unknown field)'] : undefined;
 }
 
+const HTTP_VERBS: Record<string, string> = {
+  GET: 'get',
+  PATCH: 'patch',
+  PUT: 'update',
+  POST: 'create',
+  DELETE: 'delete',
+};
+
+/** `/apis/apps/v1/namespaces/x/deployments/web` → `deployments`. */
+function resourceOfPath(path: string): string | undefined {
+  const parts = path.split('/').filter(Boolean);
+  let i = parts[0] === 'api' ? 2 : 3;
+  if (parts[i] === 'namespaces' && parts.length > i + 2) i += 2;
+  return parts[i];
+}
+
 /** An API failure on one object as a ConvergeError naming the object, with the reason conditions show. */
 export function objectError(
   ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>,
@@ -85,6 +101,9 @@ export function objectError(
   if (err instanceof ConvergeError) return err;
   const what = describeRef(ref);
   if (isApiError(err, 403)) {
+    // What was refused is the request's, not the step's: a plan can be denied a GET.
+    verb = HTTP_VERBS[err.method] ?? verb;
+    resource = resourceOfPath(err.path) ?? resource;
     const where = ref.namespace ? ` in namespace ${ref.namespace}` : ' at cluster scope';
     return new ConvergeError(
       'RBACDenied',
@@ -110,4 +129,32 @@ export function combineFailures(failures: readonly ObjectFailure[], what: string
   if (failures.length > max) lines.push(`… and ${failures.length - max} more`);
   const head = failures.length === 1 ? '' : `${failures.length} objects failed to ${what}: `;
   return new ConvergeError(reason, head + lines.join('; '), { cause: failures[0]?.error });
+}
+
+/** The error for an immutable field changed without force: names the object and the fields, and the way out. */
+export function immutableFieldError(
+  ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>,
+  fields: readonly string[],
+  err: unknown,
+): ConvergeError {
+  const detail = err instanceof Error ? err.message : String(err);
+  return new ConvergeError(
+    'ApplyFailed',
+    `${describeRef(ref)}: immutable field ${fields.join(', ')} cannot change; set spec.force or annotate gitops.converge.dev/force: enabled to recreate the object (${detail})`,
+    { cause: err },
+  );
+}
+
+/** `spec.template.spec` → `/spec/template/spec` (API server field paths to JSON pointers, indexes kept). */
+export function fieldToPointer(field: string): string {
+  if (field.startsWith('(')) return field;
+  return (
+    '/' +
+    field
+      .replace(/\[(\d+)\]/g, '.$1')
+      .replace(/\[[^\]]*\]/g, '')
+      .split('.')
+      .filter(Boolean)
+      .join('/')
+  );
 }

@@ -9,7 +9,16 @@ export type {
   Query,
   RequestOptions,
 } from './client.ts';
-export { ApiError, combineFailures, immutableFields, isApiError, isNotFound, objectError } from './errors.ts';
+export {
+  ApiError,
+  combineFailures,
+  fieldToPointer,
+  immutableFieldError,
+  immutableFields,
+  isApiError,
+  isNotFound,
+  objectError,
+} from './errors.ts';
 export type { ObjectFailure, StatusCause } from './errors.ts';
 export { RestMapper, UnknownKindError } from './mapper.ts';
 export type { RestMapperOptions } from './mapper.ts';

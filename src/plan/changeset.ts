@@ -21,6 +21,8 @@ export interface PlannedObject {
   live?: { uid: string; resourceVersion: string };
   /** Recreate on an immutable-field error (spec.force or the per-object annotation). */
   force: boolean;
+  /** An immutable field changes: apply deletes and recreates the object (force is set). */
+  recreate?: boolean;
   /** gitops.converge.dev/ssa: IfNotPresent — created when missing, never updated. */
   createOnly: boolean;
 }
@@ -77,7 +79,8 @@ export function describeChange(planned: PlannedObject): string {
   const changes = planned.changes ?? [];
   const shown = changes.slice(0, MAX_FIELDS_PER_LINE).map(formatChange);
   if (changes.length > MAX_FIELDS_PER_LINE) shown.push(`+${changes.length - MAX_FIELDS_PER_LINE} more`);
-  return shown.length ? `${what} configured: ${shown.join(', ')}` : `${what} configured`;
+  const verb = planned.recreate ? 'recreated' : 'configured';
+  return shown.length ? `${what} ${verb}: ${shown.join(', ')}` : `${what} ${verb}`;
 }
 
 /** Human lines for status.changes: creates, configures and prunes (unchanged left out), at most `max`. */

@@ -12,11 +12,15 @@ import {
   type KubeObject,
   type ObjectRef,
   ConvergeError,
+  describeRef,
 } from '../api/index.ts';
 import {
   ApiError,
   UnknownKindError,
   combineFailures,
+  fieldToPointer,
+  immutableFieldError,
+  immutableFields,
   mapLimit,
   objectError,
   resourcePath,
@@ -111,7 +115,13 @@ export async function planChanges(
     const mapping = settled.value;
     const namespaced = mapping ? mapping.namespaced : crdKinds.get(`${ref.group}/${ref.version}/${ref.kind}`);
     if (namespaced === undefined) {
-      failures.push({ ref, error: objectError(ref, 'apply', new UnknownKindError(ref), 'ApplyFailed') });
+      const unknown = new UnknownKindError(ref);
+      failures.push({
+        ref,
+        error: new ConvergeError(unknown.reason, `${describeRef(ref)}: ${unknown.message}`, {
+          cause: unknown,
+        }),
+      });
       return;
     }
     if (!namespaced && ref.namespace) {
@@ -216,7 +226,12 @@ export async function planChanges(
       dryRun = await client.applyAt<KubeObject>(path, toApply, { dryRun: true, signal });
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return { ...base, action: 'create', object, path };
-      throw objectError(ref, 'patch', err, 'ApplyFailed');
+      const fields = immutableFields(err);
+      if (!fields) throw objectError(ref, 'patch', err, 'ApplyFailed');
+      if (!base.force) throw immutableFieldError(ref, fields, err);
+      // With force the apply deletes and recreates it; the diff names what forces that.
+      const changes = fields.map((f) => ({ op: 'replace' as const, path: fieldToPointer(f) }));
+      return { ...base, action: 'configure', object: toApply, path, live: identity, changes, recreate: true };
     }
     const changes = diffObjects(live, dryRun, {
       ignorePaths,
