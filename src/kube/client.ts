@@ -393,6 +393,8 @@ export class KubeClient {
     let resourceVersion = '';
     do {
       const page = await this.request<{
+        apiVersion?: string;
+        kind?: string;
         items?: T[];
         metadata?: { continue?: string; resourceVersion?: string };
       }>('GET', path, {
