@@ -39,3 +39,15 @@ export function service(name: string, port = 80): string {
     '',
   ].join('\n');
 }
+
+export function configMapWithAnnotations(
+  name: string,
+  data: Record<string, string>,
+  annotations: Record<string, string>,
+): string {
+  return JSON.stringify(
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, annotations }, data },
+    null,
+    2,
+  );
+}

@@ -88,3 +88,66 @@ export async function eventsFor(namespace: string, name: string): Promise<EventR
   const items = (JSON.parse(out) as { items: EventRecord[] }).items;
   return items.sort((a, b) => (a.eventTime ?? a.metadata.creationTimestamp).localeCompare(b.eventTime ?? b.metadata.creationTimestamp));
 }
+
+/** Asks for an immediate reconcile through the requested-at annotation (as `kubectl annotate` would). */
+export async function requestReconcile(namespace: string, name: string): Promise<string> {
+  const at = `${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
+  await kubectlOk([
+    'annotate',
+    '--overwrite',
+    `gitsource/${name}`,
+    '-n',
+    namespace,
+    `gitops.converge.dev/requested-at=${at}`,
+  ]);
+  return at;
+}
+
+/** The fields e2e tests read off a live object. */
+export interface LiveObject {
+  metadata: {
+    name: string;
+    uid: string;
+    resourceVersion: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
+  spec?: { replicas?: number; [k: string]: unknown };
+  data?: Record<string, string>;
+}
+
+/** One object as JSON via kubectl, or undefined when it does not exist. */
+export async function getObject<T = LiveObject>(
+  namespace: string,
+  kind: string,
+  name: string,
+): Promise<T | undefined> {
+  const r = await kubectl(['get', kind, name, '-n', namespace, '-o', 'json']);
+  if (r.code === 0) return JSON.parse(r.stdout) as T;
+  if (/NotFound|not found/.test(r.stderr)) return undefined;
+  throw new Error(`kubectl get ${kind} ${name} failed: ${r.stderr}`);
+}
+
+/** Sum of the samples of one Prometheus metric whose labels match `labels` (regexes on label values). */
+export async function metricSum(
+  metricsPort: number,
+  metric: string,
+  labels: Record<string, RegExp> = {},
+): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? ([^ ]+)$/.exec(line);
+    if (!m || m[1] !== metric) continue;
+    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, re]) => re.test(got[k] ?? ''))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** Requests with a mutating verb the operator sent so far (server-side dry-runs included: the metric has no dry-run label). */
+export async function apiWrites(metricsPort: number): Promise<number> {
+  return metricSum(metricsPort, 'converge_api_requests_total', { verb: /^(POST|PUT|PATCH|DELETE)$/ });
+}
