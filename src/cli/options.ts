@@ -42,8 +42,10 @@ export const USAGE = `Usage: converge run [flags]
 
 /** Parses argv (after `run`) and env into options; throws with a message naming the bad flag. */
 export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: boolean): RunOptions {
+  // `--leader-elect` alone means true, as with Go's boolean flags.
+  const args = argv.map((a) => (a === '--leader-elect' ? '--leader-elect=true' : a));
   const { values } = parseArgs({
-    args: argv,
+    args,
     strict: true,
     options: {
       kubeconfig: { type: 'string' },

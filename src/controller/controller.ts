@@ -1,11 +1,12 @@
 // The controller: watches GitSources, queues them, runs reconciles on a bounded pool while leading,
 // schedules the next pass, wakes dependants when a dependency turns Ready, and feeds drift events in.
 import type { Logger } from 'pino';
-import { ANNOTATION_REQUESTED_AT, type GitSource } from '../api/index.ts';
+import { ANNOTATION_REQUESTED_AT, objectId, refOf, type GitSource, type KubeObject } from '../api/index.ts';
 import type { KubeClient } from '../kube/index.ts';
 import { findCondition } from '../report/index.ts';
 import type { Metrics } from '../server/index.ts';
-import { DriftWatcher } from './drift.ts';
+import { DriftWatcher, driftedFields, type DriftEvent } from './drift.ts';
+import { ignorePathsFor } from '../plan/index.ts';
 import { gitSourceListPath } from './paths.ts';
 import { WorkQueue } from './queue.ts';
 import type { Reconciler } from './reconciler.ts';
@@ -19,6 +20,7 @@ export interface ControllerOptions {
 }
 
 const keyOf = (gs: GitSource) => `${gs.metadata.namespace}/${gs.metadata.name}`;
+const objectIdOf = (o: KubeObject) => objectId(refOf(o));
 
 export class Controller {
   private readonly cache = new Map<string, GitSource>();
@@ -37,11 +39,25 @@ export class Controller {
     private readonly opts: ControllerOptions,
   ) {
     this.queue = new WorkQueue((key) => this.process(key), opts.concurrency, undefined, (d) => metrics.queueDepth.set(d));
-    this.drift = new DriftWatcher(client, logger, (key, id) => {
-      if (!this.cache.has(key)) return;
-      this.reconciler.state(key).drifted.add(id);
-      if (this.leading) this.queue.add(key);
-    });
+    this.drift = new DriftWatcher(client, logger, (event) => this.onDrift(event));
+  }
+
+  /** A managed object changed: re-plan it if it no longer matches Git (cheap check first). */
+  private onDrift({ ownerKey, id, live }: DriftEvent): void {
+    const gs = this.cache.get(ownerKey);
+    const state = this.reconciler.states.get(ownerKey);
+    const desired = state?.desired?.find((o) => objectIdOf(o) === id);
+    if (!gs || !state || !desired) return;
+    if (live) {
+      const ignore = ignorePathsFor(refOf(desired), gs.spec?.ignore ?? []);
+      const fields = driftedFields(desired, live, ignore);
+      if (fields.length === 0) return;
+      this.logger.debug({ gitsource: ownerKey, id, fields: fields.slice(0, 5) }, 'drift seen');
+    } else {
+      this.logger.debug({ gitsource: ownerKey, id }, 'managed object deleted');
+    }
+    state.drifted.add(id);
+    if (this.leading) this.queue.add(ownerKey);
   }
 
   get isSynced(): boolean {

@@ -1,30 +1,36 @@
 // Real-time drift: watches every kind this operator manages (by ownership label) and reports objects
-// that someone else changed or deleted. Our own writes are recognised and ignored, so no loop.
+// that someone else changed or deleted. The controller compares each change with what Git says, so our own writes cause no loop.
 import type { Logger } from 'pino';
-import { FIELD_MANAGER, LABEL_NAME, LABEL_NAMESPACE, groupOf, objectId, versionOf, type KubeObject } from '../api/index.ts';
+import { LABEL_NAME, LABEL_NAMESPACE, groupOf, objectId, versionOf, type KubeObject } from '../api/index.ts';
 import { resourcePath, type KubeClient } from '../kube/index.ts';
 
-export type DriftListener = (ownerKey: string, id: string) => void;
-
-interface ManagedFieldsEntry {
-  manager?: string;
-  operation?: string;
-  subresource?: string;
-  time?: string;
-}
+export type DriftListener = (event: DriftEvent) => void;
 
 /**
- * True when the newest write to the object's spec/metadata was not ours. Status writes (by other
- * controllers) are not drift. Times have one-second resolution: a tie counts as foreign, which costs
- * one dry-run at worst, never a missed edit.
+ * Fields Git sets that the live object no longer has as Git says: a cheap in-memory check that
+ * needs no API call, so status updates and our own writes (which leave live ⊇ desired) cost
+ * nothing. Server-side normalisation can make it say "drifted" wrongly; the dry-run plan that
+ * follows is the judge, so that costs one dry-run, never a write.
  */
-export function changedBySomeoneElse(obj: KubeObject): boolean {
-  const entries = (obj.metadata.managedFields ?? []) as ManagedFieldsEntry[];
-  let ours = '';
-  for (const e of entries) if (e.manager === FIELD_MANAGER && !e.subresource && (e.time ?? '') > ours) ours = e.time ?? '';
-  if (!ours) return true;
-  return entries.some((e) => e.manager !== FIELD_MANAGER && !e.subresource && (e.time ?? '') >= ours);
+export function driftedFields(desired: unknown, live: unknown, ignore: readonly string[] = [], path = ''): string[] {
+  if (ignore.includes(path)) return [];
+  if (desired === null || typeof desired !== 'object') {
+    return desired === live || (desired === undefined && live === undefined) ? [] : [path || '/'];
+  }
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live) || live.length !== desired.length) return [path];
+    return desired.flatMap((d, i) => driftedFields(d, live[i], ignore, `${path}/${i}`));
+  }
+  if (live === null || typeof live !== 'object' || Array.isArray(live)) return [path || '/'];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(desired as Record<string, unknown>)) {
+    out.push(...driftedFields(v, (live as Record<string, unknown>)[k], ignore, `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+  }
+  return out;
 }
+
+/** What the drift watch reports: an object of `owner` someone else changed (live) or deleted. */
+export type DriftEvent = { ownerKey: string; id: string; live: KubeObject | undefined };
 
 export class DriftWatcher {
   private readonly watched = new Map<string, AbortController>();
@@ -48,12 +54,14 @@ export class DriftWatcher {
       try {
         const mapping = await this.client.mapper.mappingFor(gvk);
         path = resourcePath(mapping, '');
-      } catch {
+      } catch (err) {
+        this.logger.debug({ kind: gvk.kind, err: String(err) }, 'drift watch: kind not mapped');
         continue;
       }
       if (this.watched.has(path) || this.stopped) continue;
       const abort = new AbortController();
       this.watched.set(path, abort);
+      this.logger.debug({ path }, 'drift watch started');
       void this.client
         .watch(path, { labelSelector: LABEL_NAME, signal: abort.signal, onError: (err) => this.logger.debug({ path, err: String(err) }, 'drift watch') }, (event) => {
           if (event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
@@ -61,8 +69,12 @@ export class DriftWatcher {
           const name = obj.metadata.labels?.[LABEL_NAME];
           const ns = obj.metadata.labels?.[LABEL_NAMESPACE];
           if (!name || !ns) return;
-          if (event.type === 'MODIFIED' && (obj.metadata.deletionTimestamp || !changedBySomeoneElse(obj))) return;
-          this.onDrift(`${ns}/${name}`, objectId({ group: gvk.group, kind: gvk.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name }));
+          if (obj.metadata.deletionTimestamp && event.type === 'MODIFIED') return;
+          this.onDrift({
+            ownerKey: `${ns}/${name}`,
+            id: objectId({ group: gvk.group, kind: gvk.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name }),
+            live: event.type === 'DELETED' ? undefined : obj,
+          });
         })
         .catch((err: unknown) => this.logger.warn({ path, err: String(err) }, 'drift watch ended'));
     }

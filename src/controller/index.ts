@@ -3,4 +3,4 @@ export { Controller, type ControllerOptions } from './controller.ts';
 export { Reconciler, type ReconcilerDeps, type ReconcileResult } from './reconciler.ts';
 export { LeaderElector, type LeaderElectionOptions } from './leader.ts';
 export { WorkQueue, backoffDelay } from './queue.ts';
-export { changedBySomeoneElse } from './drift.ts';
+export { driftedFields } from './drift.ts';
