@@ -318,8 +318,8 @@ export class KubeClient {
                 const line = buffered.slice(0, nl).trim();
                 buffered = buffered.slice(nl + 1);
                 if (!line) continue;
-                const parsed: unknown = JSON.parse(line);
-                chain = chain.then(() => onLine(parsed));
+                // A parse failure must end this stream (and be retried), not crash the process from an event handler.
+                chain = chain.then(() => onLine(JSON.parse(line)));
                 chain.catch((err: unknown) => req.destroy(err as Error));
               }
             });

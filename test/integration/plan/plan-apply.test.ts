@@ -135,7 +135,7 @@ describe('plan and apply', () => {
     expect((await get(`/api/v1/namespaces/${ns}/configmaps/seed`)).data.v).toBe('edited');
   });
 
-  it('names an object the API server rejects; nothing of that stage is half-reported as done', async () => {
+  it('names an object the API server rejects, at plan or at apply, and reports what was applied before it', async () => {
     await converge(client, [configMap(ns, 'good', { a: '1' })], { owner });
     const bad = deployment(ns, 'broken', -1);
     // Existing object: the dry-run in the plan rejects it.
