@@ -30,6 +30,8 @@ export interface PlannedObject {
 export interface StaleObject {
   id: string;
   ref: ObjectRef;
+  /** Set when the plan found it must stay (another owner's labels, or prune: disabled): the reason. */
+  keep?: string;
 }
 
 export interface Owner {
@@ -60,13 +62,13 @@ export function summarize(changeSet: ChangeSet): ChangeSummary {
     created: count('create'),
     configured: count('configure'),
     unchanged: count('unchanged'),
-    pruned: changeSet.stale.length,
+    pruned: changeSet.stale.filter((s) => !s.keep).length,
   };
 }
 
 /** True when applying would write anything or there is something to prune. */
 export function hasChanges(changeSet: ChangeSet): boolean {
-  return changeSet.stale.length > 0 || changeSet.objects.some((o) => o.action !== 'unchanged');
+  return changeSet.stale.some((s) => !s.keep) || changeSet.objects.some((o) => o.action !== 'unchanged');
 }
 
 const MAX_FIELDS_PER_LINE = 3;
@@ -86,7 +88,12 @@ export function describeChange(planned: PlannedObject): string {
 /** Human lines for status.changes: creates, configures and prunes (unchanged left out), at most `max`. */
 export function changeLines(changeSet: ChangeSet, max = 20): string[] {
   const lines = changeSet.objects.filter((o) => o.action !== 'unchanged').map(describeChange);
-  for (const stale of changeSet.stale) lines.push(`${describeRef(stale.ref)} pruned`);
+  for (const stale of changeSet.stale)
+    lines.push(
+      stale.keep
+        ? `${describeRef(stale.ref)} left in place (${stale.keep})`
+        : `${describeRef(stale.ref)} pruned`,
+    );
   if (lines.length > max) return [...lines.slice(0, max - 1), `… and ${lines.length - max + 1} more`];
   return lines;
 }

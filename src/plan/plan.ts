@@ -1,6 +1,7 @@
 // planChanges: desired objects + live cluster → ChangeSet, with server-side dry-run applies and no writes.
 import {
   ANNOTATION_FORCE,
+  ANNOTATION_PRUNE,
   ANNOTATION_SSA,
   LABEL_NAME,
   LABEL_NAMESPACE,
@@ -260,11 +261,42 @@ export async function planChanges(
   objects.sort((a, b) => compareApplyOrder(a.ref, b.ref));
 
   const desiredIds = new Set(objects.map((o) => o.id));
-  const stale: StaleObject[] = (opts.inventory ?? [])
+  const candidates = (opts.inventory ?? [])
     .filter((e) => !desiredIds.has(e.id))
-    .map((e) => ({ id: e.id, ref: parseObjectId(e.id, e.v) }))
-    .sort((a, b) => compareApplyOrder(a.ref, b.ref));
+    .map((e) => ({ id: e.id, ref: parseObjectId(e.id, e.v) }));
+  // Look at each stale object now, so the change set (and the Diverged message) says what a prune
+  // will really do: gone ones drop out, foreign or opted-out ones are kept with the reason.
+  const checked = await mapLimit(candidates, concurrency, async (c): Promise<StaleObject | undefined> => {
+    const mapping = await mapper.tryMappingFor(c.ref);
+    if (!mapping) return undefined;
+    const live = await client.getIfExists<KubeObject>(resourcePath(mapping, c.ref.namespace, c.ref.name), {
+      signal,
+    });
+    if (!live) return undefined;
+    const keep = pruneBlocker(live, opts.owner);
+    return keep ? { ...c, keep } : c;
+  });
+  const stale: StaleObject[] = [];
+  checked.forEach((r, i) => {
+    if (r.status === 'fulfilled') {
+      if (r.value) stale.push(r.value);
+    } else {
+      // Unreadable now: leave the decision to the prune, which checks again before deleting.
+      stale.push(candidates[i]!);
+    }
+  });
+  stale.sort((a, b) => compareApplyOrder(a.ref, b.ref));
   return { owner: opts.owner, objects, stale };
+}
+
+/** Why a stale live object must not be deleted by this owner, or undefined when it may be. */
+export function pruneBlocker(live: KubeObject, owner: Owner): string | undefined {
+  const labels = live.metadata.labels ?? {};
+  if (labels[LABEL_NAME] !== owner.name || labels[LABEL_NAMESPACE] !== owner.namespace) {
+    return `no longer labelled as owned by ${owner.namespace}/${owner.name}`;
+  }
+  if (live.metadata.annotations?.[ANNOTATION_PRUNE] === 'disabled') return `${ANNOTATION_PRUNE}: disabled`;
+  return undefined;
 }
 
 async function settleAll(results: Promise<PromiseSettledResult<unknown>[]>): Promise<void> {

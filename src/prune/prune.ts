@@ -1,9 +1,6 @@
 // pruneStale: deletes objects that left Git, in reverse apply order, only while they still belong to this owner.
 import {
-  ANNOTATION_PRUNE,
   ConvergeError,
-  LABEL_NAME,
-  LABEL_NAMESPACE,
   describeRef,
   objectId,
   type InventoryEntry,
@@ -18,7 +15,7 @@ import {
   type ObjectFailure,
   type RestMapper,
 } from '../kube/index.ts';
-import { stagesOf, type Owner, type StaleObject } from '../plan/index.ts';
+import { pruneBlocker, stagesOf, type Owner, type StaleObject } from '../plan/index.ts';
 import { staleEntries } from './inventory.ts';
 
 export interface PruneOptions {
@@ -89,12 +86,8 @@ export async function pruneStale(
         const path = resourcePath(mapping, s.ref.namespace, s.ref.name);
         const live = await client.getIfExists<KubeObject>(path, { signal: opts.signal });
         if (!live) return 'gone';
-        const labels = live.metadata.labels ?? {};
-        if (labels[LABEL_NAME] !== opts.owner.name || labels[LABEL_NAMESPACE] !== opts.owner.namespace) {
-          return `no longer labelled as owned by ${opts.owner.namespace}/${opts.owner.name}`;
-        }
-        if (live.metadata.annotations?.[ANNOTATION_PRUNE] === 'disabled')
-          return `${ANNOTATION_PRUNE}: disabled`;
+        const blocker = pruneBlocker(live, opts.owner);
+        if (blocker) return blocker;
         const uid = live.metadata.uid as string | undefined;
         try {
           return (await client.delete(path, {

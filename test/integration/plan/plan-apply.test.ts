@@ -136,7 +136,11 @@ describe('plan and apply', () => {
   });
 
   it('names an object the API server rejects, at plan or at apply, and reports what was applied before it', async () => {
-    await converge(client, [configMap(ns, 'good', { a: '1' })], { owner });
+    const before = await converge(
+      client,
+      [configMap(ns, 'good', { a: '1' }), configMap(ns, 'leaving', { a: '1' })],
+      { owner },
+    );
     const bad = deployment(ns, 'broken', -1);
     // Existing object: the dry-run in the plan rejects it.
     await converge(client, [deployment(ns, 'broken', 1)], { owner: { name: 'other', namespace: 'x' } });
@@ -155,7 +159,7 @@ describe('plan and apply', () => {
       [configMap(ns, 'good', { a: '1' }), configMap(ns, 'other', { a: '1' }), fresh],
       {
         owner,
-        inventory: [{ id: `${ns}_gone__ConfigMap`, v: 'v1' }],
+        inventory: before.inventory,
       },
     );
     expect(plan.stale).toHaveLength(1);

@@ -1,6 +1,7 @@
 // Prune against the real API server: only stale objects still labelled as ours go, in reverse order, opt-out honoured.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../src/kube/index.ts';
+import { changeLines, summarize } from '../../../src/plan/index.ts';
 import { inventoryOf, pruneStale, staleEntries } from '../../../src/prune/index.ts';
 import { createNamespace, deleteNamespace, kubectl, kubectlOk, uniqueName } from '../../support/cluster.ts';
 import { configMap, converge, deployment, testClient } from '../kube/fixture.ts';
@@ -53,14 +54,23 @@ describe('prune', () => {
       owner,
       inventory: first.inventory,
     });
-    expect(second.changeSet.stale.map((s) => s.ref.name).sort()).toEqual([
-      'adopted',
-      'old',
-      'opted-out',
+    // The plan already tells what a prune will do: "old" is gone, two are kept, one goes.
+    expect(second.changeSet.stale.map((s) => `${s.ref.name}${s.keep ? `: ${s.keep}` : ''}`)).toEqual([
+      'adopted: no longer labelled as owned by converge-tests/pruner',
+      'opted-out: gitops.converge.dev/prune: disabled',
       'web',
     ]);
+    expect(summarize(second.changeSet).pruned).toBe(1);
+    expect(changeLines(second.changeSet)).toEqual([
+      `ConfigMap/${ns}/again-old created`,
+      `ConfigMap/${ns}/adopted left in place (no longer labelled as owned by converge-tests/pruner)`,
+      `ConfigMap/${ns}/opted-out left in place (gitops.converge.dev/prune: disabled)`,
+      `Deployment/${ns}/web pruned`,
+    ]);
 
-    const result = await pruneStale(client, client.mapper, second.changeSet.stale, { owner });
+    // The prune checks again at delete time (the plan may be old by then).
+    const oldRef = { group: '', version: 'v1', kind: 'ConfigMap', namespace: ns, name: 'old' };
+    const result = await pruneStale(client, client.mapper, [...second.changeSet.stale, oldRef], { owner });
     expect(result.pruned.map((s) => s.ref.name)).toEqual(['web']);
     expect(result.gone.map((s) => s.ref.name)).toEqual(['old']);
     expect(result.skipped.map((s) => `${s.ref.name}: ${s.reason}`).sort()).toEqual([

@@ -59,6 +59,21 @@ describe('change set', () => {
     ]);
   });
 
+  it('counts kept stale objects apart from pruned ones', () => {
+    const kept: ChangeSet = {
+      ...set,
+      objects: [set.objects[2]!],
+      stale: [
+        { id: 'apps_k__ConfigMap', ref: ref('ConfigMap', 'k'), keep: 'gitops.converge.dev/prune: disabled' },
+      ],
+    };
+    expect(summarize(kept).pruned).toBe(0);
+    expect(hasChanges(kept)).toBe(false);
+    expect(changeLines(kept)).toEqual([
+      'ConfigMap/apps/k left in place (gitops.converge.dev/prune: disabled)',
+    ]);
+  });
+
   it('caps fields per line and lines per set', () => {
     const many = Array.from({ length: 5 }, (_, i) => ({ op: 'add' as const, path: `/data/k${i}`, to: 'v' }));
     expect(describeChange(planned(ref('ConfigMap', 'c'), 'configure', many))).toBe(
