@@ -153,11 +153,13 @@ export class Controller {
     if (!gs) return;
     // Work on a copy: the watch may replace the cached object while we run.
     const current: GitSource = structuredClone(gs);
+    const seenVersion = gs.metadata.resourceVersion;
     try {
       const result = await this.reconciler.reconcile(current);
       // Keep what our own writes learnt (status, finalizers) until the watch delivers them.
       const cached = this.cache.get(key);
-      if (cached && cached.metadata.uid === current.metadata.uid && (cached.metadata.resourceVersion ?? '') <= (current.metadata.resourceVersion ?? '')) {
+      // resourceVersions are opaque: only replace the cache if the watch delivered nothing newer meanwhile.
+      if (cached && cached.metadata.resourceVersion === seenVersion) {
         this.cache.set(key, current);
       }
       if (!this.cache.has(key)) return;

