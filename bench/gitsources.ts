@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { KubeClient, mapLimit } from '../src/kube/index.ts';
-import { ensureControlPlaneBinaries, resolveClientTools, startLocalCluster } from '../src/localcluster/index.ts';
+import {
+  ensureControlPlaneBinaries,
+  resolveClientTools,
+  startLocalCluster,
+} from '../src/localcluster/index.ts';
 import { commitFiles, startGitFixture } from '../test/support/git-server.ts';
 import type { KubeObject } from '../src/api/index.ts';
 
@@ -43,7 +47,10 @@ function appObjects(i: number, ns: string): KubeObject[] {
       spec: {
         replicas: 1,
         selector: { matchLabels: labels },
-        template: { metadata: { labels }, spec: { serviceAccountName: name, containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+        template: {
+          metadata: { labels },
+          spec: { serviceAccountName: name, containers: [{ name: 'app', image: 'nginx:1.27' }] },
+        },
       },
     },
   ];
@@ -76,7 +83,8 @@ async function main(): Promise<void> {
     const fixture = await startGitFixture();
     try {
       const http = await fixture.serveHttp();
-      const kubectl = (...args: string[]) => run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args], { maxBuffer: 256 << 20 });
+      const kubectl = (...args: string[]) =>
+        run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args], { maxBuffer: 256 << 20 });
       await kubectl('apply', '--server-side', '-f', join(root, 'crds', 'gitsource.yaml'));
       await kubectl('wait', '--for=condition=Established', 'crd/gitsources.gitops.converge.dev');
       const namespaces = Array.from({ length: 10 }, (_, i) => `bench-${i}`);
@@ -88,7 +96,15 @@ async function main(): Promise<void> {
       for (let i = 0; i < n; i++) {
         const repo = await fixture.createRepo(`app-${i}`);
         const ns = namespaces[i % namespaces.length]!;
-        await commitFiles(repo, { 'app.yaml': appObjects(i, ns).map((o) => JSON.stringify(o)).join('\n---\n') }, 'app');
+        await commitFiles(
+          repo,
+          {
+            'app.yaml': appObjects(i, ns)
+              .map((o) => JSON.stringify(o))
+              .join('\n---\n'),
+          },
+          'app',
+        );
         sources.push(
           JSON.stringify({
             apiVersion: 'gitops.converge.dev/v1alpha1',
@@ -102,7 +118,9 @@ async function main(): Promise<void> {
 
       // Raw baseline first: the same objects, plain SSA PATCHes at the same concurrency.
       const client = await KubeClient.fromFile(cluster.kubeconfigPath, { maxSockets: concurrency });
-      const raw = Array.from({ length: n }, (_, i) => appObjects(i, rawNamespaces[i % rawNamespaces.length]!)).flat();
+      const raw = Array.from({ length: n }, (_, i) =>
+        appObjects(i, rawNamespaces[i % rawNamespaces.length]!),
+      ).flat();
       const r0 = performance.now();
       await mapLimit(raw, concurrency, (o) => client.apply(o));
       const rawMs = performance.now() - r0;
@@ -115,16 +133,25 @@ async function main(): Promise<void> {
           join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
           join(root, 'src', 'main.ts'),
           'run',
-          '--kubeconfig', cluster.kubeconfigPath,
+          '--kubeconfig',
+          cluster.kubeconfigPath,
           '--leader-elect=false',
-          '--concurrency', String(concurrency),
-          '--metrics-addr', '127.0.0.1:0',
-          '--health-addr', '127.0.0.1:0',
-          '--work-dir', join(work, 'cache'),
-          '--log-format', 'json',
-          '--log-level', 'info',
-          '--kubectl', tools.kubectl,
-          '--helm', tools.helm,
+          '--concurrency',
+          String(concurrency),
+          '--metrics-addr',
+          '127.0.0.1:0',
+          '--health-addr',
+          '127.0.0.1:0',
+          '--work-dir',
+          join(work, 'cache'),
+          '--log-format',
+          'json',
+          '--log-level',
+          'info',
+          '--kubectl',
+          tools.kubectl,
+          '--helm',
+          tools.helm,
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
@@ -145,10 +172,17 @@ async function main(): Promise<void> {
       const appliedMs = Date.now() - a0;
       let ready = 0;
       for (;;) {
-        const { stdout } = await kubectl('get', 'gitsources', '-A', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}');
+        const { stdout } = await kubectl(
+          'get',
+          'gitsources',
+          '-A',
+          '-o',
+          'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+        );
         ready = stdout.split('\n').filter((s) => s === 'True').length;
         if (ready >= n) break;
-        if (Date.now() - a0 > 600_000) throw new Error(`only ${ready}/${n} Ready after 10 min:\n${log.slice(-2000)}`);
+        if (Date.now() - a0 > 600_000)
+          throw new Error(`only ${ready}/${n} Ready after 10 min:\n${log.slice(-2000)}`);
         await new Promise((r) => setTimeout(r, 250));
       }
       const allReadyMs = Date.now() - a0;
@@ -164,13 +198,23 @@ async function main(): Promise<void> {
       op.kill('SIGTERM');
       await new Promise((r) => op.once('exit', r));
 
-      console.log(`\n## ${n} GitSources (${n * 4} objects), concurrency ${concurrency}, 2 cores, API server on the same machine`);
+      console.log(
+        `\n## ${n} GitSources (${n * 4} objects), concurrency ${concurrency}, 2 cores, API server on the same machine`,
+      );
       console.log(`kubectl apply of ${n} GitSources: ${appliedMs} ms`);
-      console.log(`apply → all Ready:       ${(allReadyMs / 1000).toFixed(1)} s (${(n / (allReadyMs / 1000)).toFixed(1)} GitSources/s)`);
-      console.log(`raw SSA baseline:        ${(rawMs / 1000).toFixed(1)} s for ${raw.length} objects (${(raw.length / (rawMs / 1000)).toFixed(0)} obj/s) — the API's limit for the objects alone`);
+      console.log(
+        `apply → all Ready:       ${(allReadyMs / 1000).toFixed(1)} s (${(n / (allReadyMs / 1000)).toFixed(1)} GitSources/s)`,
+      );
+      console.log(
+        `raw SSA baseline:        ${(rawMs / 1000).toFixed(1)} s for ${raw.length} objects (${(raw.length / (rawMs / 1000)).toFixed(0)} obj/s) — the API's limit for the objects alone`,
+      );
       console.log(`operator peak RSS:       ${peakRss.toFixed(0)} MiB`);
-      console.log(`API requests to Ready:   ${JSON.stringify(afterSync)} (${(Object.values(afterSync).reduce((a, b) => a + b, 0) / n).toFixed(1)} per GitSource)`);
-      console.log(`no-op pass: ${noops} no-op reconciles, writes during it: ${writes(afterNoop) - writes(afterSync)}, requests by verb after: ${JSON.stringify(afterNoop)}`);
+      console.log(
+        `API requests to Ready:   ${JSON.stringify(afterSync)} (${(Object.values(afterSync).reduce((a, b) => a + b, 0) / n).toFixed(1)} per GitSource)`,
+      );
+      console.log(
+        `no-op pass: ${noops} no-op reconciles, writes during it: ${writes(afterNoop) - writes(afterSync)}, requests by verb after: ${JSON.stringify(afterNoop)}`,
+      );
     } finally {
       await fixture.close();
       await cluster.stop();

@@ -12,7 +12,10 @@ import { createGitSource } from './source/index.ts';
 
 function createLogger(opts: RunOptions): Logger {
   if (opts.logFormat === 'pretty') {
-    return pino({ level: opts.logLevel, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l' } } });
+    return pino({
+      level: opts.logLevel,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l' } },
+    });
   }
   return pino({ level: opts.logLevel });
 }
@@ -31,9 +34,17 @@ export async function run(argv: string[]): Promise<void> {
   const client = await KubeClient.fromKubeConfig(loadKubeConfig(opts), {
     onRequest: (r) => metrics.apiRequests.inc({ verb: r.verb, code: String(r.code) }),
   });
-  const tools = await resolveClientTools({ kubectl: opts.kubectl, helm: opts.helm, pathEnv: process.env.PATH });
+  const tools = await resolveClientTools({
+    kubectl: opts.kubectl,
+    helm: opts.helm,
+    pathEnv: process.env.PATH,
+  });
   mkdirSync(opts.workDir, { recursive: true });
-  const source = createGitSource({ workDir: opts.workDir, logger: logger.child({ stage: 'source' }), allowFileUrls: opts.allowFileUrls });
+  const source = createGitSource({
+    workDir: opts.workDir,
+    logger: logger.child({ stage: 'source' }),
+    allowFileUrls: opts.allowFileUrls,
+  });
 
   let controller: Controller | undefined = undefined;
   const reconciler = new Reconciler({
@@ -57,20 +68,33 @@ export async function run(argv: string[]): Promise<void> {
     registry: metrics.registry,
     ready: () => controller!.isSynced,
   });
-  logger.info({ metricsPort: http.metricsPort, healthPort: http.healthPort, leaderElect: opts.leaderElect, identity: opts.identity }, 'converge starting');
+  logger.info(
+    {
+      metricsPort: http.metricsPort,
+      healthPort: http.healthPort,
+      leaderElect: opts.leaderElect,
+      identity: opts.identity,
+    },
+    'converge starting',
+  );
   controller.start();
 
   let elector: LeaderElector | undefined;
   let shuttingDown = false;
   if (opts.leaderElect) {
-    elector = new LeaderElector(client, { namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity }, logger, (leading) => {
-      if (leading) controller!.setLeading(true);
-      else if (!shuttingDown) {
-        // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
-        logger.error('lost leadership; exiting');
-        process.exit(1);
-      }
-    });
+    elector = new LeaderElector(
+      client,
+      { namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity },
+      logger,
+      (leading) => {
+        if (leading) controller!.setLeading(true);
+        else if (!shuttingDown) {
+          // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
+          logger.error('lost leadership; exiting');
+          process.exit(1);
+        }
+      },
+    );
     elector.start();
   } else {
     controller.setLeading(true);

@@ -28,7 +28,9 @@ function structural(node: unknown): unknown {
 }
 
 export function openApiSchema(): Json {
-  const spec = structural(z.toJSONSchema(GitSourceSpecSchema, { io: 'input', unrepresentable: 'any' })) as Json;
+  const spec = structural(
+    z.toJSONSchema(GitSourceSpecSchema, { io: 'input', unrepresentable: 'any' }),
+  ) as Json;
   const status = structural(z.toJSONSchema(GitSourceStatusSchema, { io: 'output' })) as Json;
   return {
     type: 'object',

@@ -14,7 +14,12 @@ export type FailureReason =
   | 'Timeout';
 
 /** Reasons that no retry fixes: the GitSource is Stalled until its spec, secret or RBAC changes. */
-const STALLING: ReadonlySet<FailureReason> = new Set(['InvalidSpec', 'AuthenticationFailed', 'RBACDenied', 'MissingSecret']);
+const STALLING: ReadonlySet<FailureReason> = new Set([
+  'InvalidSpec',
+  'AuthenticationFailed',
+  'RBACDenied',
+  'MissingSecret',
+]);
 
 export class ConvergeError extends Error {
   override readonly name = 'ConvergeError';

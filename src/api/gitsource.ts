@@ -100,16 +100,16 @@ export const GitSourceSpecSchema = z
     interval: duration('Poll and drift-resync period (default 1m, at least 5s).', '5s').default('1m'),
     retryInterval: duration('First retry after a failure; doubles up to interval (default 15s).').optional(),
     timeout: duration('Bound for one reconcile: fetch, apply and health wait (default 2m).').optional(),
-    secretRef: z
-      .object({ name })
-      .optional()
-      .meta({
-        description: 'Secret with username+password, bearerToken, or identity (+known_hosts) for SSH.',
-      }),
+    secretRef: z.object({ name }).optional().meta({
+      description: 'Secret with username+password, bearerToken, or identity (+known_hosts) for SSH.',
+    }),
     suspend: z.boolean().default(false).meta({ description: 'Stop reconciling; status stays as it was.' }),
     prune: z.boolean().default(true).meta({ description: 'Delete objects that left Git.' }),
     wait: z.boolean().default(true).meta({ description: 'Converged only once applied objects are healthy.' }),
-    force: z.boolean().default(false).meta({ description: 'Recreate objects whose immutable fields changed.' }),
+    force: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Recreate objects whose immutable fields changed.' }),
     drift: z
       .enum(['Correct', 'Report'])
       .default('Correct')
@@ -130,23 +130,32 @@ export const GitSourceSpecSchema = z
       .optional()
       .meta({ description: 'GitSources that must be Ready at their latest revision first.' }),
     include: z.array(z.string().min(1)).optional().meta({ description: 'Globs relative to path to read.' }),
-    exclude: z.array(z.string().min(1)).optional().meta({ description: 'Globs relative to path to skip; exclude wins.' }),
+    exclude: z
+      .array(z.string().min(1))
+      .optional()
+      .meta({ description: 'Globs relative to path to skip; exclude wins.' }),
     substitute: z
       .record(z.string(), z.string())
       .optional()
       .meta({ description: '${VAR} replacements applied after rendering.' }),
-    ignore: z.array(IgnoreRuleSchema).optional().meta({ description: 'Fields left alone on matching objects.' }),
+    ignore: z
+      .array(IgnoreRuleSchema)
+      .optional()
+      .meta({ description: 'Fields left alone on matching objects.' }),
     deletionPolicy: z
       .enum(['Orphan', 'Delete'])
       .default('Orphan')
       .meta({ description: 'What happens to applied objects when the GitSource is deleted.' }),
     helm: z
       .object({
-        values: z
-          .record(z.string(), z.unknown())
+        values: z.record(z.string(), z.unknown()).optional().meta({
+          description: 'Values for a Chart.yaml at path.',
+          'x-kubernetes-preserve-unknown-fields': true,
+        }),
+        releaseName: z
+          .string()
           .optional()
-          .meta({ description: 'Values for a Chart.yaml at path.', 'x-kubernetes-preserve-unknown-fields': true }),
-        releaseName: z.string().optional().meta({ description: 'Release name (default: the GitSource name).' }),
+          .meta({ description: 'Release name (default: the GitSource name).' }),
       })
       .optional(),
   })
@@ -241,7 +250,15 @@ export function parseSpec(raw: unknown): { ok: true; spec: GitSourceSpec } | { o
 
 /** Go-style duration to milliseconds ("1m30s" → 90000). */
 export function parseDuration(text: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
   let total = 0;
   const re = /([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g;
   let consumed = 0;

@@ -49,7 +49,8 @@ export function objectId(ref: Pick<ObjectRef, 'group' | 'kind' | 'namespace' | '
 
 export function parseObjectId(id: string, version: string): ObjectRef {
   const [namespace, name, group, kind] = id.split('_');
-  if (name === undefined || group === undefined || kind === undefined) throw new Error(`bad inventory id "${id}"`);
+  if (name === undefined || group === undefined || kind === undefined)
+    throw new Error(`bad inventory id "${id}"`);
   return { namespace: namespace ?? '', name, group, kind, version };
 }
 

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { ensureControlPlaneBinaries, resolveClientTools, startLocalCluster, type LocalCluster } from '../localcluster/index.ts';
+import {
+  ensureControlPlaneBinaries,
+  resolveClientTools,
+  startLocalCluster,
+  type LocalCluster,
+} from '../localcluster/index.ts';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -53,17 +58,26 @@ async function main(): Promise<void> {
       say(`Using the cluster of ${kubeconfig}`);
     } else {
       say('Starting a local control plane (etcd, kube-apiserver, kube-controller-manager)');
-      const bin = await ensureControlPlaneBinaries({ kubebuilderAssets: process.env.KUBEBUILDER_ASSETS, log: detail });
+      const bin = await ensureControlPlaneBinaries({
+        kubebuilderAssets: process.env.KUBEBUILDER_ASSETS,
+        log: detail,
+      });
       const cluster: LocalCluster = await startLocalCluster({ binDir: bin, log: detail });
       cleanups.push(() => cluster.stop());
       kubeconfig = cluster.kubeconfigPath;
     }
     const tools = await resolveClientTools({ searchPath: false });
-    const kubectl = async (...args: string[]) => (await run(tools.kubectl, ['--kubeconfig', kubeconfig!, ...args])).stdout;
+    const kubectl = async (...args: string[]) =>
+      (await run(tools.kubectl, ['--kubeconfig', kubeconfig!, ...args])).stdout;
 
     say('Installing the GitSource CRD');
     await kubectl('apply', '--server-side', '-f', join(root, 'crds', 'gitsource.yaml'));
-    await kubectl('wait', '--for=condition=Established', '--timeout=30s', 'crd/gitsources.gitops.converge.dev');
+    await kubectl(
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      'crd/gitsources.gitops.converge.dev',
+    );
 
     say('Creating a git repository from examples/app');
     const work = mkdtempSync(join(tmpdir(), 'converge-demo-'));
@@ -124,17 +138,41 @@ async function main(): Promise<void> {
       kind: 'GitSource',
       metadata: { name: 'web', namespace: 'default' },
       // No kubelet runs on the embedded control plane, so pods never start: wait: false.
-      spec: { url: `file://${repo}`, path: './app', interval: '5s', wait: false, substitute: { CLUSTER: 'demo' } },
+      spec: {
+        url: `file://${repo}`,
+        path: './app',
+        interval: '5s',
+        wait: false,
+        substitute: { CLUSTER: 'demo' },
+      },
     };
     detail(`kubectl apply -f - <<< '${JSON.stringify(gitsource.spec)}'`);
-    await runWithInput(tools.kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], JSON.stringify(gitsource));
+    await runWithInput(
+      tools.kubectl,
+      ['--kubeconfig', kubeconfig, 'apply', '-f', '-'],
+      JSON.stringify(gitsource),
+    );
 
-    const getStatus = async (): Promise<Status> => JSON.parse(await kubectl('get', 'gitsource', 'web', '-n', 'default', '-o', 'json')).status ?? {};
+    const getStatus = async (): Promise<Status> =>
+      JSON.parse(await kubectl('get', 'gitsource', 'web', '-n', 'default', '-o', 'json')).status ?? {};
     // Narrate from the GitSource's Events: they are emitted once per transition, so none is missed.
     const shownEvents = new Set<string>();
     const newEvents = async () => {
-      const out = await kubectl('get', 'events.v1.events.k8s.io', '-n', 'default', '--field-selector', 'regarding.name=web', '-o', 'json');
-      const items = (JSON.parse(out) as { items: { metadata: { name: string }; reason: string; note: string; eventTime: string }[] }).items;
+      const out = await kubectl(
+        'get',
+        'events.v1.events.k8s.io',
+        '-n',
+        'default',
+        '--field-selector',
+        'regarding.name=web',
+        '-o',
+        'json',
+      );
+      const items = (
+        JSON.parse(out) as {
+          items: { metadata: { name: string }; reason: string; note: string; eventTime: string }[];
+        }
+      ).items;
       items.sort((a, b) => a.eventTime.localeCompare(b.eventTime));
       for (const e of items) {
         if (shownEvents.has(e.metadata.name)) continue;
@@ -148,13 +186,15 @@ async function main(): Promise<void> {
         const s = await getStatus();
         await newEvents();
         if (until(s)) return s;
-        if (operator.exitCode !== null) throw new Error(`the operator exited:\n${logLines.join('').slice(-2000)}`);
+        if (operator.exitCode !== null)
+          throw new Error(`the operator exited:\n${logLines.join('').slice(-2000)}`);
         if (Date.now() > deadline) throw new Error('timed out waiting for the GitSource');
         await new Promise((r) => setTimeout(r, 100));
       }
     };
     const ready = (rev?: string) => (s: Status) =>
-      s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.reason === 'Succeeded') === true &&
+      s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.reason === 'Succeeded') ===
+        true &&
       (rev === undefined || (s.lastAppliedRevision ?? '').includes(rev));
 
     let t0 = Date.now();
@@ -170,7 +210,9 @@ async function main(): Promise<void> {
     writeFileSync(cfgPath, readFileSync(cfgPath, 'utf8').replace('hello from git', 'hello again'));
     await git('commit', '-q', '-am', 'Scale web to 3 and change the greeting');
     const sha = (await git('rev-parse', 'HEAD')).stdout.trim();
-    detail(`commit ${sha.slice(0, 7)}; the operator polls every 5s (a push webhook or the requested-at annotation makes it immediate)`);
+    detail(
+      `commit ${sha.slice(0, 7)}; the operator polls every 5s (a push webhook or the requested-at annotation makes it immediate)`,
+    );
     t0 = Date.now();
     s = await narrate(ready(sha));
     say(`Re-converged in ${Date.now() - t0} ms at ${s.lastAppliedRevision}`);
@@ -180,9 +222,14 @@ async function main(): Promise<void> {
     await kubectl('scale', 'deployment/web', '--replicas=7', '-n', 'demo');
     t0 = Date.now();
     for (;;) {
-      const replicas = Number(await kubectl('get', 'deployment', 'web', '-n', 'demo', '-o', 'jsonpath={.spec.replicas}'));
+      const replicas = Number(
+        await kubectl('get', 'deployment', 'web', '-n', 'demo', '-o', 'jsonpath={.spec.replicas}'),
+      );
       if (replicas === 3) break;
-      if (Date.now() - t0 > 30_000) throw new Error(`drift was not corrected within 30 s; operator log:\n${logLines.join('').slice(-3000)}`);
+      if (Date.now() - t0 > 30_000)
+        throw new Error(
+          `drift was not corrected within 30 s; operator log:\n${logLines.join('').slice(-3000)}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
     say(`Drift corrected in ${Date.now() - t0} ms: replicas back to 3`);

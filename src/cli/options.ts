@@ -67,7 +67,8 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
     },
   });
   const inCluster = !!env.KUBERNETES_SERVICE_HOST && !values.kubeconfig && !env.KUBECONFIG;
-  const bool = (v: string | undefined, dflt: boolean) => (v === undefined ? dflt : !['false', '0', 'no'].includes(v));
+  const bool = (v: string | undefined, dflt: boolean) =>
+    v === undefined ? dflt : !['false', '0', 'no'].includes(v);
   const result = RunOptionsSchema.safeParse({
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
     namespace: values.namespace,

@@ -38,7 +38,12 @@ export class Controller {
     private readonly metrics: Metrics,
     private readonly opts: ControllerOptions,
   ) {
-    this.queue = new WorkQueue((key) => this.process(key), opts.concurrency, undefined, (d) => metrics.queueDepth.set(d));
+    this.queue = new WorkQueue(
+      (key) => this.process(key),
+      opts.concurrency,
+      undefined,
+      (d) => metrics.queueDepth.set(d),
+    );
     this.drift = new DriftWatcher(client, logger, (event) => this.onDrift(event));
   }
 
@@ -123,7 +128,8 @@ export class Controller {
     const interesting =
       !before ||
       before.metadata.generation !== gs.metadata.generation ||
-      before.metadata.annotations?.[ANNOTATION_REQUESTED_AT] !== gs.metadata.annotations?.[ANNOTATION_REQUESTED_AT] ||
+      before.metadata.annotations?.[ANNOTATION_REQUESTED_AT] !==
+        gs.metadata.annotations?.[ANNOTATION_REQUESTED_AT] ||
       (!!gs.metadata.deletionTimestamp && !before.metadata.deletionTimestamp);
     if (interesting) {
       if (before && before.metadata.generation !== gs.metadata.generation) {
@@ -134,7 +140,13 @@ export class Controller {
     }
     if (wakeDependants && this.leading) {
       for (const other of this.cache.values()) {
-        if (other.spec?.dependsOn?.some((d) => d.name === gs.metadata.name && (d.namespace ?? other.metadata.namespace) === gs.metadata.namespace)) {
+        if (
+          other.spec?.dependsOn?.some(
+            (d) =>
+              d.name === gs.metadata.name &&
+              (d.namespace ?? other.metadata.namespace) === gs.metadata.namespace,
+          )
+        ) {
           this.queue.add(keyOf(other));
         }
       }
@@ -142,8 +154,14 @@ export class Controller {
   }
 
   private becameReady(before: GitSource | undefined, after: GitSource): boolean {
-    const was = findCondition(before?.status?.conditions, 'Ready')?.status === 'True' ? before?.status?.lastAppliedRevision : undefined;
-    const now = findCondition(after.status?.conditions, 'Ready')?.status === 'True' ? after.status?.lastAppliedRevision : undefined;
+    const was =
+      findCondition(before?.status?.conditions, 'Ready')?.status === 'True'
+        ? before?.status?.lastAppliedRevision
+        : undefined;
+    const now =
+      findCondition(after.status?.conditions, 'Ready')?.status === 'True'
+        ? after.status?.lastAppliedRevision
+        : undefined;
     return now !== undefined && now !== was;
   }
 

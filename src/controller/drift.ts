@@ -12,7 +12,12 @@ export type DriftListener = (event: DriftEvent) => void;
  * nothing. Server-side normalisation can make it say "drifted" wrongly; the dry-run plan that
  * follows is the judge, so that costs one dry-run, never a write.
  */
-export function driftedFields(desired: unknown, live: unknown, ignore: readonly string[] = [], path = ''): string[] {
+export function driftedFields(
+  desired: unknown,
+  live: unknown,
+  ignore: readonly string[] = [],
+  path = '',
+): string[] {
   if (ignore.includes(path)) return [];
   if (desired === null || typeof desired !== 'object') {
     return desired === live || (desired === undefined && live === undefined) ? [] : [path || '/'];
@@ -24,7 +29,14 @@ export function driftedFields(desired: unknown, live: unknown, ignore: readonly 
   if (live === null || typeof live !== 'object' || Array.isArray(live)) return [path || '/'];
   const out: string[] = [];
   for (const [k, v] of Object.entries(desired as Record<string, unknown>)) {
-    out.push(...driftedFields(v, (live as Record<string, unknown>)[k], ignore, `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+    out.push(
+      ...driftedFields(
+        v,
+        (live as Record<string, unknown>)[k],
+        ignore,
+        `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+      ),
+    );
   }
   return out;
 }
@@ -63,19 +75,32 @@ export class DriftWatcher {
       this.watched.set(path, abort);
       this.logger.debug({ path }, 'drift watch started');
       void this.client
-        .watch(path, { labelSelector: LABEL_NAME, signal: abort.signal, onError: (err) => this.logger.debug({ path, err: String(err) }, 'drift watch') }, (event) => {
-          if (event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
-          const obj = event.object;
-          const name = obj.metadata.labels?.[LABEL_NAME];
-          const ns = obj.metadata.labels?.[LABEL_NAMESPACE];
-          if (!name || !ns) return;
-          if (obj.metadata.deletionTimestamp && event.type === 'MODIFIED') return;
-          this.onDrift({
-            ownerKey: `${ns}/${name}`,
-            id: objectId({ group: gvk.group, kind: gvk.kind, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name }),
-            live: event.type === 'DELETED' ? undefined : obj,
-          });
-        })
+        .watch(
+          path,
+          {
+            labelSelector: LABEL_NAME,
+            signal: abort.signal,
+            onError: (err) => this.logger.debug({ path, err: String(err) }, 'drift watch'),
+          },
+          (event) => {
+            if (event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
+            const obj = event.object;
+            const name = obj.metadata.labels?.[LABEL_NAME];
+            const ns = obj.metadata.labels?.[LABEL_NAMESPACE];
+            if (!name || !ns) return;
+            if (obj.metadata.deletionTimestamp && event.type === 'MODIFIED') return;
+            this.onDrift({
+              ownerKey: `${ns}/${name}`,
+              id: objectId({
+                group: gvk.group,
+                kind: gvk.kind,
+                namespace: obj.metadata.namespace ?? '',
+                name: obj.metadata.name,
+              }),
+              live: event.type === 'DELETED' ? undefined : obj,
+            });
+          },
+        )
         .catch((err: unknown) => this.logger.warn({ path, err: String(err) }, 'drift watch ended'));
     }
   }

@@ -79,7 +79,10 @@ export async function applyDesired(
   await applyChangeSet(client, client.mapper, changeSet, { force: spec.force, signal: opts.signal });
   let pruned: string[] = [];
   if (spec.prune && changeSet.stale.length > 0) {
-    const result = await pruneStale(client, client.mapper, changeSet.stale, { owner: ownerOf(gs), signal: opts.signal });
+    const result = await pruneStale(client, client.mapper, changeSet.stale, {
+      owner: ownerOf(gs),
+      signal: opts.signal,
+    });
     pruned = result.pruned.map((r) => describeRef(r.ref));
   }
   let healthMessage: string | undefined;
@@ -103,7 +106,11 @@ export async function applyDesired(
 }
 
 /** deletionPolicy: Delete — every object in the inventory goes, if it still belongs to this GitSource. */
-export async function deleteInventory(client: KubeClient, gs: GitSource, entries: InventoryEntry[]): Promise<string[]> {
+export async function deleteInventory(
+  client: KubeClient,
+  gs: GitSource,
+  entries: InventoryEntry[],
+): Promise<string[]> {
   if (entries.length === 0) return [];
   const stale = entries.map((e) => ({ id: e.id, ref: parseObjectId(e.id, e.v) }));
   // pruneStale throws a PruneError naming every object it could not delete.

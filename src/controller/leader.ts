@@ -62,7 +62,10 @@ export class LeaderElector {
   private setLeading(value: boolean): void {
     if (this.leading === value) return;
     this.leading = value;
-    this.logger.info({ identity: this.opts.identity, lease: `${this.opts.namespace}/${this.opts.name}` }, value ? 'became leader' : 'lost leadership');
+    this.logger.info(
+      { identity: this.opts.identity, lease: `${this.opts.namespace}/${this.opts.name}` },
+      value ? 'became leader' : 'lost leadership',
+    );
     this.onChange(value);
   }
 
@@ -72,7 +75,8 @@ export class LeaderElector {
     } catch (err) {
       this.logger.warn({ err: String(err) }, 'leader election');
       // Could not renew within the lease: another replica may take over, so stop writing.
-      if (this.leading && this.observed && Date.now() - this.observed.seenAt > this.durationMs) this.setLeading(false);
+      if (this.leading && this.observed && Date.now() - this.observed.seenAt > this.durationMs)
+        this.setLeading(false);
     }
     this.schedule();
   }
@@ -92,14 +96,18 @@ export class LeaderElector {
     }
     if (!lease) {
       try {
-        await this.client.request('POST', `/apis/coordination.k8s.io/v1/namespaces/${this.opts.namespace}/leases`, {
-          body: {
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            metadata: { name: this.opts.name, namespace: this.opts.namespace },
-            spec: { ...desired, acquireTime: microTime(now), leaseTransitions: 0 },
+        await this.client.request(
+          'POST',
+          `/apis/coordination.k8s.io/v1/namespaces/${this.opts.namespace}/leases`,
+          {
+            body: {
+              apiVersion: 'coordination.k8s.io/v1',
+              kind: 'Lease',
+              metadata: { name: this.opts.name, namespace: this.opts.namespace },
+              spec: { ...desired, acquireTime: microTime(now), leaseTransitions: 0 },
+            },
           },
-        });
+        );
         this.observed = { holder: this.opts.identity, renewTime: desired.renewTime, seenAt: Date.now() };
         return true;
       } catch (err) {
@@ -113,7 +121,8 @@ export class LeaderElector {
       // Judge expiry by our own clock since we last saw the lease change, as client-go does.
       this.observed = { holder, renewTime, seenAt: Date.now() };
     }
-    const expired = !holder || Date.now() - this.observed.seenAt > (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
+    const expired =
+      !holder || Date.now() - this.observed.seenAt > (lease.spec?.leaseDurationSeconds ?? 15) * 1000;
     if (holder !== this.opts.identity && !expired) return false;
     const spec = {
       ...lease.spec,
@@ -124,7 +133,12 @@ export class LeaderElector {
     };
     try {
       await this.client.request('PUT', this.path, {
-        body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { ...lease.metadata, name: this.opts.name, namespace: this.opts.namespace }, spec },
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { ...lease.metadata, name: this.opts.name, namespace: this.opts.namespace },
+          spec,
+        },
       });
       this.observed = { holder: this.opts.identity, renewTime: desired.renewTime, seenAt: Date.now() };
       return true;
@@ -148,7 +162,12 @@ export class LeaderElector {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { ...lease.metadata, name: this.opts.name, namespace: this.opts.namespace },
-          spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: microTime(new Date()) },
+          spec: {
+            ...lease.spec,
+            holderIdentity: null,
+            leaseDurationSeconds: 1,
+            renewTime: microTime(new Date()),
+          },
         },
       });
     } catch (err) {

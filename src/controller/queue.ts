@@ -21,7 +21,11 @@ export interface BackoffPolicy {
 }
 
 /** Exponential backoff from base to max with ±20% jitter, so many failing sources do not retry in lockstep. */
-export function backoffDelay(failures: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+export function backoffDelay(
+  failures: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, failures - 1));
   const jitter = 1 + (random() * 0.4 - 0.2);
   return Math.max(1, Math.round(Math.min(policy.maxMs, exp * jitter)));

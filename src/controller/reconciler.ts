@@ -26,7 +26,11 @@ import {
   type StatusContext,
 } from '../report/index.ts';
 import type { Metrics } from '../server/index.ts';
-import { credentialsFromSecret, type GitCredentials, type GitSource as SourceFetcher } from '../source/index.ts';
+import {
+  credentialsFromSecret,
+  type GitCredentials,
+  type GitSource as SourceFetcher,
+} from '../source/index.ts';
 import { renderManifests } from '../render/index.ts';
 import type { ClientTools } from '../localcluster/tools.ts';
 import { applyDesired, deleteInventory, planDesired, type PlanOutcome } from './engine.ts';
@@ -94,13 +98,19 @@ export class Reconciler {
     }
     const parsed = parseSpec(gs.spec);
     if (!parsed.ok) {
-      await this.writeStatus(gs, failedStatus(this.ctx(gs), { reason: 'InvalidSpec', message: parsed.error, stalled: true }));
+      await this.writeStatus(
+        gs,
+        failedStatus(this.ctx(gs), { reason: 'InvalidSpec', message: parsed.error, stalled: true }),
+      );
       this.deps.metrics.reconcileTotal.inc({ result: 'invalid' });
       return { kind: 'done' };
     }
     const spec = parsed.spec;
     const intervalMs = parseDuration(spec.interval);
-    const retryMs = Math.min(intervalMs, spec.retryInterval ? parseDuration(spec.retryInterval) : DEFAULT_RETRY_MS);
+    const retryMs = Math.min(
+      intervalMs,
+      spec.retryInterval ? parseDuration(spec.retryInterval) : DEFAULT_RETRY_MS,
+    );
     const timeoutMs = spec.timeout ? parseDuration(spec.timeout) : DEFAULT_TIMEOUT_MS;
 
     if (spec.suspend) {
@@ -112,14 +122,25 @@ export class Reconciler {
     state.abort?.abort(new Error('superseded'));
     const abort = new AbortController();
     state.abort = abort;
-    const timer = setTimeout(() => abort.abort(new ConvergeError('Timeout', `reconcile exceeded timeout ${spec.timeout ?? '2m'}`)), timeoutMs);
+    const timer = setTimeout(
+      () => abort.abort(new ConvergeError('Timeout', `reconcile exceeded timeout ${spec.timeout ?? '2m'}`)),
+      timeoutMs,
+    );
     timer.unref();
     const signal = abort.signal;
     let revision: string | undefined;
     try {
       const blocked = await this.dependencyBlock(gs, spec);
       if (blocked) {
-        await this.writeStatus(gs, failedStatus(this.ctx(gs), { reason: 'DependencyNotReady', message: blocked, stalled: false, converged: 'keep' }));
+        await this.writeStatus(
+          gs,
+          failedStatus(this.ctx(gs), {
+            reason: 'DependencyNotReady',
+            message: blocked,
+            stalled: false,
+            converged: 'keep',
+          }),
+        );
         return { kind: 'requeue', afterMs: retryMs };
       }
       const credentials = await this.credentials(gs, spec);
@@ -130,7 +151,10 @@ export class Reconciler {
 
       const lsStart = performance.now();
       const resolved = await this.deps.source.resolveRevision(request);
-      this.deps.metrics.gitFetchDuration.observe({ operation: 'ls-remote' }, (performance.now() - lsStart) / 1000);
+      this.deps.metrics.gitFetchDuration.observe(
+        { operation: 'ls-remote' },
+        (performance.now() - lsStart) / 1000,
+      );
       revision = resolved.revision;
 
       const upToDate =
@@ -152,7 +176,11 @@ export class Reconciler {
       state.drifted.clear();
       const fetchStart = performance.now();
       const fetched = await this.deps.source.fetchRevision(request);
-      if (fetched.fetched) this.deps.metrics.gitFetchDuration.observe({ operation: 'fetch' }, (performance.now() - fetchStart) / 1000);
+      if (fetched.fetched)
+        this.deps.metrics.gitFetchDuration.observe(
+          { operation: 'fetch' },
+          (performance.now() - fetchStart) / 1000,
+        );
       revision = fetched.revision;
       const desired = await renderManifests({
         root: fetched.dir,
@@ -161,7 +189,11 @@ export class Reconciler {
         exclude: spec.exclude,
         substitute: spec.substitute,
         targetNamespace: spec.targetNamespace,
-        helm: { values: spec.helm?.values ?? {}, releaseName: spec.helm?.releaseName ?? gs.metadata.name, namespace: spec.targetNamespace ?? gs.metadata.namespace },
+        helm: {
+          values: spec.helm?.values ?? {},
+          releaseName: spec.helm?.releaseName ?? gs.metadata.name,
+          namespace: spec.targetNamespace ?? gs.metadata.namespace,
+        },
         tools: this.deps.tools,
         signal,
       });
@@ -177,7 +209,9 @@ export class Reconciler {
         );
       }
       // A health wait can be long: a new commit meanwhile cancels it rather than waiting it out.
-      const watcher = spec.wait ? this.watchForNewCommit(request, fetched.commit, abort, Math.min(intervalMs, 10_000)) : undefined;
+      const watcher = spec.wait
+        ? this.watchForNewCommit(request, fetched.commit, abort, Math.min(intervalMs, 10_000))
+        : undefined;
       let outcome;
       try {
         outcome = await applyDesired(client, plan, gs, spec, { signal, timeoutMs, wait: spec.wait });
@@ -202,14 +236,20 @@ export class Reconciler {
       );
       this.deps.metrics.reconcileTotal.inc({ result: plan.hasChanges ? 'applied' : 'unchanged' });
       this.deps.metrics.reconcileDuration.observe({ result: 'success' }, durationMs / 1000);
-      log.info({ revision, ...outcome.summary, ms: Math.round(durationMs) }, plan.hasChanges ? 'applied' : 'in sync');
+      log.info(
+        { revision, ...outcome.summary, ms: Math.round(durationMs) },
+        plan.hasChanges ? 'applied' : 'in sync',
+      );
       return { kind: 'requeue', afterMs: jitter(intervalMs) };
     } catch (err) {
       if (signal.aborted && signal.reason instanceof Error && signal.reason.message === 'superseded') {
         // A new commit or spec replaced this run: start over at once with the new one.
         return { kind: 'requeue', afterMs: 0 };
       }
-      const e = asConvergeError(signal.aborted && signal.reason instanceof ConvergeError ? signal.reason : err, 'ApplyFailed');
+      const e = asConvergeError(
+        signal.aborted && signal.reason instanceof ConvergeError ? signal.reason : err,
+        'ApplyFailed',
+      );
       const durationMs = performance.now() - started;
       log.warn({ reason: e.reason, err: e.message }, 'reconcile failed');
       const latest = (await this.deps.getGitSource(gs.metadata.namespace, gs.metadata.name)) ?? gs;
@@ -221,7 +261,11 @@ export class Reconciler {
           stalled: e.stalled,
           revision,
           durationMs,
-          converged: ['FetchFailed', 'AuthenticationFailed', 'RefNotFound', 'MissingSecret'].includes(e.reason) ? 'keep' : 'false',
+          converged: ['FetchFailed', 'AuthenticationFailed', 'RefNotFound', 'MissingSecret'].includes(
+            e.reason,
+          )
+            ? 'keep'
+            : 'false',
         }),
       );
       this.deps.metrics.reconcileTotal.inc({ result: 'failed' });
@@ -235,7 +279,12 @@ export class Reconciler {
     }
   }
 
-  private watchForNewCommit(request: Parameters<SourceFetcher['resolveRevision']>[0], commit: string, abort: AbortController, everyMs: number): NodeJS.Timeout {
+  private watchForNewCommit(
+    request: Parameters<SourceFetcher['resolveRevision']>[0],
+    commit: string,
+    abort: AbortController,
+    everyMs: number,
+  ): NodeJS.Timeout {
     const timer = setInterval(() => {
       this.deps.source
         .resolveRevision(request)
@@ -271,7 +320,9 @@ export class Reconciler {
       if (findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted') return;
     }
     const inventory = gs.status?.inventory?.entries ?? [];
-    const summary = { ...(gs.status?.summary ?? { objects: 0, created: 0, configured: 0, unchanged: 0, pruned: 0 }) };
+    const summary = {
+      ...(gs.status?.summary ?? { objects: 0, created: 0, configured: 0, unchanged: 0, pruned: 0 }),
+    };
     if (spec.drift === 'Report' && drifted.length > 0) {
       await this.writeStatus(
         gs,
@@ -287,9 +338,19 @@ export class Reconciler {
       log.info({ drifted: drifted.length }, 'drift reported');
       return;
     }
-    const outcome = drifted.length > 0 ? await applyDesired(client, plan, gs, { ...spec, prune: false }, { signal, timeoutMs: 30_000, wait: false }) : undefined;
+    const outcome =
+      drifted.length > 0
+        ? await applyDesired(
+            client,
+            plan,
+            gs,
+            { ...spec, prune: false },
+            { signal, timeoutMs: 30_000, wait: false },
+          )
+        : undefined;
     const corrected = drifted.map((o) => describeRef(o.ref));
-    if (corrected.length) this.deps.metrics.driftCorrections.inc({ namespace: gs.metadata.namespace }, corrected.length);
+    if (corrected.length)
+      this.deps.metrics.driftCorrections.inc({ namespace: gs.metadata.namespace }, corrected.length);
     await this.writeStatus(
       gs,
       appliedStatus(this.ctx(gs, requestedAt), {
@@ -313,7 +374,10 @@ export class Reconciler {
       const client = this.clientFor(gs, parsed.spec);
       const pruned = await deleteInventory(client, gs, gs.status?.inventory?.entries ?? []);
       log.info({ pruned: pruned.length }, 'deleted inventory (deletionPolicy: Delete)');
-      if (pruned.length) await this.deps.events.record(target(gs), [{ type: 'Normal', reason: 'Pruned', note: `Pruned ${pruned.join(', ')}` }]);
+      if (pruned.length)
+        await this.deps.events.record(target(gs), [
+          { type: 'Normal', reason: 'Pruned', note: `Pruned ${pruned.join(', ')}` },
+        ]);
     }
     await this.deps.source.forget(gs.metadata.uid);
     const finalizers = (gs.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
@@ -330,10 +394,14 @@ export class Reconciler {
 
   private async addFinalizer(gs: GitSource): Promise<void> {
     const finalizers = [...(gs.metadata.finalizers ?? []), FINALIZER];
-    const updated = await this.deps.client.request<GitSource>('PATCH', gitSourcePath(gs.metadata.namespace, gs.metadata.name), {
-      body: { metadata: { finalizers, resourceVersion: gs.metadata.resourceVersion } },
-      contentType: 'application/merge-patch+json',
-    });
+    const updated = await this.deps.client.request<GitSource>(
+      'PATCH',
+      gitSourcePath(gs.metadata.namespace, gs.metadata.name),
+      {
+        body: { metadata: { finalizers, resourceVersion: gs.metadata.resourceVersion } },
+        contentType: 'application/merge-patch+json',
+      },
+    );
     gs.metadata.finalizers = updated.metadata.finalizers;
     gs.metadata.resourceVersion = updated.metadata.resourceVersion;
   }
@@ -358,46 +426,80 @@ export class Reconciler {
     const name = spec.secretRef.name;
     let secret: { data?: Record<string, string> };
     try {
-      secret = await this.deps.client.request('GET', `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${name}`);
+      secret = await this.deps.client.request(
+        'GET',
+        `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${name}`,
+      );
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
-        throw new ConvergeError('MissingSecret', `secret ${gs.metadata.namespace}/${name} (spec.secretRef.name) not found`);
+        throw new ConvergeError(
+          'MissingSecret',
+          `secret ${gs.metadata.namespace}/${name} (spec.secretRef.name) not found`,
+        );
       }
       if (err instanceof ApiError && err.status === 403) {
-        throw new ConvergeError('RBACDenied', `reading secret ${gs.metadata.namespace}/${name} is forbidden: ${err.message}`);
+        throw new ConvergeError(
+          'RBACDenied',
+          `reading secret ${gs.metadata.namespace}/${name} is forbidden: ${err.message}`,
+        );
       }
       throw err;
     }
-    const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+    const data = Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+    );
     return credentialsFromSecret(data, `${gs.metadata.namespace}/${name}`);
   }
 
   private clientFor(gs: GitSource, spec: GitSourceSpec): KubeClient {
     return spec.serviceAccountName
-      ? this.deps.client.impersonating(`system:serviceaccount:${gs.metadata.namespace}:${spec.serviceAccountName}`, [
-          'system:serviceaccounts',
-          `system:serviceaccounts:${gs.metadata.namespace}`,
-          'system:authenticated',
-        ])
+      ? this.deps.client.impersonating(
+          `system:serviceaccount:${gs.metadata.namespace}:${spec.serviceAccountName}`,
+          [
+            'system:serviceaccounts',
+            `system:serviceaccounts:${gs.metadata.namespace}`,
+            'system:authenticated',
+          ],
+        )
       : this.deps.client;
   }
 
   private ctx(gs: GitSource, requestedAt?: string): StatusContext {
-    return { old: gs.status, generation: gs.metadata.generation, now: this.now().toISOString().replace(/\.\d{3}Z$/, 'Z'), requestedAt };
+    return {
+      old: gs.status,
+      generation: gs.metadata.generation,
+      now: this.now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z'),
+      requestedAt,
+    };
   }
 
   /** Writes status only when it changed, with its own field manager; emits the Events of the transition. */
-  async writeStatus(gs: GitSource, status: GitSourceStatus, extra: { pruned?: string[]; driftCorrected?: string[] } = {}): Promise<void> {
+  async writeStatus(
+    gs: GitSource,
+    status: GitSourceStatus,
+    extra: { pruned?: string[]; driftCorrected?: string[] } = {},
+  ): Promise<void> {
     const events = transitionEvents(gs.status?.conditions, status.conditions ?? [], extra);
     if (sameStatus(gs.status, status) && events.length === 0) return;
     if (!sameStatus(gs.status, status)) {
       const ref = gitSourceRef(gs.metadata.namespace, gs.metadata.name);
       try {
-        const updated = await this.deps.client.request<GitSource>('PATCH', `${gitSourcePath(ref.namespace, ref.name)}/status`, {
-          query: { fieldManager: 'converge-status', force: true },
-          body: { apiVersion: gs.apiVersion, kind: gs.kind, metadata: { name: ref.name, namespace: ref.namespace }, status },
-          contentType: 'application/apply-patch+yaml',
-        });
+        const updated = await this.deps.client.request<GitSource>(
+          'PATCH',
+          `${gitSourcePath(ref.namespace, ref.name)}/status`,
+          {
+            query: { fieldManager: 'converge-status', force: true },
+            body: {
+              apiVersion: gs.apiVersion,
+              kind: gs.kind,
+              metadata: { name: ref.name, namespace: ref.namespace },
+              status,
+            },
+            contentType: 'application/apply-patch+yaml',
+          },
+        );
         gs.status = updated.status;
         gs.metadata.resourceVersion = updated.metadata.resourceVersion;
       } catch (err) {
@@ -407,7 +509,10 @@ export class Reconciler {
     }
     for (const c of status.conditions ?? []) {
       for (const s of ['True', 'False', 'Unknown']) {
-        this.deps.metrics.condition.set({ name: gs.metadata.name, namespace: gs.metadata.namespace, type: c.type, status: s }, c.status === s ? 1 : 0);
+        this.deps.metrics.condition.set(
+          { name: gs.metadata.name, namespace: gs.metadata.namespace, type: c.type, status: s },
+          c.status === s ? 1 : 0,
+        );
       }
     }
     await this.deps.events.record(target(gs), events);

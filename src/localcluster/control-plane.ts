@@ -190,10 +190,15 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       const ca = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
       if (ca && (await probe(`${server}/readyz`, token, ca)) === 200) break;
       if (children.some((c) => c.exitCode !== null)) {
-        const tail = (name: string) => readFileSync(join(dir, `${name}.log`), 'utf8').split('\n').slice(-15).join('\n');
+        const tail = (name: string) =>
+          readFileSync(join(dir, `${name}.log`), 'utf8')
+            .split('\n')
+            .slice(-15)
+            .join('\n');
         throw new Error(`control plane exited while starting:\n${tail('etcd')}\n${tail('kube-apiserver')}`);
       }
-      if (Date.now() > deadline) throw new Error(`kube-apiserver not ready within ${timeoutMs} ms (logs in ${dir})`);
+      if (Date.now() > deadline)
+        throw new Error(`kube-apiserver not ready within ${timeoutMs} ms (logs in ${dir})`);
       await new Promise((r) => setTimeout(r, 100));
     }
 

@@ -1,3 +1,8 @@
 // A local control plane and client tools for tests, benchmarks and the demo; never used in-cluster.
-export { startLocalCluster, ensureControlPlaneBinaries, type LocalCluster, type LocalClusterOptions } from './control-plane.ts';
+export {
+  startLocalCluster,
+  ensureControlPlaneBinaries,
+  type LocalCluster,
+  type LocalClusterOptions,
+} from './control-plane.ts';
 export { resolveClientTools, bundledTools, type ClientTools } from './tools.ts';

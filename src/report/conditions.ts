@@ -2,7 +2,14 @@
 import type { Condition } from '../api/index.ts';
 
 export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled' | 'Changed' | 'Diverged' | 'Converged';
-export const CONDITION_ORDER: ConditionType[] = ['Ready', 'Reconciling', 'Stalled', 'Changed', 'Diverged', 'Converged'];
+export const CONDITION_ORDER: ConditionType[] = [
+  'Ready',
+  'Reconciling',
+  'Stalled',
+  'Changed',
+  'Diverged',
+  'Converged',
+];
 
 export interface ConditionUpdate {
   type: ConditionType;
@@ -11,7 +18,10 @@ export interface ConditionUpdate {
   message: string;
 }
 
-export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
 

@@ -8,7 +8,11 @@ export interface EventSpec {
   note: string;
 }
 
-function flippedTrue(before: readonly Condition[] | undefined, after: readonly Condition[], type: string): Condition | undefined {
+function flippedTrue(
+  before: readonly Condition[] | undefined,
+  after: readonly Condition[],
+  type: string,
+): Condition | undefined {
   const now = findCondition(after, type);
   if (now?.status !== 'True') return undefined;
   const was = findCondition(before, type);
@@ -25,11 +29,21 @@ export function transitionEvents(
   const changed = flippedTrue(before, after, 'Changed');
   if (changed) events.push({ type: 'Normal', reason: 'Changed', note: changed.message });
   const diverged = flippedTrue(before, after, 'Diverged');
-  if (diverged) events.push({ type: diverged.reason === 'Drifted' ? 'Warning' : 'Normal', reason: 'Diverged', note: diverged.message });
+  if (diverged)
+    events.push({
+      type: diverged.reason === 'Drifted' ? 'Warning' : 'Normal',
+      reason: 'Diverged',
+      note: diverged.message,
+    });
   if (extra.driftCorrected?.length) {
-    events.push({ type: 'Normal', reason: 'DriftCorrected', note: `Corrected ${extra.driftCorrected.join(', ')}` });
+    events.push({
+      type: 'Normal',
+      reason: 'DriftCorrected',
+      note: `Corrected ${extra.driftCorrected.join(', ')}`,
+    });
   }
-  if (extra.pruned?.length) events.push({ type: 'Normal', reason: 'Pruned', note: `Pruned ${extra.pruned.join(', ')}` });
+  if (extra.pruned?.length)
+    events.push({ type: 'Normal', reason: 'Pruned', note: `Pruned ${extra.pruned.join(', ')}` });
   const converged = flippedTrue(before, after, 'Converged');
   if (converged) events.push({ type: 'Normal', reason: 'Converged', note: converged.message });
   const readyBefore = findCondition(before, 'Ready');
@@ -37,7 +51,9 @@ export function transitionEvents(
   if (
     readyAfter?.status === 'False' &&
     !['Progressing', 'Suspended', 'DependencyNotReady'].includes(readyAfter.reason) &&
-    (readyBefore?.status !== 'False' || readyBefore.reason !== readyAfter.reason || readyBefore.message !== readyAfter.message)
+    (readyBefore?.status !== 'False' ||
+      readyBefore.reason !== readyAfter.reason ||
+      readyBefore.message !== readyAfter.message)
   ) {
     events.push({ type: 'Warning', reason: 'ReconcileFailed', note: readyAfter.message });
   }

@@ -21,7 +21,9 @@ export class EventRecorder {
 
   async record(target: EventTarget, events: readonly EventSpec[]): Promise<void> {
     for (const e of events) {
-      const time = this.now().toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
+      const time = this.now()
+        .toISOString()
+        .replace(/(\.\d{3})Z$/, '$1000Z');
       const body = {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
@@ -33,10 +35,18 @@ export class EventRecorder {
         reason: e.reason,
         note: e.note,
         type: e.type,
-        regarding: { apiVersion: API_VERSION, kind: KIND, name: target.name, namespace: target.namespace, uid: target.uid },
+        regarding: {
+          apiVersion: API_VERSION,
+          kind: KIND,
+          name: target.name,
+          namespace: target.namespace,
+          uid: target.uid,
+        },
       };
       try {
-        await this.client.request('POST', `/apis/events.k8s.io/v1/namespaces/${target.namespace}/events`, { body });
+        await this.client.request('POST', `/apis/events.k8s.io/v1/namespaces/${target.namespace}/events`, {
+          body,
+        });
       } catch (err) {
         this.logger.warn({ err: String(err), reason: e.reason }, 'could not record event');
       }

@@ -1,6 +1,12 @@
 // Builds GitSource status for each outcome of a reconcile: pure functions of the old status and the facts.
 import type { Condition, GitSourceStatus, InventoryEntry } from '../api/index.ts';
-import { mergeConditions, revisionChangeMessage, shortRevision, type ConditionType, type ConditionUpdate } from './conditions.ts';
+import {
+  mergeConditions,
+  revisionChangeMessage,
+  shortRevision,
+  type ConditionType,
+  type ConditionUpdate,
+} from './conditions.ts';
 
 export interface Summary {
   objects: number;
@@ -40,12 +46,31 @@ export function progressingStatus(
     { type: 'Ready', status: 'Unknown', reason: 'Progressing', message: f.step },
     { type: 'Reconciling', status: 'True', reason: 'Progressing', message: f.step },
     isNew
-      ? { type: 'Changed', status: 'True', reason: 'NewRevision', message: revisionChangeMessage(applied, f.revision) }
-      : { type: 'Changed', status: 'False', reason: 'UpToDate', message: `${shortRevision(f.revision)} is applied` },
+      ? {
+          type: 'Changed',
+          status: 'True',
+          reason: 'NewRevision',
+          message: revisionChangeMessage(applied, f.revision),
+        }
+      : {
+          type: 'Changed',
+          status: 'False',
+          reason: 'UpToDate',
+          message: `${shortRevision(f.revision)} is applied`,
+        },
     { type: 'Converged', status: 'False', reason: 'Progressing', message: f.step },
   ];
-  if (f.diverged) updates.push({ type: 'Diverged', status: 'True', reason: f.diverged.reason, message: f.diverged.message });
-  return base(ctx, conds(ctx, updates, ['Stalled']), { revision: f.revision, lastAttemptedRevision: f.revision });
+  if (f.diverged)
+    updates.push({
+      type: 'Diverged',
+      status: 'True',
+      reason: f.diverged.reason,
+      message: f.diverged.message,
+    });
+  return base(ctx, conds(ctx, updates, ['Stalled']), {
+    revision: f.revision,
+    lastAttemptedRevision: f.revision,
+  });
 }
 
 export interface AppliedFacts {
@@ -67,9 +92,19 @@ export function appliedStatus(ctx: StatusContext, f: AppliedFacts): GitSourceSta
   if (f.drifted) {
     updates.push(
       { type: 'Diverged', status: 'True', reason: 'Drifted', message: f.drifted.message },
-      { type: 'Converged', status: 'False', reason: 'Drifted', message: `Live state differs from ${rev} (drift: Report)` },
+      {
+        type: 'Converged',
+        status: 'False',
+        reason: 'Drifted',
+        message: `Live state differs from ${rev} (drift: Report)`,
+      },
       // Report mode accepts drift: it is reported, not an error, so dependants and `kubectl wait` are not blocked.
-      { type: 'Ready', status: 'True', reason: 'Drifted', message: `Applied revision ${rev}; drift reported, not corrected` },
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Drifted',
+        message: `Applied revision ${rev}; drift reported, not corrected`,
+      },
     );
   } else {
     updates.push(
@@ -115,7 +150,9 @@ export interface FailureFacts {
 }
 
 export function failedStatus(ctx: StatusContext, f: FailureFacts): GitSourceStatus {
-  const updates: ConditionUpdate[] = [{ type: 'Ready', status: 'False', reason: f.reason, message: f.message }];
+  const updates: ConditionUpdate[] = [
+    { type: 'Ready', status: 'False', reason: f.reason, message: f.message },
+  ];
   if ((f.converged ?? 'false') === 'false') {
     updates.push({ type: 'Converged', status: 'False', reason: f.reason, message: f.message });
   }
@@ -127,8 +164,18 @@ export function failedStatus(ctx: StatusContext, f: FailureFacts): GitSourceStat
     const applied = ctx.old?.lastAppliedRevision;
     updates.push(
       applied !== f.revision
-        ? { type: 'Changed', status: 'True', reason: 'NewRevision', message: revisionChangeMessage(applied, f.revision) }
-        : { type: 'Changed', status: 'False', reason: 'UpToDate', message: `${shortRevision(f.revision)} is applied` },
+        ? {
+            type: 'Changed',
+            status: 'True',
+            reason: 'NewRevision',
+            message: revisionChangeMessage(applied, f.revision),
+          }
+        : {
+            type: 'Changed',
+            status: 'False',
+            reason: 'UpToDate',
+            message: `${shortRevision(f.revision)} is applied`,
+          },
     );
   }
   if (f.revision && f.durationMs !== undefined && ctx.old?.lastAttemptedRevision !== f.revision) {
@@ -143,7 +190,11 @@ export function failedStatus(ctx: StatusContext, f: FailureFacts): GitSourceStat
 export function suspendedStatus(ctx: StatusContext): GitSourceStatus {
   return base(
     ctx,
-    conds(ctx, [{ type: 'Ready', status: 'False', reason: 'Suspended', message: 'Reconciliation is suspended' }], ['Reconciling', 'Stalled']),
+    conds(
+      ctx,
+      [{ type: 'Ready', status: 'False', reason: 'Suspended', message: 'Reconciliation is suspended' }],
+      ['Reconciling', 'Stalled'],
+    ),
     {},
   );
 }
@@ -162,7 +213,9 @@ export function sameStatus(a: GitSourceStatus | undefined, b: GitSourceStatus): 
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([x], [y]) => x.localeCompare(y)),
+        )
       : v,
   );
 }

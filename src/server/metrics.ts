@@ -38,7 +38,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['name', 'namespace', 'type', 'status'],
       registers,
     }),
-    queueDepth: new Gauge({ name: 'converge_queue_depth', help: 'GitSources waiting for a worker', registers }),
+    queueDepth: new Gauge({
+      name: 'converge_queue_depth',
+      help: 'GitSources waiting for a worker',
+      registers,
+    }),
     gitFetchDuration: new Histogram({
       name: 'converge_git_duration_seconds',
       help: 'Duration of git operations (ls-remote, fetch)',
@@ -58,6 +62,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['verb', 'code'],
       registers,
     }),
-    isLeader: new Gauge({ name: 'converge_leader', help: '1 while this process holds the leader lease', registers }),
+    isLeader: new Gauge({
+      name: 'converge_leader',
+      help: '1 while this process holds the leader lease',
+      registers,
+    }),
   };
 }

@@ -9,7 +9,11 @@ describe('npm run demo', () => {
   it('narrates a first sync, a new commit and a corrected hand edit, then exits cleanly', async () => {
     const env = { ...process.env };
     delete env.KUBECONFIG;
-    const child = spawn('npm', ['run', '--silent', 'demo'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', '--silent', 'demo'], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -21,7 +25,9 @@ describe('npm run demo', () => {
     expect(plain).toMatch(/Diverged\s+4 to create: Namespace\/demo created/);
     expect(plain).toMatch(/Converged\s+Applied revision main@sha1:[0-9a-f]{7}/);
     expect(plain).toMatch(/Deployment\/demo\/web configured: \/spec\/replicas 2→3/);
-    expect(plain).toMatch(/ConfigMap\/demo\/web-config configured: \/data\/greeting "hello from git"→"hello again"/);
+    expect(plain).toMatch(
+      /ConfigMap\/demo\/web-config configured: \/data\/greeting "hello from git"→"hello again"/,
+    );
     expect(plain).toMatch(/Drift corrected in \d+ ms: replicas back to 3/);
     expect(plain).toMatch(/DriftCorrected\s+Corrected Deployment\/demo\/web/);
     expect(plain).toMatch(/Demo finished/);

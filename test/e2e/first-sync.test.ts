@@ -1,7 +1,13 @@
 // Journey: point a GitSource at a repository served over HTTP and watch it converge, then change it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace, eventually, kubectl, kubectlOk } from '../support/cluster.ts';
-import { commitFiles, startGitFixture, type GitFixture, type GitRepo, type HttpGitServer } from '../support/git-server.ts';
+import {
+  commitFiles,
+  startGitFixture,
+  type GitFixture,
+  type GitRepo,
+  type HttpGitServer,
+} from '../support/git-server.ts';
 import { applyGitSource, condition, eventsFor, getGitSource, waitForCondition } from '../support/gitops.ts';
 import { startOperator, type OperatorProcess } from '../support/operator.ts';
 import { configMap, deployment, service } from '../support/apps.ts';
@@ -37,7 +43,13 @@ describe('first sync and a new commit', () => {
       },
       'first',
     );
-    await applyGitSource(ns, 'web', { url: http.url('app'), path: './deploy', interval: '5s', targetNamespace: ns, wait: false });
+    await applyGitSource(ns, 'web', {
+      url: http.url('app'),
+      path: './deploy',
+      interval: '5s',
+      targetNamespace: ns,
+      wait: false,
+    });
 
     const gs = await waitForCondition(ns, 'web', 'Ready', 'True');
     expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${first}`);
@@ -51,29 +63,51 @@ describe('first sync and a new commit', () => {
     expect(gs.metadata.finalizers).toContain('gitops.converge.dev/finalizer');
     for (const c of gs.status?.conditions ?? []) expect(c.observedGeneration).toBe(gs.metadata.generation);
 
-    const dep = JSON.parse(await kubectlOk(['get', 'deployment', 'web', '-n', ns, '-o', 'json', '--show-managed-fields']));
+    const dep = JSON.parse(
+      await kubectlOk(['get', 'deployment', 'web', '-n', ns, '-o', 'json', '--show-managed-fields']),
+    );
     expect(dep.spec.replicas).toBe(2);
-    expect(dep.metadata.labels).toMatchObject({ 'gitops.converge.dev/name': 'web', 'gitops.converge.dev/namespace': ns });
+    expect(dep.metadata.labels).toMatchObject({
+      'gitops.converge.dev/name': 'web',
+      'gitops.converge.dev/namespace': ns,
+    });
     expect(dep.metadata.managedFields.some((m: { manager: string }) => m.manager === 'converge')).toBe(true);
 
     // kubectl shows the columns and `kubectl wait` returns.
     const table = await kubectlOk(['get', 'gitsources', '-n', ns]);
-    expect(table).toMatch(new RegExp(`web\\s+True\\s+main@sha1:${first}\\s+Applied revision main@sha1:${first.slice(0, 7)}`));
+    expect(table).toMatch(
+      new RegExp(`web\\s+True\\s+main@sha1:${first}\\s+Applied revision main@sha1:${first.slice(0, 7)}`),
+    );
     await kubectlOk(['wait', '--for=condition=Ready', 'gitsource/web', '-n', ns, '--timeout=10s']);
 
     const second = await commitFiles(
       repo,
-      { 'deploy/web.yaml': `${deployment('web', 3)}---\n${service('web')}`, 'deploy/config.yaml': configMap('web-config', { greeting: 'hi' }) },
+      {
+        'deploy/web.yaml': `${deployment('web', 3)}---\n${service('web')}`,
+        'deploy/config.yaml': configMap('web-config', { greeting: 'hi' }),
+      },
       'scale up',
     );
-    await kubectlOk(['annotate', '--overwrite', 'gitsource/web', '-n', ns, `gitops.converge.dev/requested-at=${Date.now()}`]);
+    await kubectlOk([
+      'annotate',
+      '--overwrite',
+      'gitsource/web',
+      '-n',
+      ns,
+      `gitops.converge.dev/requested-at=${Date.now()}`,
+    ]);
     const after = await waitForCondition(ns, 'web', 'Ready', 'True', { revision: second });
     expect(after.status?.summary).toMatchObject({ objects: 3, configured: 2, unchanged: 1 });
     expect(after.status?.changes).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^Deployment\/.+\/web configured: \/spec\/replicas 2→3/), expect.stringMatching(/^ConfigMap\/.+\/web-config configured: \/data\/greeting/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^Deployment\/.+\/web configured: \/spec\/replicas 2→3/),
+        expect.stringMatching(/^ConfigMap\/.+\/web-config configured: \/data\/greeting/),
+      ]),
     );
     expect(after.status?.lastHandledReconcileAt).toBeDefined();
-    expect(JSON.parse(await kubectlOk(['get', 'deployment', 'web', '-n', ns, '-o', 'json'])).spec.replicas).toBe(3);
+    expect(
+      JSON.parse(await kubectlOk(['get', 'deployment', 'web', '-n', ns, '-o', 'json'])).spec.replicas,
+    ).toBe(3);
 
     // One event per transition, in order: the first sync and the change each give Changed, Diverged, Converged.
     const reasons = (await eventsFor(ns, 'web')).map((e) => e.reason);

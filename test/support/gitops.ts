@@ -11,7 +11,14 @@ export interface Condition {
 }
 
 export interface GitSourceObject {
-  metadata: { name: string; namespace: string; generation: number; finalizers?: string[]; uid: string; resourceVersion: string };
+  metadata: {
+    name: string;
+    namespace: string;
+    generation: number;
+    finalizers?: string[];
+    uid: string;
+    resourceVersion: string;
+  };
   spec: Record<string, unknown>;
   status?: {
     revision?: string;
@@ -27,10 +34,19 @@ export interface GitSourceObject {
   };
 }
 
-export async function applyGitSource(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+export async function applyGitSource(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<void> {
   await kubectlOk(
     ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'gitops.converge.dev/v1alpha1', kind: 'GitSource', metadata: { name, namespace }, spec }),
+    JSON.stringify({
+      apiVersion: 'gitops.converge.dev/v1alpha1',
+      kind: 'GitSource',
+      metadata: { name, namespace },
+      spec,
+    }),
   );
 }
 
@@ -60,7 +76,10 @@ export async function waitForCondition(
       if (opts.revision && !gs?.status?.lastAppliedRevision?.includes(opts.revision)) return undefined;
       return gs;
     },
-    { timeoutMs: opts.timeoutMs ?? 30_000, what: `${namespace}/${name} ${type}=${status}${opts.reason ? ` (${opts.reason})` : ''}` },
+    {
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      what: `${namespace}/${name} ${type}=${status}${opts.reason ? ` (${opts.reason})` : ''}`,
+    },
   );
 }
 
@@ -86,7 +105,9 @@ export async function eventsFor(namespace: string, name: string): Promise<EventR
     'json',
   ]);
   const items = (JSON.parse(out) as { items: EventRecord[] }).items;
-  return items.sort((a, b) => (a.eventTime ?? a.metadata.creationTimestamp).localeCompare(b.eventTime ?? b.metadata.creationTimestamp));
+  return items.sort((a, b) =>
+    (a.eventTime ?? a.metadata.creationTimestamp).localeCompare(b.eventTime ?? b.metadata.creationTimestamp),
+  );
 }
 
 /** Asks for an immediate reconcile through the requested-at annotation (as `kubectl annotate` would). */

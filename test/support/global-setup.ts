@@ -4,7 +4,11 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
-import { ensureControlPlaneBinaries, resolveClientTools, startLocalCluster } from '../../src/localcluster/index.ts';
+import {
+  ensureControlPlaneBinaries,
+  resolveClientTools,
+  startLocalCluster,
+} from '../../src/localcluster/index.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -20,9 +24,15 @@ export default async function setup(project: TestProject) {
   });
   const cluster = await startLocalCluster({ binDir, controllerManager: true, log });
   try {
-    const kubectl = (...args: string[]) => run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
+    const kubectl = (...args: string[]) =>
+      run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
     await kubectl('apply', '--server-side', '-f', join(root, 'crds', 'gitsource.yaml'));
-    await kubectl('wait', '--for=condition=Established', '--timeout=30s', 'crd/gitsources.gitops.converge.dev');
+    await kubectl(
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      'crd/gitsources.gitops.converge.dev',
+    );
   } catch (err) {
     await cluster.stop();
     throw err;

@@ -20,12 +20,14 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startOperator(opts: {
-  namespace?: string;
-  args?: string[];
-  env?: Record<string, string>;
-  kubeconfig?: string;
-} = {}): Promise<OperatorProcess> {
+export async function startOperator(
+  opts: {
+    namespace?: string;
+    args?: string[];
+    env?: Record<string, string>;
+    kubeconfig?: string;
+  } = {},
+): Promise<OperatorProcess> {
   const workDir = mkdtempSync(join(tmpdir(), 'converge-op-'));
   const args = [
     join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
@@ -63,7 +65,8 @@ export async function startOperator(opts: {
     const lines = buf.split('\n');
     buf = lines.pop() ?? '';
     logs.push(...lines.filter(Boolean));
-    if (process.env.CONVERGE_TEST_LOGS) for (const l of lines) if (l) process.stderr.write(`[operator] ${l}\n`);
+    if (process.env.CONVERGE_TEST_LOGS)
+      for (const l of lines) if (l) process.stderr.write(`[operator] ${l}\n`);
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
@@ -78,7 +81,8 @@ export async function startOperator(opts: {
     for (;;) {
       const line = logs.find((l) => l.includes('converge starting'));
       if (line) return JSON.parse(line) as { metricsPort: number; healthPort: number };
-      if (child.exitCode !== null) throw new Error(`operator exited (${child.exitCode}):\n${logs.join('\n')}`);
+      if (child.exitCode !== null)
+        throw new Error(`operator exited (${child.exitCode}):\n${logs.join('\n')}`);
       if (Date.now() > deadline) throw new Error(`operator did not start:\n${logs.join('\n')}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -45,7 +45,13 @@ describe('GitSource CRD validation', () => {
       }),
     );
     const got = JSON.parse(await kubectlOk(['get', 'gitsource', 'web', '-n', ns, '-o', 'json']));
-    expect(got.spec).toMatchObject({ prune: true, wait: true, suspend: false, force: false, drift: 'Report' });
+    expect(got.spec).toMatchObject({
+      prune: true,
+      wait: true,
+      suspend: false,
+      force: false,
+      drift: 'Report',
+    });
     expect(got.spec.helm.values.nested.a).toEqual([1, 2]);
 
     const minimal = manifest('minimal', { url: 'git@github.com:org/fleet.git' });
@@ -55,7 +61,11 @@ describe('GitSource CRD validation', () => {
   });
 
   it.each([
-    ['two refs at once', { url, ref: { branch: 'main', tag: 'v1' } }, /spec\.ref.*exactly one of branch, tag, semver or commit/],
+    [
+      'two refs at once',
+      { url, ref: { branch: 'main', tag: 'v1' } },
+      /spec\.ref.*exactly one of branch, tag, semver or commit/,
+    ],
     ['an empty ref', { url, ref: {} }, /spec\.ref.*exactly one of/],
     ['a bad duration', { url, interval: 'soon' }, /spec\.interval/],
     ['an interval under 5s', { url, interval: '1s' }, /spec\.interval.*at least 5s/],
@@ -68,7 +78,11 @@ describe('GitSource CRD validation', () => {
     ['a url with an unsupported scheme', { url: 'ftp://example.com/r.git' }, /spec\.url/],
     ['a short commit SHA', { url, ref: { commit: 'abc123' } }, /spec\.ref\.commit/],
     ['a bad target namespace', { url, targetNamespace: 'Not_A_Namespace' }, /spec\.targetNamespace/],
-    ['an ignore path that is not a JSON pointer', { url, ignore: [{ target: {}, paths: ['spec.replicas'] }] }, /spec\.ignore\[0\]\.paths\[0\]/],
+    [
+      'an ignore path that is not a JSON pointer',
+      { url, ignore: [{ target: {}, paths: ['spec.replicas'] }] },
+      /spec\.ignore\[0\]\.paths\[0\]/,
+    ],
   ])('rejects %s, naming the field', async (_what, spec, message) => {
     const r = await kubectl(['apply', '-f', '-'], manifest('bad', spec));
     expect(r.code).not.toBe(0);

@@ -26,7 +26,14 @@ describe('parseSpec', () => {
     const r = parseSpec({ url: 'https://example.com/r.git' });
     expect(r).toMatchObject({
       ok: true,
-      spec: { path: '.', interval: '1m', prune: true, wait: true, drift: 'Correct', deletionPolicy: 'Orphan' },
+      spec: {
+        path: '.',
+        interval: '1m',
+        prune: true,
+        wait: true,
+        drift: 'Correct',
+        deletionPolicy: 'Orphan',
+      },
     });
   });
   it('names the bad field', () => {
@@ -44,5 +51,7 @@ describe('parseDuration', () => {
     ['250ms', 250],
     ['1.5s', 1500],
   ])('%s → %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
-  it.each(['', '5', 'm', '1x', '1m-'])('rejects %j', (text) => expect(() => parseDuration(text)).toThrow(/invalid duration/));
+  it.each(['', '5', 'm', '1x', '1m-'])('rejects %j', (text) =>
+    expect(() => parseDuration(text)).toThrow(/invalid duration/),
+  );
 });

@@ -4,18 +4,30 @@ import { parseRunOptions } from '../../../src/cli/options.ts';
 
 describe('parseRunOptions', () => {
   it('defaults: leader election on in-cluster, off outside', () => {
-    expect(parseRunOptions([], { KUBERNETES_SERVICE_HOST: '10.0.0.1', POD_NAME: 'p', POD_NAMESPACE: 'converge-system' }, false)).toMatchObject({
+    expect(
+      parseRunOptions(
+        [],
+        { KUBERNETES_SERVICE_HOST: '10.0.0.1', POD_NAME: 'p', POD_NAMESPACE: 'converge-system' },
+        false,
+      ),
+    ).toMatchObject({
       leaderElect: true,
       identity: 'p',
       leaseNamespace: 'converge-system',
       concurrency: 4,
       logFormat: 'json',
     });
-    expect(parseRunOptions(['--kubeconfig', '/k'], {}, true)).toMatchObject({ leaderElect: false, logFormat: 'pretty', kubeconfig: '/k' });
+    expect(parseRunOptions(['--kubeconfig', '/k'], {}, true)).toMatchObject({
+      leaderElect: false,
+      logFormat: 'pretty',
+      kubeconfig: '/k',
+    });
   });
   it('accepts --leader-elect alone and =false', () => {
     expect(parseRunOptions(['--leader-elect'], {}, false).leaderElect).toBe(true);
-    expect(parseRunOptions(['--leader-elect=false'], { KUBERNETES_SERVICE_HOST: 'x' }, false).leaderElect).toBe(false);
+    expect(
+      parseRunOptions(['--leader-elect=false'], { KUBERNETES_SERVICE_HOST: 'x' }, false).leaderElect,
+    ).toBe(false);
   });
   it('names the bad flag', () => {
     expect(() => parseRunOptions(['--concurrency', '0'], {}, false)).toThrow(/^--concurrency:/);

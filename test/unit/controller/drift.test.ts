@@ -9,9 +9,13 @@ const desired = {
   spec: { replicas: 3, template: { spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] } } },
 };
 
+// Loose shape for editing a copy in tests.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Live = Record<string, any>;
+
 describe('driftedFields', () => {
   it('is empty when live has everything Git sets, plus server defaults and status', () => {
-    const live = structuredClone(desired) as Record<string, any>;
+    const live = structuredClone(desired) as Live;
     live.metadata.uid = 'u';
     live.metadata.labels['extra'] = 'x';
     live.spec.strategy = { type: 'RollingUpdate' };
@@ -25,13 +29,16 @@ describe('driftedFields', () => {
     expect(driftedFields(desired, live)).toEqual(['/spec/replicas']);
   });
   it('names a changed list item and a removed label', () => {
-    const live = structuredClone(desired) as Record<string, any>;
+    const live = structuredClone(desired) as Live;
     live.spec.template.spec.containers[0].image = 'evil:latest';
     delete live.metadata.labels.app;
-    expect(driftedFields(desired, live)).toEqual(['/metadata/labels/app', '/spec/template/spec/containers/0/image']);
+    expect(driftedFields(desired, live)).toEqual([
+      '/metadata/labels/app',
+      '/spec/template/spec/containers/0/image',
+    ]);
   });
   it('treats a list of another length as changed', () => {
-    const live = structuredClone(desired) as Record<string, any>;
+    const live = structuredClone(desired) as Live;
     live.spec.template.spec.containers.push({ name: 'sidecar', image: 'x' });
     expect(driftedFields(desired, live)).toEqual(['/spec/template/spec/containers']);
   });

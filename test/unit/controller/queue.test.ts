@@ -46,7 +46,9 @@ describe('WorkQueue', () => {
   it('backs off exponentially up to the max, with jitter', () => {
     const policy = { baseMs: 1000, maxMs: 8000 };
     const mid = () => 0.5;
-    expect([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, policy, mid))).toEqual([1000, 2000, 4000, 8000, 8000, 8000]);
+    expect([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, policy, mid))).toEqual([
+      1000, 2000, 4000, 8000, 8000, 8000,
+    ]);
     expect(backoffDelay(1, policy, () => 0)).toBe(800);
     expect(backoffDelay(1, policy, () => 0.999)).toBeGreaterThan(1190);
   });
