@@ -13,15 +13,16 @@ export interface RemoteTarget {
 }
 
 /**
- * ls-remote arguments that list just what `spec` needs; protocol v2 turns them into ref-prefix
- * filters, so the server sends one ref (or only tags), not the whole repository's refs.
+ * ls-remote arguments that list just what `spec` needs. Git sends only --heads/--tags to a protocol
+ * v2 server as a ref-prefix filter (patterns are matched client-side since git 2.22), so a branch poll
+ * transfers the remote's branches but none of its tags, and a tag or semver poll only its tags.
  */
 export function lsRemoteArgs(spec: ResolvedRefSpec, url: string): string[] {
   switch (spec.kind) {
     case 'branch':
-      return ['ls-remote', '--', url, `refs/heads/${spec.name}`];
+      return ['ls-remote', '--heads', '--', url, `refs/heads/${spec.name}`];
     case 'tag':
-      return ['ls-remote', '--', url, `refs/tags/${spec.name}`, `refs/tags/${spec.name}^{}`];
+      return ['ls-remote', '--tags', '--', url, `refs/tags/${spec.name}`, `refs/tags/${spec.name}^{}`];
     case 'semver':
       return ['ls-remote', '--tags', '--', url];
     case 'commit':
