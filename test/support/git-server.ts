@@ -118,6 +118,12 @@ export function run(
 const git = (repo: GitRepo, args: string[], input?: string | Buffer) =>
   run('git', ['--git-dir', repo.path, ...args], { input });
 
+/**
+ * A file's new content, null to delete it, a symlink, or a gitlink (a submodule entry pointing at a
+ * commit of another repository), the last two for hostile-repository tests.
+ */
+export type FileContent = string | Buffer | null | { symlink: string } | { gitlink: string };
+
 /** The commit a branch points at, or undefined when it does not exist. */
 export async function headOf(repo: GitRepo, branch = 'main'): Promise<string | undefined> {
   try {
@@ -135,7 +141,7 @@ export async function headOf(repo: GitRepo, branch = 'main'): Promise<string | u
  */
 export async function commitFiles(
   repo: GitRepo,
-  files: Record<string, string | Buffer | null>,
+  files: Record<string, FileContent>,
   message: string,
   options: { branch?: string; parent?: string | null } = {},
 ): Promise<string> {
@@ -155,7 +161,12 @@ export async function commitFiles(
   if (parent) chunks.push(Buffer.from(`from ${parent}\n`));
   for (const [path, content] of Object.entries(files)) {
     if (content === null) chunks.push(Buffer.from(`D ${path}\n`));
-    else {
+    else if (typeof content === 'object' && 'symlink' in content) {
+      chunks.push(Buffer.from(`M 120000 inline ${path}\n`));
+      data(content.symlink);
+    } else if (typeof content === 'object' && 'gitlink' in content) {
+      chunks.push(Buffer.from(`M 160000 ${content.gitlink} ${path}\n`));
+    } else {
       chunks.push(Buffer.from(`M 100644 inline ${path}\n`));
       data(content);
     }

@@ -1,6 +1,6 @@
 // The source stage against a real smart-HTTP git server (git http-backend): refs, moves, rewrites, auth, failures.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -396,6 +396,27 @@ describe('failures', () => {
     }
     expect(fresh.stats().processes).toBe(0);
     expect(existsSync('/tmp/converge-pwned')).toBe(false);
+  });
+
+  it('a hostile repository: symlinks become plain files, submodules stay empty', async () => {
+    const { repo, url } = await newRepo();
+    const other = await fixture.createRepo(`sub${++repoCount}`);
+    const subCommit = await commitFiles(other, { 'secret.yaml': 'from submodule\n' }, 'sub');
+    await commitFiles(
+      repo,
+      {
+        'token.yaml': { symlink: '/etc/passwd' },
+        '.gitmodules': `[submodule "vendor"]\n\tpath = vendor\n\turl = ${server.url(other.name)}\n`,
+        vendor: { gitlink: subCommit },
+        '.gitattributes': '* filter=lfs diff=lfs merge=lfs -text\n',
+      },
+      'hostile',
+    );
+    const r = await source.fetchRevision({ key: 'hostile', url, credentials: basic, timeoutMs: T });
+    expect(lstatSync(join(r.dir, 'token.yaml')).isSymbolicLink()).toBe(false);
+    expect(read(r.dir, 'token.yaml')).toBe('/etc/passwd');
+    expect(readdirSync(join(r.dir, 'vendor'))).toEqual([]);
+    expect(read(r.dir, 'app.yaml')).toBe('kind: ConfigMap\n');
   });
 
   it('recovers after a failed fetch: the next call fetches afresh', async () => {
