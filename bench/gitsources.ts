@@ -130,7 +130,9 @@ async function main(): Promise<void> {
       const op = spawn(
         process.execPath,
         [
-          join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+          // One process (no tsx CLI wrapper), so its peak RSS is the operator's.
+          '--import',
+          'tsx',
           join(root, 'src', 'main.ts'),
           'run',
           '--kubeconfig',

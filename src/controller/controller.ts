@@ -56,7 +56,11 @@ export class Controller {
     if (live) {
       const ignore = ignorePathsFor(refOf(desired), gs.spec?.ignore ?? []);
       const fields = driftedFields(desired, live, ignore);
-      if (fields.length === 0) return;
+      // Back in line by hand after a reported drift: re-plan once so the status says InSync again.
+      const reported = gs.status?.conditions?.some(
+        (c) => c.type === 'Diverged' && c.reason === 'Drifted' && c.status === 'True',
+      );
+      if (fields.length === 0 && !reported) return;
       this.logger.debug({ gitsource: ownerKey, id, fields: fields.slice(0, 5) }, 'drift seen');
     } else {
       this.logger.debug({ gitsource: ownerKey, id }, 'managed object deleted');
