@@ -435,6 +435,23 @@ describe('failures', () => {
   });
 });
 
+describe('file:// URLs', () => {
+  it('are fetched only by a source created with allowFileUrls', async () => {
+    const { repo, first } = await newRepo();
+    const dev = createGitSource({
+      workDir: join(fixture.root, 'work-file'),
+      logger: log.logger,
+      allowFileUrls: true,
+    });
+    const r = await dev.fetchRevision({ key: 'file', url: repo.fileUrl, timeoutMs: T });
+    expect(r).toMatchObject({ revision: `main@sha1:${first}`, fetched: true });
+    await expectFailure(
+      source.fetchRevision({ key: 'file', url: repo.fileUrl, timeoutMs: T }),
+      'InvalidSpec',
+    );
+  });
+});
+
 describe('no secret leaks', () => {
   it('nothing logged and no error message contains a secret, and no temp files remain', () => {
     const everything = log.text() + messages.join('\n');
