@@ -175,7 +175,7 @@ export class Reconciler {
       // A full pass: fetch, render, plan, apply, prune, wait, report.
       state.drifted.clear();
       const fetchStart = performance.now();
-      const fetched = await this.deps.source.fetchRevision(request);
+      const fetched = await this.deps.source.fetchRevision(request, resolved);
       if (fetched.fetched)
         this.deps.metrics.gitFetchDuration.observe(
           { operation: 'fetch' },

@@ -38,6 +38,10 @@ export interface ResolvedRevision {
   /** `main@sha1:<sha>`, `v1.2.0@sha1:<sha>`, or `sha1:<sha>` for a pinned commit. */
   revision: string;
   commit: string;
+  /** What to fetch for it (refs/heads/main, refs/tags/v1.2.0, or the SHA): lets fetchRevision skip a second ls-remote. */
+  fetchRef: string;
+  /** Branch or tag name; undefined for a pinned commit. */
+  name?: string | undefined;
 }
 
 export interface FetchedRevision extends ResolvedRevision {
@@ -50,8 +54,11 @@ export interface FetchedRevision extends ResolvedRevision {
 export interface GitSource {
   /** The revision the ref points at now: one ls-remote (none for a pinned commit), no fetch. */
   resolveRevision(req: SourceRequest): Promise<ResolvedRevision>;
-  /** Resolves, then fetches and checks out only when the cached checkout is not at that commit. */
-  fetchRevision(req: SourceRequest): Promise<FetchedRevision>;
+  /**
+   * Fetches and checks out only when the cached checkout is not at the commit. With `resolved` (from
+   * resolveRevision moments ago) it trusts that answer instead of asking the remote again.
+   */
+  fetchRevision(req: SourceRequest, resolved?: ResolvedRevision): Promise<FetchedRevision>;
   /** Deletes the cache of `key` (the GitSource is gone). */
   forget(key: string): Promise<void>;
   /** Running totals of git processes, ls-remotes and fetches. */
@@ -143,7 +150,8 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   ): Promise<string> {
     const { root, gitDir, tree } = paths(req.key);
     // A cache this process did not write may hold stale locks from a crash: start it afresh.
-    if (!checkedOut.has(req.key)) await rm(root, { recursive: true, force: true });
+    const fresh = !checkedOut.has(req.key);
+    if (fresh) await rm(root, { recursive: true, force: true });
     checkedOut.delete(req.key);
     await mkdir(tree, { recursive: true });
     const local = ['--git-dir', gitDir, '--work-tree', tree];
@@ -187,7 +195,8 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         deadline,
         tree,
       );
-      await git([...local, 'clean', '-ffdxq'], checked, auth, deadline, tree);
+      // A tree made empty just above has nothing stray to clean.
+      if (!fresh) await git([...local, 'clean', '-ffdxq'], checked, auth, deadline, tree);
       checkedOut.set(req.key, commit);
       return commit;
     } catch (err) {
@@ -202,10 +211,15 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       const deadline = Date.now() + req.timeoutMs;
       const checked = check(req);
       const target = await withAuth(req, checked, (auth) => lsRemote(req, checked, auth, deadline));
-      return { revision: formatRevision(target.name, target.commit), commit: target.commit };
+      return {
+        revision: formatRevision(target.name, target.commit),
+        commit: target.commit,
+        fetchRef: target.fetchRef,
+        name: target.name,
+      };
     },
 
-    fetchRevision(req) {
+    fetchRevision(req, resolved) {
       // Validate before queueing, so a bad spec fails at once and never reaches git.
       let checked: Checked;
       try {
@@ -217,12 +231,19 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         const started = Date.now();
         const deadline = started + req.timeoutMs;
         return withAuth(req, checked, async (auth) => {
-          const target = await lsRemote(req, checked, auth, deadline);
           const dir = paths(req.key).tree;
+          if (resolved && checkedOut.get(req.key) === resolved.commit) {
+            return { ...resolved, dir, fetched: false };
+          }
+          const target: RemoteTarget = resolved
+            ? { fetchRef: resolved.fetchRef, name: resolved.name, commit: resolved.commit }
+            : await lsRemote(req, checked, auth, deadline);
           if (checkedOut.get(req.key) === target.commit) {
             return {
               revision: formatRevision(target.name, target.commit),
               commit: target.commit,
+              fetchRef: target.fetchRef,
+              name: target.name,
               dir,
               fetched: false,
             };
@@ -233,7 +254,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
             { key: req.key, url: checked.target, revision, ms: Date.now() - started },
             'fetched revision',
           );
-          return { revision, commit, dir, fetched: true };
+          return { revision, commit, fetchRef: target.fetchRef, name: target.name, dir, fetched: true };
         });
       });
     },

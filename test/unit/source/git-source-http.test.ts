@@ -100,9 +100,27 @@ describe('branches', () => {
     const { first, url } = await newRepo();
     const before = source.stats();
     const r = await source.resolveRevision({ key: 'resolve-only', url, credentials: basic, timeoutMs: T });
-    expect(r).toEqual({ revision: `main@sha1:${first}`, commit: first });
+    expect(r).toEqual({
+      revision: `main@sha1:${first}`,
+      commit: first,
+      fetchRef: 'refs/heads/main',
+      name: 'main',
+    });
     expect(source.stats().processes - before.processes).toBe(1);
     expect(source.stats().fetches).toBe(before.fetches);
+  });
+
+  it('fetchRevision given a fresh resolveRevision answer asks the remote only once in all', async () => {
+    const { first, url } = await newRepo();
+    const req = { key: 'resolved-hint', url, credentials: basic, timeoutMs: T };
+    const before = source.stats();
+    const r = await source.resolveRevision(req);
+    const f = await source.fetchRevision(req, r);
+    expect(f).toMatchObject({ revision: `main@sha1:${first}`, commit: first, fetched: true });
+    expect(source.stats().lsRemotes - before.lsRemotes).toBe(1);
+    const again = await source.fetchRevision(req, r);
+    expect(again.fetched).toBe(false);
+    expect(source.stats().lsRemotes - before.lsRemotes).toBe(1);
   });
 
   it('removes files deleted upstream and anything written into the checkout', async () => {
