@@ -452,14 +452,11 @@ export class Reconciler {
   }
 
   private clientFor(gs: GitSource, spec: GitSourceSpec): KubeClient {
+    // The API server adds the service-account groups itself; asking for them would need `impersonate`
+    // on groups cluster-wide, which tenant mode rightly does not grant.
     return spec.serviceAccountName
       ? this.deps.client.impersonating(
           `system:serviceaccount:${gs.metadata.namespace}:${spec.serviceAccountName}`,
-          [
-            'system:serviceaccounts',
-            `system:serviceaccounts:${gs.metadata.namespace}`,
-            'system:authenticated',
-          ],
         )
       : this.deps.client;
   }
