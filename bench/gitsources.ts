@@ -22,6 +22,11 @@ const { values } = parseArgs({
     counts: { type: 'string', default: '100,1000' },
     concurrency: { type: 'string', default: '16' },
     interval: { type: 'string', default: '30s' },
+    // http (default): each GitSource polls its own repository over smart HTTP, the git server on
+    // the same 2 cores; file: the same repositories read from disk, to separate the server's cost.
+    transport: { type: 'string', default: 'http' },
+    // Run the compiled operator (npm run build) instead of through tsx.
+    built: { type: 'boolean', default: false },
   },
 });
 const counts = values.counts.split(',').map(Number);
@@ -110,7 +115,11 @@ async function main(): Promise<void> {
             apiVersion: 'gitops.converge.dev/v1alpha1',
             kind: 'GitSource',
             metadata: { name: `app-${i}`, namespace: ns },
-            spec: { url: http.url(`app-${i}`), interval: values.interval, wait: false },
+            spec: {
+              url: values.transport === 'file' ? repo.fileUrl : http.url(`app-${i}`),
+              interval: values.interval,
+              wait: false,
+            },
           }),
         );
       }
@@ -131,10 +140,11 @@ async function main(): Promise<void> {
         process.execPath,
         [
           // One process (no tsx CLI wrapper), so its peak RSS is the operator's.
-          '--import',
-          'tsx',
-          join(root, 'src', 'main.ts'),
+          ...(values.built
+            ? [join(root, 'bin', 'converge.js')]
+            : ['--import', 'tsx', join(root, 'src', 'main.ts')]),
           'run',
+          ...(values.transport === 'file' ? ['--allow-file-urls'] : []),
           '--kubeconfig',
           cluster.kubeconfigPath,
           '--leader-elect=false',
