@@ -84,28 +84,36 @@ describe('waitForHealthy', () => {
     }).catch((e: unknown) => e);
     const now = new Date().toISOString();
     // The job controller needs these before a terminal condition is accepted on the status subresource.
-    await client.patchStatus(refOf(j), {
-      startTime: now,
-      failed: 1,
-      conditions: [
-        {
-          type: 'FailureTarget',
-          status: 'True',
-          reason: 'BackoffLimitExceeded',
-          message: 'Job has reached the specified backoff limit',
-          lastProbeTime: now,
-          lastTransitionTime: now,
-        },
-        {
-          type: 'Failed',
-          status: 'True',
-          reason: 'BackoffLimitExceeded',
-          message: 'Job has reached the specified backoff limit',
-          lastProbeTime: now,
-          lastTransitionTime: now,
-        },
-      ],
-    });
+    // It also races us (it may have just counted a pod as active): retry until our status sticks.
+    await eventually(
+      async () => {
+        await client.patchStatus(refOf(j), {
+          startTime: now,
+          active: 0,
+          failed: 1,
+          conditions: [
+            {
+              type: 'FailureTarget',
+              status: 'True',
+              reason: 'BackoffLimitExceeded',
+              message: 'Job has reached the specified backoff limit',
+              lastProbeTime: now,
+              lastTransitionTime: now,
+            },
+            {
+              type: 'Failed',
+              status: 'True',
+              reason: 'BackoffLimitExceeded',
+              message: 'Job has reached the specified backoff limit',
+              lastProbeTime: now,
+              lastTransitionTime: now,
+            },
+          ],
+        });
+        return true;
+      },
+      { timeoutMs: 10_000, what: 'the Job status patch' },
+    );
     const err = await waiting;
     expect(err).toBeInstanceOf(ConvergeError);
     expect((err as ConvergeError).reason).toBe('HealthCheckFailed');
