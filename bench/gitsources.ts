@@ -70,6 +70,20 @@ const peakRssOf = (pid: number): number => {
   }
 };
 
+/** CPU seconds of a process (self) and of its reaped children (git), from /proc/<pid>/stat. */
+function cpuOf(pid: number): { self: number; children: number } {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const tick = 100;
+    return {
+      self: (Number(fields[11]) + Number(fields[12])) / tick,
+      children: (Number(fields[13]) + Number(fields[14])) / tick,
+    };
+  } catch {
+    return { self: 0, children: 0 };
+  }
+}
+
 async function metrics(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out: Record<string, number> = {};
@@ -177,6 +191,15 @@ async function main(): Promise<void> {
       }
       if (!metricsPort) throw new Error(`operator metrics port not found:\n${log}`);
 
+      const apiPids = (await run('pgrep', ['-f', cluster.dir]).catch(() => ({ stdout: '' }))).stdout
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
+      const cpuStart = {
+        op: cpuOf(op.pid!),
+        me: cpuOf(process.pid),
+        api: apiPids.map(cpuOf).reduce((a, c) => a + c.self, 0),
+      };
       const manifest = join(work, 'gitsources.json');
       writeFileSync(manifest, sources.join('\n'));
       const a0 = Date.now();
@@ -200,6 +223,17 @@ async function main(): Promise<void> {
       const allReadyMs = Date.now() - a0;
       const afterSync = await metrics(metricsPort);
       const peakRss = peakRssOf(op.pid!);
+      const cpuEnd = {
+        op: cpuOf(op.pid!),
+        me: cpuOf(process.pid),
+        api: apiPids.map(cpuOf).reduce((a, c) => a + c.self, 0),
+      };
+      const cpu = {
+        operator: cpuEnd.op.self - cpuStart.op.self,
+        gitClients: cpuEnd.op.children - cpuStart.op.children,
+        gitServerAndKubectl: cpuEnd.me.self + cpuEnd.me.children - cpuStart.me.self - cpuStart.me.children,
+        apiServerAndEtcd: cpuEnd.api - cpuStart.api,
+      };
 
       // A no-op interval pass: wait one interval (+10% jitter + margin) and count writes.
       const intervalMs = Number(values.interval.replace('s', '')) * 1000;
@@ -221,6 +255,11 @@ async function main(): Promise<void> {
         `raw SSA baseline:        ${(rawMs / 1000).toFixed(1)} s for ${raw.length} objects (${(raw.length / (rawMs / 1000)).toFixed(0)} obj/s) — the API's limit for the objects alone`,
       );
       console.log(`operator peak RSS:       ${peakRss.toFixed(0)} MiB`);
+      console.log(
+        `CPU seconds to Ready:    ${Object.entries(cpu)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+          .join(', ')}`,
+      );
       console.log(
         `API requests to Ready:   ${JSON.stringify(afterSync)} (${(Object.values(afterSync).reduce((a, b) => a + b, 0) / n).toFixed(1)} per GitSource)`,
       );
