@@ -30,6 +30,7 @@ import {
   credentialsFromSecret,
   type GitCredentials,
   type GitSource as SourceFetcher,
+  type ResolvedRevision,
 } from '../source/index.ts';
 import { renderManifests } from '../render/index.ts';
 import type { ClientTools } from '../localcluster/tools.ts';
@@ -149,27 +150,31 @@ export class Reconciler {
       const requestedAt = gs.metadata.annotations?.[ANNOTATION_REQUESTED_AT];
       const forced = requestedAt !== undefined && requestedAt !== gs.status?.lastHandledReconcileAt;
 
-      const lsStart = performance.now();
-      const resolved = await this.deps.source.resolveRevision(request);
-      this.deps.metrics.gitFetchDuration.observe(
-        { operation: 'ls-remote' },
-        (performance.now() - lsStart) / 1000,
-      );
-      revision = resolved.revision;
-
-      const upToDate =
-        state.appliedCommit === resolved.commit &&
-        state.appliedGeneration === gs.metadata.generation &&
-        gs.status?.lastAppliedRevision === revision &&
-        !forced;
-      if (upToDate && state.drifted.size === 0) {
-        // The no-op pass: one ls-remote, no dry-runs, no writes.
-        this.deps.metrics.reconcileTotal.inc({ result: 'noop' });
-        return { kind: 'requeue', afterMs: jitter(intervalMs) };
-      }
-      if (upToDate && state.desired) {
-        await this.correctDrift(gs, spec, client, state, revision, log, signal, requestedAt);
-        return { kind: 'requeue', afterMs: jitter(intervalMs) };
+      // Until this process has applied something there is nothing to compare with: go straight to
+      // the fetch, which then needs no separate ls-remote.
+      let resolved: ResolvedRevision | undefined;
+      if (state.appliedCommit !== undefined) {
+        const lsStart = performance.now();
+        resolved = await this.deps.source.resolveRevision(request);
+        this.deps.metrics.gitFetchDuration.observe(
+          { operation: 'ls-remote' },
+          (performance.now() - lsStart) / 1000,
+        );
+        revision = resolved.revision;
+        const upToDate =
+          state.appliedCommit === resolved.commit &&
+          state.appliedGeneration === gs.metadata.generation &&
+          gs.status?.lastAppliedRevision === revision &&
+          !forced;
+        if (upToDate && state.drifted.size === 0) {
+          // The no-op pass: one ls-remote, no dry-runs, no writes.
+          this.deps.metrics.reconcileTotal.inc({ result: 'noop' });
+          return { kind: 'requeue', afterMs: jitter(intervalMs) };
+        }
+        if (upToDate && state.desired) {
+          await this.correctDrift(gs, spec, client, state, resolved.revision, log, signal, requestedAt);
+          return { kind: 'requeue', afterMs: jitter(intervalMs) };
+        }
       }
 
       // A full pass: fetch, render, plan, apply, prune, wait, report.

@@ -235,9 +235,20 @@ export function createGitSource(options: GitSourceOptions): GitSource {
           if (resolved && checkedOut.get(req.key) === resolved.commit) {
             return { ...resolved, dir, fetched: false };
           }
+          const spec = checked.spec;
+          // Nothing cached to compare with: a branch or tag can be fetched by name straight away (a
+          // missing one fails the fetch with RefNotFound), which saves the ls-remote round trip.
+          const direct =
+            !resolved && !checkedOut.has(req.key) && (spec.kind === 'branch' || spec.kind === 'tag')
+              ? {
+                  fetchRef: `refs/${spec.kind === 'branch' ? 'heads' : 'tags'}/${spec.name}`,
+                  name: spec.name,
+                  commit: '',
+                }
+              : undefined;
           const target: RemoteTarget = resolved
             ? { fetchRef: resolved.fetchRef, name: resolved.name, commit: resolved.commit }
-            : await lsRemote(req, checked, auth, deadline);
+            : (direct ?? (await lsRemote(req, checked, auth, deadline)));
           if (checkedOut.get(req.key) === target.commit) {
             return {
               revision: formatRevision(target.name, target.commit),

@@ -110,6 +110,24 @@ describe('branches', () => {
     expect(source.stats().fetches).toBe(before.fetches);
   });
 
+  it('a first fetch of a branch or tag needs no ls-remote, and a missing one is RefNotFound', async () => {
+    const { first, url } = await newRepo();
+    const before = source.stats();
+    const f = await source.fetchRevision({ key: 'direct-first', url, credentials: basic, timeoutMs: T });
+    expect(f).toMatchObject({ revision: `main@sha1:${first}`, commit: first, fetched: true });
+    expect(source.stats().lsRemotes).toBe(before.lsRemotes);
+    const missing = await source
+      .fetchRevision({
+        key: 'direct-missing',
+        url,
+        ref: { branch: 'nope' },
+        credentials: basic,
+        timeoutMs: T,
+      })
+      .catch((e: unknown) => e);
+    expect(missing).toMatchObject({ reason: 'RefNotFound' });
+  });
+
   it('fetchRevision given a fresh resolveRevision answer asks the remote only once in all', async () => {
     const { first, url } = await newRepo();
     const req = { key: 'resolved-hint', url, credentials: basic, timeoutMs: T };
