@@ -46,6 +46,9 @@ export interface PlanOptions {
   signal?: AbortSignal;
 }
 
+/** Up to this many unknown names per collection are looked up one by one instead of listed. */
+const PROBE_LIMIT = 8;
+
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 
 /** Adds the ownership labels; a copy, the input is left as it was. */
@@ -171,21 +174,34 @@ export async function planChanges(
     collections.set(path, entry);
   }
   const owned = new Map<string, KubeObject>(); // by object path
-  const existing = new Set<string>(); // object paths known to exist (owned or not)
+  const existing = new Set<string>(); // object paths known to exist (owned or not), or worth a GET
   const unknown = new Set<string>(); // collections we could not list: fall back to GET
+  // Collections we applied to before: listing our objects there is cheaper than a GET each.
+  const inventoried = new Set<string>();
+  for (const e of opts.inventory ?? []) {
+    const r = parseObjectId(e.id, e.v);
+    inventoried.add(`${r.group}/${r.kind}/${r.namespace}`);
+  }
   await settleAll(
     mapLimit([...collections], concurrency, async ([path, c]) => {
       try {
-        const list = await client.list<KubeObject>(path, {
-          labelSelector: ownerSelector(opts.owner),
-          signal,
-        });
-        for (const item of list.items) {
-          const itemPath = resourcePath(c.mapping, c.namespace, item.metadata.name);
-          owned.set(itemPath, item);
-          existing.add(itemPath);
+        if (inventoried.has(`${c.mapping.group}/${c.mapping.kind}/${c.namespace}`)) {
+          const list = await client.list<KubeObject>(path, {
+            labelSelector: ownerSelector(opts.owner),
+            signal,
+          });
+          for (const item of list.items) {
+            const itemPath = resourcePath(c.mapping, c.namespace, item.metadata.name);
+            owned.set(itemPath, item);
+            existing.add(itemPath);
+          }
         }
-        if ([...c.names].some((n) => !owned.has(resourcePath(c.mapping, c.namespace, n)))) {
+        const missing = [...c.names].filter((n) => !owned.has(resourcePath(c.mapping, c.namespace, n)));
+        if (missing.length <= PROBE_LIMIT) {
+          // A few names: a GET each (usually a 404) costs less than listing a collection that may
+          // hold thousands of other objects.
+          for (const n of missing) existing.add(resourcePath(c.mapping, c.namespace, n));
+        } else if (missing.length > 0) {
           const all = await client.list<KubeObject>(path, { accept: METADATA_LIST, signal });
           for (const item of all.items)
             existing.add(resourcePath(c.mapping, c.namespace, item.metadata.name));
@@ -221,10 +237,20 @@ export async function planChanges(
     };
     if (base.createOnly) return { ...base, action: 'unchanged', object, path, live: identity };
     const ignorePaths = ignorePathsFor(ref, opts.ignore);
-    const toApply = withIgnoredFromLive(object, live, ignorePaths);
+    let toApply = withIgnoredFromLive(object, live, ignorePaths);
     let dryRun: KubeObject;
     try {
       dryRun = await client.applyAt<KubeObject>(path, toApply, { dryRun: true, signal });
+      if (dryRun.metadata.resourceVersion !== live.metadata.resourceVersion) {
+        // Someone (often a controller) wrote the object between our read and the dry-run: compare
+        // with what it is now, or their change would show up as ours.
+        const fresh = await client.getIfExists<KubeObject>(path, { signal });
+        if (fresh) {
+          live = fresh;
+          toApply = withIgnoredFromLive(object, live, ignorePaths);
+          dryRun = await client.applyAt<KubeObject>(path, toApply, { dryRun: true, signal });
+        }
+      }
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return { ...base, action: 'create', object, path };
       const fields = immutableFields(err);
