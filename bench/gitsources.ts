@@ -27,6 +27,8 @@ const { values } = parseArgs({
     transport: { type: 'string', default: 'http' },
     // Run the compiled operator (npm run build) instead of through tsx.
     built: { type: 'boolean', default: false },
+    // Extra node flags for the operator, e.g. --max-old-space-size=160 (a container's memory limit does this).
+    'node-options': { type: 'string', default: '' },
   },
 });
 const counts = values.counts.split(',').map(Number);
@@ -154,6 +156,7 @@ async function main(): Promise<void> {
         process.execPath,
         [
           // One process (no tsx CLI wrapper), so its peak RSS is the operator's.
+          ...values['node-options'].split(' ').filter(Boolean),
           ...(values.built
             ? [join(root, 'bin', 'converge.js')]
             : ['--import', 'tsx', join(root, 'src', 'main.ts')]),
@@ -245,7 +248,7 @@ async function main(): Promise<void> {
       await new Promise((r) => op.once('exit', r));
 
       console.log(
-        `\n## ${n} GitSources (${n * 4} objects), concurrency ${concurrency}, 2 cores, API server on the same machine`,
+        `\n## ${n} GitSources (${n * 4} objects), concurrency ${concurrency}, ${values.transport} git, ${values.built ? 'compiled' : 'tsx'} ${values['node-options']}, 2 cores, API server on the same machine`,
       );
       console.log(`kubectl apply of ${n} GitSources: ${appliedMs} ms`);
       console.log(

@@ -118,7 +118,9 @@ export class Reconciler {
       await this.writeStatus(gs, suspendedStatus(this.ctx(gs)));
       return { kind: 'done' };
     }
-    if (!gs.metadata.finalizers?.includes(FINALIZER)) await this.addFinalizer(gs);
+    // Only deletionPolicy: Delete has work to do at deletion. Orphan needs no finalizer, so such a
+    // GitSource never hangs in Terminating when the operator is gone, and costs one write less.
+    if (spec.deletionPolicy === 'Delete' && !gs.metadata.finalizers?.includes(FINALIZER)) await this.addFinalizer(gs);
 
     state.abort?.abort(new Error('superseded'));
     const abort = new AbortController();

@@ -31,6 +31,31 @@ export interface Watchable {
 const keyOf = (obj: Watchable) => `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 const rvOf = (obj: Watchable) => obj.metadata.resourceVersion ?? '';
 
+/**
+ * What the watch remembers of each object to tell a relist's differences: identity, labels and
+ * version. Whole objects (with managedFields) for thousands of watched objects would dominate the
+ * operator's memory, and the handler receives the full object with every event anyway.
+ */
+function stub<T extends Watchable>(obj: T): T {
+  const o = obj as T & {
+    apiVersion?: string;
+    kind?: string;
+    metadata: { uid?: string; labels?: Record<string, string> };
+  };
+  const m = o.metadata;
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      labels: m.labels,
+    },
+  } as unknown as T;
+}
+
 /** Runs until opts.signal aborts; resolves then. */
 export async function watchResource<T extends Watchable>(
   client: KubeClient,
@@ -65,7 +90,7 @@ export async function watchResource<T extends Watchable>(
           const key = keyOf(obj);
           seen.add(key);
           const before = known.get(key);
-          known.set(key, obj);
+          known.set(key, stub(obj));
           if (!before) await emit({ type: 'ADDED', object: obj });
           else if (rvOf(before) !== rvOf(obj)) await emit({ type: 'MODIFIED', object: obj });
         }
@@ -109,7 +134,7 @@ export async function watchResource<T extends Watchable>(
           resourceVersion = rvOf(event.object) || resourceVersion;
           if (event.type === 'BOOKMARK') return;
           if (event.type === 'DELETED') known.delete(keyOf(event.object));
-          else known.set(keyOf(event.object), event.object);
+          else known.set(keyOf(event.object), stub(event.object));
           delay = baseDelay;
           await emit({ type: event.type as 'ADDED' | 'MODIFIED' | 'DELETED', object: event.object });
         },
