@@ -243,6 +243,9 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, intervalMs * 1.1 + 5000));
       const afterNoop = await metrics(metricsPort);
       const noopText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const gauge = (name: string) =>
+        Number(new RegExp(`^converge_${name} (\\S+)`, 'm').exec(noopText)?.[1] ?? 0) / 2 ** 20;
+      const memory = `heap used ${gauge('nodejs_heap_size_used_bytes').toFixed(0)} MiB of ${gauge('nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${gauge('nodejs_external_memory_bytes').toFixed(0)} MiB, RSS now ${gauge('process_resident_memory_bytes').toFixed(0)} MiB`;
       const noops = Number(/converge_reconcile_total\{result="noop"\} (\d+)/.exec(noopText)?.[1] ?? 0);
       op.kill('SIGTERM');
       await new Promise((r) => op.once('exit', r));
@@ -257,7 +260,7 @@ async function main(): Promise<void> {
       console.log(
         `raw SSA baseline:        ${(rawMs / 1000).toFixed(1)} s for ${raw.length} objects (${(raw.length / (rawMs / 1000)).toFixed(0)} obj/s) — the API's limit for the objects alone`,
       );
-      console.log(`operator peak RSS:       ${peakRss.toFixed(0)} MiB`);
+      console.log(`operator peak RSS:       ${peakRss.toFixed(0)} MiB (after the no-op pass: ${memory})`);
       console.log(
         `CPU seconds to Ready:    ${Object.entries(cpu)
           .map(([k, v]) => `${k} ${v.toFixed(1)}`)
