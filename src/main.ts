@@ -119,6 +119,10 @@ export async function run(argv: string[]): Promise<void> {
 
 export async function mainEntry(argv: string[] = process.argv.slice(2)): Promise<void> {
   const [command, ...rest] = argv;
+  if (command === 'run' && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(USAGE);
+    return;
+  }
   if (command === 'run') return run(rest);
   if (command === 'version') {
     console.log('converge 0.1.0');

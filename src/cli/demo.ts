@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     await git('commit', '-q', '-am', 'Scale web to 3 and change the greeting');
     const sha = (await git('rev-parse', 'HEAD')).stdout.trim();
     detail(
-      `commit ${sha.slice(0, 7)}; the operator polls every 5s (a push webhook or the requested-at annotation makes it immediate)`,
+      `commit ${sha.slice(0, 7)}; the operator polls every 5s (the requested-at annotation makes it immediate)`,
     );
     t0 = Date.now();
     s = await narrate(ready(sha));

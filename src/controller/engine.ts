@@ -72,7 +72,7 @@ export async function applyDesired(
   plan: PlanOutcome,
   gs: GitSource,
   spec: GitSourceSpec,
-  opts: { signal: AbortSignal; timeoutMs: number; wait: boolean },
+  opts: { signal: AbortSignal },
 ): Promise<ApplyOutcome> {
   const { changeSet } = plan;
   // applyChangeSet throws on any failure: nothing below (prune) runs after a failed apply.
@@ -85,24 +85,24 @@ export async function applyDesired(
     });
     pruned = result.pruned.map((r) => describeRef(r.ref));
   }
-  let healthMessage: string | undefined;
-  if (opts.wait) {
-    const report = await waitForHealthy(
-      client,
-      client.mapper,
-      changeSet.objects.map((o) => o.ref),
-      { timeoutMs: opts.timeoutMs, signal: opts.signal },
-    );
-    healthMessage = `${report.objects?.length ?? changeSet.objects.length} object(s) healthy`;
-  }
   const s = summarize(changeSet);
   return {
     summary: { ...s, pruned: pruned.length },
     changes: plan.changeLines,
     inventory: inventoryOf(changeSet.objects.map((o) => o.object)),
     pruned,
-    healthMessage,
   };
+}
+
+/** Waits until every applied object is healthy; returns a line for the Converged message. */
+export async function waitUntilHealthy(
+  client: KubeClient,
+  plan: PlanOutcome,
+  opts: { signal: AbortSignal; timeoutMs: number },
+): Promise<string> {
+  const refs = plan.changeSet.objects.map((o) => o.ref);
+  const report = await waitForHealthy(client, client.mapper, refs, opts);
+  return `${report.objects.length} object(s) healthy`;
 }
 
 /** deletionPolicy: Delete — every object in the inventory goes, if it still belongs to this GitSource. */

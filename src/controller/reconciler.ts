@@ -34,7 +34,7 @@ import {
 } from '../source/index.ts';
 import { renderManifests } from '../render/index.ts';
 import type { ClientTools } from '../localcluster/tools.ts';
-import { applyDesired, deleteInventory, planDesired, type PlanOutcome } from './engine.ts';
+import { applyDesired, deleteInventory, planDesired, waitUntilHealthy, type PlanOutcome } from './engine.ts';
 import { gitSourcePath, gitSourceRef } from './paths.ts';
 
 /** What the controller remembers of a GitSource between reconciles (lost on restart, by design). */
@@ -120,7 +120,8 @@ export class Reconciler {
     }
     // Only deletionPolicy: Delete has work to do at deletion. Orphan needs no finalizer, so such a
     // GitSource never hangs in Terminating when the operator is gone, and costs one write less.
-    if (spec.deletionPolicy === 'Delete' && !gs.metadata.finalizers?.includes(FINALIZER)) await this.addFinalizer(gs);
+    if (spec.deletionPolicy === 'Delete' && !gs.metadata.finalizers?.includes(FINALIZER))
+      await this.addFinalizer(gs);
 
     state.abort?.abort(new Error('superseded'));
     const abort = new AbortController();
@@ -215,15 +216,28 @@ export class Reconciler {
           }),
         );
       }
-      // A health wait can be long: a new commit meanwhile cancels it rather than waiting it out.
-      const watcher = spec.wait
-        ? this.watchForNewCommit(request, fetched.commit, abort, Math.min(intervalMs, 10_000))
-        : undefined;
-      let outcome;
-      try {
-        outcome = await applyDesired(client, plan, gs, spec, { signal, timeoutMs, wait: spec.wait });
-      } finally {
-        if (watcher) clearInterval(watcher);
+      const outcome = await applyDesired(client, plan, gs, spec, { signal });
+      let pruneEvents = outcome.pruned;
+      if (spec.wait) {
+        // Record what is applied before waiting: a wait that fails or is superseded must not lose
+        // track of objects it created, or they could never be pruned.
+        await this.writeStatus(
+          gs,
+          progressingStatus(this.ctx(gs, requestedAt), {
+            revision,
+            step: `Applied; waiting for ${plan.changeSet.objects.length} object(s) to become healthy`,
+            applied: { inventory: outcome.inventory },
+          }),
+          { pruned: pruneEvents },
+        );
+        pruneEvents = [];
+        // A health wait can be long: a new commit meanwhile cancels it rather than waiting it out.
+        const watcher = this.watchForNewCommit(request, fetched.commit, abort, Math.min(intervalMs, 10_000));
+        try {
+          outcome.healthMessage = await waitUntilHealthy(client, plan, { signal, timeoutMs });
+        } finally {
+          clearInterval(watcher);
+        }
       }
       state.appliedCommit = fetched.commit;
       state.appliedGeneration = gs.metadata.generation;
@@ -239,7 +253,7 @@ export class Reconciler {
           durationMs,
           healthMessage: outcome.healthMessage,
         }),
-        { pruned: outcome.pruned },
+        { pruned: pruneEvents },
       );
       this.deps.metrics.reconcileTotal.inc({ result: plan.hasChanges ? 'applied' : 'unchanged' });
       this.deps.metrics.reconcileDuration.observe({ result: 'success' }, durationMs / 1000);
@@ -347,13 +361,7 @@ export class Reconciler {
     }
     const outcome =
       drifted.length > 0
-        ? await applyDesired(
-            client,
-            plan,
-            gs,
-            { ...spec, prune: false },
-            { signal, timeoutMs: 30_000, wait: false },
-          )
+        ? await applyDesired(client, plan, gs, { ...spec, prune: false }, { signal })
         : undefined;
     const corrected = drifted.map((o) => describeRef(o.ref));
     if (corrected.length)

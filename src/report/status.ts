@@ -38,7 +38,13 @@ function conds(ctx: StatusContext, updates: ConditionUpdate[], remove: Condition
 /** Work has started on `revision`; `step` says what is happening now. */
 export function progressingStatus(
   ctx: StatusContext,
-  f: { revision: string; step: string; diverged?: { reason: 'Pending' | 'Drifted'; message: string } },
+  f: {
+    revision: string;
+    step: string;
+    diverged?: { reason: 'Pending' | 'Drifted'; message: string };
+    /** Set once the objects are applied (health still pending): the inventory is recorded now. */
+    applied?: { inventory: InventoryEntry[] };
+  },
 ): GitSourceStatus {
   const applied = ctx.old?.lastAppliedRevision;
   const isNew = applied !== f.revision;
@@ -67,9 +73,18 @@ export function progressingStatus(
       reason: f.diverged.reason,
       message: f.diverged.message,
     });
+  if (f.applied) {
+    updates.push({
+      type: 'Diverged',
+      status: 'False',
+      reason: 'InSync',
+      message: `Live state matches ${shortRevision(f.revision)}`,
+    });
+  }
   return base(ctx, conds(ctx, updates, ['Stalled']), {
     revision: f.revision,
     lastAttemptedRevision: f.revision,
+    ...(f.applied ? { inventory: { entries: f.applied.inventory } } : {}),
   });
 }
 
