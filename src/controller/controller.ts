@@ -122,8 +122,7 @@ export class Controller {
     if (type === 'DELETED') {
       this.cache.delete(key);
       this.queue.remove(key);
-      this.reconciler.states.get(key)?.abort?.abort(new Error('superseded'));
-      this.reconciler.states.delete(key);
+      this.reconciler.forget(gs);
       return;
     }
     this.cache.set(key, gs);

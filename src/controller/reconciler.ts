@@ -78,6 +78,16 @@ export class Reconciler {
     this.now = deps.now ?? (() => new Date());
   }
 
+  /** The GitSource is gone: stop its work and drop its memory and git cache. */
+  forget(gs: GitSource): void {
+    const key = `${gs.metadata.namespace}/${gs.metadata.name}`;
+    this.states.get(key)?.abort?.abort(new Error('superseded'));
+    this.states.delete(key);
+    this.deps.source.forget(gs.metadata.uid).catch((err: unknown) => {
+      this.deps.logger.warn({ gitsource: key, err: String(err) }, 'could not remove the git cache');
+    });
+  }
+
   state(key: string): SourceState {
     let s = this.states.get(key);
     if (!s) {
