@@ -2,7 +2,7 @@
 // that someone else changed or deleted. The controller compares each change with what Git says, so our own writes cause no loop.
 import type { Logger } from 'pino';
 import { LABEL_NAME, LABEL_NAMESPACE, groupOf, objectId, versionOf, type KubeObject } from '../api/index.ts';
-import { resourcePath, type KubeClient } from '../kube/index.ts';
+import { ApiError, resourcePath, type KubeClient } from '../kube/index.ts';
 
 export type DriftListener = (event: DriftEvent) => void;
 
@@ -80,7 +80,18 @@ export class DriftWatcher {
           {
             labelSelector: LABEL_NAME,
             signal: abort.signal,
-            onError: (err) => this.logger.debug({ path, err: String(err) }, 'drift watch'),
+            onError: (err) => {
+              if (err instanceof ApiError && err.status === 403) {
+                // Tenant mode may not list this kind cluster-wide: say so once and stop asking.
+                this.logger.warn(
+                  { path },
+                  'drift watch forbidden for this kind: hand edits are not seen in real time (grant list/watch to enable)',
+                );
+                abort.abort();
+                return;
+              }
+              this.logger.debug({ path, err: String(err) }, 'drift watch');
+            },
           },
           (event) => {
             if (event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
