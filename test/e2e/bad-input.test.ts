@@ -1,14 +1,7 @@
 // Journey: bad input (broken YAML, an object the API server rejects, a missing CRD, a missing secret)
 // gives Ready=False with a precise reason and message, and the last good revision stays as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, deleteNamespace } from '../support/cluster.ts';
-import {
-  commitFiles,
-  startGitFixture,
-  type GitFixture,
-  type GitRepo,
-  type HttpGitServer,
-} from '../support/git-server.ts';
+import { commitFiles, type GitFixture, type GitRepo, type HttpGitServer } from '../support/git-server.ts';
 import {
   applyGitSource,
   condition,
@@ -17,27 +10,22 @@ import {
   requestReconcile,
   waitForCondition,
 } from '../support/gitops.ts';
-import { startOperator, type OperatorProcess } from '../support/operator.ts';
+import { startJourney, stopJourney, type Journey } from '../support/journey.ts';
 import { configMap, service } from '../support/apps.ts';
 
 let ns: string;
 let fixture: GitFixture;
 let http: HttpGitServer;
 let repo: GitRepo;
-let operator: OperatorProcess;
 
+let journey: Journey | undefined;
 beforeAll(async () => {
-  ns = await createNamespace('bad');
-  fixture = await startGitFixture();
-  [http, repo] = await Promise.all([fixture.serveHttp(), fixture.createRepo('app')]);
-  operator = await startOperator({ namespace: ns });
+  journey = await startJourney('bad');
+  ({ ns, fixture, http } = journey);
+  repo = await fixture.createRepo('app');
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await fixture?.close();
-  await deleteNamespace(ns);
-});
+afterAll(() => stopJourney(journey));
 
 const BROKEN = [
   'apiVersion: v1',

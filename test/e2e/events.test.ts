@@ -1,10 +1,10 @@
 // Journey: Events tell transitions, not intervals: a converged source and a failing one both stay quiet
 // over several no-op passes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, deleteNamespace } from '../support/cluster.ts';
-import { commitFiles, startGitFixture, type GitFixture, type HttpGitServer } from '../support/git-server.ts';
+import { commitFiles, type GitFixture, type HttpGitServer } from '../support/git-server.ts';
 import { applyGitSource, eventsFor, getGitSource, waitForCondition } from '../support/gitops.ts';
-import { startOperator, type OperatorProcess } from '../support/operator.ts';
+import { type OperatorProcess } from '../support/operator.ts';
+import { startJourney, stopJourney, type Journey } from '../support/journey.ts';
 import { configMap } from '../support/apps.ts';
 
 let ns: string;
@@ -12,17 +12,13 @@ let fixture: GitFixture;
 let http: HttpGitServer;
 let operator: OperatorProcess;
 
+let journey: Journey | undefined;
 beforeAll(async () => {
-  ns = await createNamespace('events');
-  fixture = await startGitFixture();
-  [http, operator] = await Promise.all([fixture.serveHttp(), startOperator({ namespace: ns })]);
+  journey = await startJourney('events');
+  ({ ns, fixture, http, operator } = journey);
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await fixture?.close();
-  await deleteNamespace(ns);
-});
+afterAll(() => stopJourney(journey));
 
 describe('events', () => {
   it('appear once per transition: neither a converged nor a failing source adds events over two intervals', async () => {

@@ -1,29 +1,23 @@
 // Journey: `wait: true` holds Converged until objects are healthy; a new commit cancels a wait that
 // cannot succeed instead of sitting out the timeout; a wait that times out says what is not ready.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, deleteNamespace } from '../support/cluster.ts';
-import { commitFiles, startGitFixture, type GitFixture, type HttpGitServer } from '../support/git-server.ts';
+import { commitFiles, type GitFixture, type HttpGitServer } from '../support/git-server.ts';
 import { applyGitSource, condition, getGitSource, waitForCondition } from '../support/gitops.ts';
-import { startOperator, type OperatorProcess } from '../support/operator.ts';
+import { startJourney, stopJourney, type Journey } from '../support/journey.ts';
 import { configMap, deployment } from '../support/apps.ts';
 import { eventually } from '../support/cluster.ts';
 
 let ns: string;
 let fixture: GitFixture;
 let http: HttpGitServer;
-let operator: OperatorProcess;
 
+let journey: Journey | undefined;
 beforeAll(async () => {
-  ns = await createNamespace('wait');
-  fixture = await startGitFixture();
-  [http, operator] = await Promise.all([fixture.serveHttp(), startOperator({ namespace: ns })]);
+  journey = await startJourney('wait');
+  ({ ns, fixture, http } = journey);
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await fixture?.close();
-  await deleteNamespace(ns);
-});
+afterAll(() => stopJourney(journey));
 
 describe('health wait', () => {
   it('a new commit cancels a health wait that cannot succeed (no kubelet runs pods here)', async () => {

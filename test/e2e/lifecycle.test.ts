@@ -1,8 +1,8 @@
 // Journey: the life of a GitSource: suspend and resume, dependsOn ordering, deletion with Orphan and
 // Delete, and `kubectl wait --for=condition=Ready`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, deleteNamespace, eventually, kubectl, kubectlOk } from '../support/cluster.ts';
-import { commitFiles, startGitFixture, type GitFixture, type HttpGitServer } from '../support/git-server.ts';
+import { eventually, kubectl, kubectlOk } from '../support/cluster.ts';
+import { commitFiles, type GitFixture, type HttpGitServer } from '../support/git-server.ts';
 import {
   applyGitSource,
   condition,
@@ -11,25 +11,20 @@ import {
   requestReconcile,
   waitForCondition,
 } from '../support/gitops.ts';
-import { startOperator, type OperatorProcess } from '../support/operator.ts';
+import { startJourney, stopJourney, type Journey } from '../support/journey.ts';
 import { configMap } from '../support/apps.ts';
 
 let ns: string;
 let fixture: GitFixture;
 let http: HttpGitServer;
-let operator: OperatorProcess;
 
+let journey: Journey | undefined;
 beforeAll(async () => {
-  ns = await createNamespace('life');
-  fixture = await startGitFixture();
-  [http, operator] = await Promise.all([fixture.serveHttp(), startOperator({ namespace: ns })]);
+  journey = await startJourney('life');
+  ({ ns, fixture, http } = journey);
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await fixture?.close();
-  await deleteNamespace(ns);
-});
+afterAll(() => stopJourney(journey));
 
 const cmData = async (name: string) => (await getObject(ns, 'configmap', name))?.data;
 

@@ -1,13 +1,7 @@
 // Journey: a file removed from Git is pruned (unless opted out), and a revert commit rolls the cluster back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, deleteNamespace, eventually } from '../support/cluster.ts';
-import {
-  commitFiles,
-  startGitFixture,
-  type GitFixture,
-  type GitRepo,
-  type HttpGitServer,
-} from '../support/git-server.ts';
+import { eventually } from '../support/cluster.ts';
+import { commitFiles, type GitFixture, type GitRepo, type HttpGitServer } from '../support/git-server.ts';
 import {
   applyGitSource,
   eventsFor,
@@ -15,27 +9,22 @@ import {
   requestReconcile,
   waitForCondition,
 } from '../support/gitops.ts';
-import { startOperator, type OperatorProcess } from '../support/operator.ts';
+import { startJourney, stopJourney, type Journey } from '../support/journey.ts';
 import { configMap, configMapWithAnnotations } from '../support/apps.ts';
 
 let ns: string;
 let fixture: GitFixture;
 let http: HttpGitServer;
 let repo: GitRepo;
-let operator: OperatorProcess;
 
+let journey: Journey | undefined;
 beforeAll(async () => {
-  ns = await createNamespace('prune');
-  fixture = await startGitFixture();
-  [http, repo] = await Promise.all([fixture.serveHttp(), fixture.createRepo('app')]);
-  operator = await startOperator({ namespace: ns });
+  journey = await startJourney('prune');
+  ({ ns, fixture, http } = journey);
+  repo = await fixture.createRepo('app');
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  await fixture?.close();
-  await deleteNamespace(ns);
-});
+afterAll(() => stopJourney(journey));
 
 const cm = (name: string) =>
   getObject<{ data: Record<string, string>; metadata: { resourceVersion: string } }>(ns, 'configmap', name);
