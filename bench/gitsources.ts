@@ -3,7 +3,7 @@
 // Beside it, in the same run, a raw server-side-apply loop of the same objects (the API's limit).
 // Run: npx tsx bench/gitsources.ts [--counts 100,1000] [--concurrency 16] [--interval 30s]
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -249,6 +249,7 @@ async function main(): Promise<void> {
       const noops = Number(/converge_reconcile_total\{result="noop"\} (\d+)/.exec(noopText)?.[1] ?? 0);
       op.kill('SIGTERM');
       await new Promise((r) => op.once('exit', r));
+      rmSync(work, { recursive: true, force: true });
 
       console.log(
         `\n## ${n} GitSources (${n * 4} objects), concurrency ${concurrency}, ${values.transport} git, ${values.built ? 'compiled' : 'tsx'} ${values['node-options']}, 2 cores, API server on the same machine`,
