@@ -143,6 +143,7 @@ export class Reconciler {
     timer.unref();
     const signal = abort.signal;
     let revision: string | undefined;
+    const requestedAt = gs.metadata.annotations?.[ANNOTATION_REQUESTED_AT];
     try {
       const blocked = await this.dependencyBlock(gs, spec);
       if (blocked) {
@@ -160,7 +161,6 @@ export class Reconciler {
       const credentials = await this.credentials(gs, spec);
       const client = this.clientFor(gs, spec);
       const request = { key: gs.metadata.uid, url: spec.url, ref: spec.ref, credentials, timeoutMs };
-      const requestedAt = gs.metadata.annotations?.[ANNOTATION_REQUESTED_AT];
       const forced = requestedAt !== undefined && requestedAt !== gs.status?.lastHandledReconcileAt;
 
       // Until this process has applied something there is nothing to compare with: go straight to
@@ -286,7 +286,7 @@ export class Reconciler {
       const latest = (await this.deps.getGitSource(gs.metadata.namespace, gs.metadata.name)) ?? gs;
       await this.writeStatus(
         latest,
-        failedStatus(this.ctx(latest), {
+        failedStatus(this.ctx(latest, requestedAt), {
           reason: e.reason === 'Timeout' ? 'HealthCheckFailed' : e.reason,
           message: e.message,
           stalled: e.stalled,
