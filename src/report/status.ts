@@ -35,6 +35,23 @@ function conds(ctx: StatusContext, updates: ConditionUpdate[], remove: Condition
   return mergeConditions(ctx.old?.conditions, updates, remove, ctx.generation, ctx.now);
 }
 
+/** Changed=True while Git has a revision that is not applied yet. */
+function changedCondition(applied: string | undefined, revision: string): ConditionUpdate {
+  return applied !== revision
+    ? {
+        type: 'Changed',
+        status: 'True',
+        reason: 'NewRevision',
+        message: revisionChangeMessage(applied, revision),
+      }
+    : {
+        type: 'Changed',
+        status: 'False',
+        reason: 'UpToDate',
+        message: `${shortRevision(revision)} is applied`,
+      };
+}
+
 /** Work has started on `revision`; `step` says what is happening now. */
 export function progressingStatus(
   ctx: StatusContext,
@@ -47,23 +64,10 @@ export function progressingStatus(
   },
 ): GitSourceStatus {
   const applied = ctx.old?.lastAppliedRevision;
-  const isNew = applied !== f.revision;
   const updates: ConditionUpdate[] = [
     { type: 'Ready', status: 'Unknown', reason: 'Progressing', message: f.step },
     { type: 'Reconciling', status: 'True', reason: 'Progressing', message: f.step },
-    isNew
-      ? {
-          type: 'Changed',
-          status: 'True',
-          reason: 'NewRevision',
-          message: revisionChangeMessage(applied, f.revision),
-        }
-      : {
-          type: 'Changed',
-          status: 'False',
-          reason: 'UpToDate',
-          message: `${shortRevision(f.revision)} is applied`,
-        },
+    changedCondition(applied, f.revision),
     { type: 'Converged', status: 'False', reason: 'Progressing', message: f.step },
   ];
   if (f.diverged)
@@ -176,22 +180,7 @@ export function failedStatus(ctx: StatusContext, f: FailureFacts): GitSourceStat
   if (f.revision) {
     extra.revision = f.revision;
     extra.lastAttemptedRevision = f.revision;
-    const applied = ctx.old?.lastAppliedRevision;
-    updates.push(
-      applied !== f.revision
-        ? {
-            type: 'Changed',
-            status: 'True',
-            reason: 'NewRevision',
-            message: revisionChangeMessage(applied, f.revision),
-          }
-        : {
-            type: 'Changed',
-            status: 'False',
-            reason: 'UpToDate',
-            message: `${shortRevision(f.revision)} is applied`,
-          },
-    );
+    updates.push(changedCondition(ctx.old?.lastAppliedRevision, f.revision));
   }
   if (f.revision && f.durationMs !== undefined && ctx.old?.lastAttemptedRevision !== f.revision) {
     extra.history = [
