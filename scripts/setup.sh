@@ -8,6 +8,9 @@ converge_setup() {
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   cache="${CONVERGE_CACHE_DIR:-$HOME/.cache/converge}"
 
+  # Go toolchains installed outside PATH (the usual /usr/local/go) are found before falling back to apt.
+  if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi
+
   # Debian packages: git for sources, sshd/ssh for the SSH git server tests, unzip for kubectl/helm.
   command -v git >/dev/null || need_apt+=(git)
   command -v ssh >/dev/null || need_apt+=(openssh-client)
