@@ -2,12 +2,18 @@
 // ServiceAccount, so the chart's RBAC alone must let it reconcile; in tenant mode it must stop
 // at the tenant namespaces, reported on the GitSource as an RBAC denial.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createNamespace, deleteNamespace, eventually, kubectlOk, uniqueName } from '../support/cluster.ts';
+import {
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  kubectlOk,
+  serviceAccountKubeconfig,
+  uniqueName,
+} from '../support/cluster.ts';
 import { commitFiles, startGitFixture, type GitFixture, type HttpGitServer } from '../support/git-server.ts';
 import {
   applyGitSource,
@@ -73,29 +79,6 @@ async function helmInstall(release: string, ns: string, values: string[]): Promi
   return `${release}-converge`;
 }
 
-/** A kubeconfig with the admin one's server and CA but only a TokenRequest token of `sa` as the user. */
-async function tokenKubeconfig(ns: string, sa: string): Promise<string> {
-  const token = (await kubectlOk(['create', 'token', sa, '-n', ns, '--duration', '1h'])).trim();
-  expect(token.split('.')).toHaveLength(3);
-  const admin = yaml.load(readFileSync(inject('kubeconfig'), 'utf8')) as {
-    clusters: Array<{ cluster: Record<string, unknown> }>;
-  };
-  const path = join(work, `${ns}-${sa}.kubeconfig`);
-  writeFileSync(
-    path,
-    yaml.dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'test', cluster: admin.clusters[0]!.cluster }],
-      users: [{ name: sa, user: { token } }],
-      contexts: [{ name: 'sa', context: { cluster: 'test', user: sa } }],
-      'current-context': 'sa',
-    }),
-    { mode: 0o600 },
-  );
-  return path;
-}
-
 async function operatorAs(kubeconfig: string, watch: string, leaseNs: string): Promise<OperatorProcess> {
   const op = await startOperator({
     namespace: watch,
@@ -159,7 +142,7 @@ describe("operator with the Helm chart's ServiceAccount token", () => {
   it('rbac.mode cluster-admin (default): reconciles a GitSource to Ready and holds the Lease', async () => {
     const [releaseNs, ns] = await Promise.all([namespace('cvrel'), namespace('cvapp')]);
     const sa = await helmInstall(uniqueName('cv'), releaseNs, []);
-    const kc = await tokenKubeconfig(releaseNs, sa);
+    const kc = await serviceAccountKubeconfig(work, releaseNs, sa);
 
     const repo = await fixture.createRepo(uniqueName('default'));
     await commitFiles(
@@ -203,7 +186,7 @@ describe("operator with the Helm chart's ServiceAccount token", () => {
       '--set',
       `rbac.tenantNamespaces={${teamA}}`,
     ]);
-    const kc = await tokenKubeconfig(releaseNs, sa);
+    const kc = await serviceAccountKubeconfig(work, releaseNs, sa);
     const op = await operatorAs(kc, teamA, releaseNs);
 
     const inside = await fixture.createRepo(uniqueName('inside'));

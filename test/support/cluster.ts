@@ -1,6 +1,9 @@
 // Helpers for cluster tests: real kubectl against the shared control plane, a namespace per test.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as yaml from 'js-yaml';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 
@@ -74,3 +77,37 @@ export async function eventually<T>(
 }
 
 export { run as execFileAsync };
+
+/**
+ * A kubeconfig file in `dir` with the admin one's server and CA, whose only user is a TokenRequest
+ * token of ServiceAccount `namespace/serviceAccount` (`kubectl create token` is that API).
+ */
+export async function serviceAccountKubeconfig(
+  dir: string,
+  namespace: string,
+  serviceAccount: string,
+  duration = '1h',
+): Promise<string> {
+  const token = (
+    await kubectlOk(['create', 'token', serviceAccount, '-n', namespace, `--duration=${duration}`])
+  ).trim();
+  if (token.split('.').length !== 3)
+    throw new Error(`kubectl create token gave no JWT: ${token.slice(0, 20)}…`);
+  const admin = yaml.load(readFileSync(inject('kubeconfig'), 'utf8')) as {
+    clusters: Array<{ cluster: Record<string, unknown> }>;
+  };
+  const path = join(dir, `${namespace}-${serviceAccount}.kubeconfig`);
+  writeFileSync(
+    path,
+    yaml.dump({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: admin.clusters[0]!.cluster }],
+      users: [{ name: serviceAccount, user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: 'test', user: serviceAccount } }],
+      'current-context': 'sa',
+    }),
+    { mode: 0o600 },
+  );
+  return path;
+}

@@ -2,12 +2,11 @@
 // token from the TokenRequest API, checked against the real RBAC authorizer: it can do what the
 // operator needs, and in tenant mode nothing outside the tenant namespaces (an RBAC 403).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eventually, kubectlOk, uniqueName } from '../../support/cluster.ts';
+import { eventually, kubectlOk, serviceAccountKubeconfig, uniqueName } from '../../support/cluster.ts';
 
 const chart = join(import.meta.dirname, '..', '..', '..', 'deploy', 'helm', 'converge');
 const work = mkdtempSync(join(tmpdir(), 'converge-helm-'));
@@ -49,32 +48,6 @@ async function helmInstall(release: string, namespace: string, values: string[])
   if (r.code !== 0 || r.stderr !== '') throw new Error(`helm install exited ${r.code}: ${r.stderr}`);
   expect(r.stdout).toMatch(/STATUS: deployed/);
   expect(r.stdout).toMatch(/kubectl .*wait --for=condition=Ready gitsource\/web/);
-}
-
-/** A kubeconfig that authenticates only with a TokenRequest token of the chart's ServiceAccount. */
-async function serviceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string> {
-  // `kubectl create token` is a POST to .../serviceaccounts/<name>/token (the TokenRequest API).
-  const token = (
-    await kubectlOk(['create', 'token', serviceAccount, '-n', namespace, '--duration=10m'])
-  ).trim();
-  expect(token.split('.')).toHaveLength(3);
-  const admin = yaml.load(readFileSync(inject('kubeconfig'), 'utf8')) as {
-    clusters: Array<{ cluster: Record<string, string> }>;
-  };
-  const path = join(work, `${namespace}-${serviceAccount}.kubeconfig`);
-  writeFileSync(
-    path,
-    yaml.dump({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'test', cluster: admin.clusters[0]!.cluster }],
-      users: [{ name: serviceAccount, user: { token } }],
-      contexts: [{ name: 'sa', context: { cluster: 'test', user: serviceAccount } }],
-      'current-context': 'sa',
-    }),
-    { mode: 0o600 },
-  );
-  return path;
 }
 
 /** `kubectl auth can-i` as the ServiceAccount: a SelfSubjectAccessReview answered by the real authorizer. */
@@ -173,7 +146,7 @@ describe('helm install, rbac.mode cluster-admin (default)', () => {
   });
 
   it("gives the chart's ServiceAccount what the operator needs", async () => {
-    const kc = await serviceAccountKubeconfig(ns, sa);
+    const kc = await serviceAccountKubeconfig(work, ns, sa, '10m');
     const other = uniqueName('anywhere');
     expect(
       await unexpectedAnswers(kc, [
@@ -220,7 +193,7 @@ describe('helm install, rbac.mode tenant', () => {
       `rbac.tenantNamespaces={${teamA},${teamB}}`,
     ]);
     releases.push([release, ns]);
-    kc = await serviceAccountKubeconfig(ns, sa);
+    kc = await serviceAccountKubeconfig(work, ns, sa, '10m');
   });
 
   it('keeps what the operator itself needs, and Secrets and impersonation only in tenant namespaces', async () => {
