@@ -98,7 +98,10 @@ export const GitSourceSpecSchema = z
         ],
       }),
     interval: duration('Poll and drift-resync period (default 1m, at least 5s).', '5s').default('1m'),
-    retryInterval: duration('First retry after a failure; doubles up to interval (default 15s).').optional(),
+    retryInterval: duration(
+      'First retry after a failure; doubles up to interval (default 15s, at least 1s).',
+      '1s',
+    ).optional(),
     timeout: duration('Bound for one reconcile: fetch, apply and health wait (default 2m).').optional(),
     secretRef: z.object({ name }).optional().meta({
       description: 'Secret with username+password, bearerToken, or identity (+known_hosts) for SSH.',

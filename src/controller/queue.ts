@@ -20,15 +20,24 @@ export interface BackoffPolicy {
   maxMs: number;
 }
 
+/**
+ * No retry comes sooner than this, whatever the caller passes: the CRD refuses a retryInterval
+ * under 1s, but a failure that is not a GitSource's (a bad policy, a zero from a parse) must
+ * still never turn into a hot loop of git processes and API calls.
+ */
+export const MIN_BACKOFF_MS = 1000;
+
 /** Exponential backoff from base to max with ±20% jitter, so many failing sources do not retry in lockstep. */
 export function backoffDelay(
   failures: number,
   policy: BackoffPolicy,
   random: () => number = Math.random,
 ): number {
-  const exp = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, failures - 1));
+  const base = Number.isFinite(policy.baseMs) ? Math.max(MIN_BACKOFF_MS, policy.baseMs) : MIN_BACKOFF_MS;
+  const max = Number.isFinite(policy.maxMs) ? Math.max(base, policy.maxMs) : base;
+  const exp = Math.min(max, base * 2 ** Math.max(0, failures - 1));
   const jitter = 1 + (random() * 0.4 - 0.2);
-  return Math.max(1, Math.round(Math.min(policy.maxMs, exp * jitter)));
+  return Math.max(MIN_BACKOFF_MS, Math.round(Math.min(max, exp * jitter)));
 }
 
 export type Handler = (key: string) => Promise<void>;

@@ -69,6 +69,8 @@ describe('GitSource CRD validation', () => {
     ['an empty ref', { url, ref: {} }, /spec\.ref.*exactly one of/],
     ['a bad duration', { url, interval: 'soon' }, /spec\.interval/],
     ['an interval under 5s', { url, interval: '1s' }, /spec\.interval.*at least 5s/],
+    ['a retryInterval under 1s', { url, retryInterval: '500ms' }, /spec\.retryInterval.*at least 1s/],
+    ['a zero retryInterval', { url, retryInterval: '0s' }, /spec\.retryInterval.*at least 1s/],
     ['a bad timeout', { url, timeout: '10' }, /spec\.timeout/],
     ['an absolute path', { url, path: '/etc' }, /spec\.path.*relative/],
     ['a ../ path', { url, path: 'apps/../../etc' }, /spec\.path.*'\.\.'/],

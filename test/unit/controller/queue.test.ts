@@ -1,6 +1,7 @@
 // The work queue: dedup, no concurrent runs of one key, bounded concurrency, backoff.
 import { describe, expect, it } from 'vitest';
 import { WorkQueue, backoffDelay } from '../../../src/controller/index.ts';
+import { MIN_BACKOFF_MS, type Clock } from '../../../src/controller/queue.ts';
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
@@ -49,7 +50,43 @@ describe('WorkQueue', () => {
     expect([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, policy, mid))).toEqual([
       1000, 2000, 4000, 8000, 8000, 8000,
     ]);
-    expect(backoffDelay(1, policy, () => 0)).toBe(800);
+    expect(backoffDelay(2, policy, () => 0)).toBe(1600);
     expect(backoffDelay(1, policy, () => 0.999)).toBeGreaterThan(1190);
+  });
+
+  it('never backs off for less than the floor, whatever the policy says', () => {
+    expect(MIN_BACKOFF_MS).toBe(1000);
+    for (const random of [() => 0, () => 0.5, () => 0.999]) {
+      for (const policy of [
+        { baseMs: 0, maxMs: 0 },
+        { baseMs: 1, maxMs: 10 },
+        { baseMs: -5, maxMs: 60_000 },
+        { baseMs: Number.NaN, maxMs: Number.NaN },
+        { baseMs: 1000, maxMs: 500 },
+      ]) {
+        for (const n of [0, 1, 2, 10]) expect(backoffDelay(n, policy, random)).toBeGreaterThanOrEqual(1000);
+      }
+    }
+    // Still doubles from the floor when the base is below it.
+    expect(backoffDelay(3, { baseMs: 10, maxMs: 60_000 }, () => 0.5)).toBe(4000);
+  });
+
+  it('schedules retries of a zero-base policy no sooner than the floor (injected clock)', async () => {
+    const scheduled: number[] = [];
+    const clock: Clock = {
+      now: () => 0,
+      setTimeout: (_fn, ms) => {
+        scheduled.push(ms);
+        return { cancel: () => {} };
+      },
+    };
+    const q = new WorkQueue(async () => {}, 1, clock);
+    for (let i = 0; i < 5; i++) {
+      q.remove('a'); // drop the pending timer so each failure schedules anew
+      q.addRateLimited('a', { baseMs: 0, maxMs: 0 });
+    }
+    expect(scheduled).toHaveLength(5);
+    for (const ms of scheduled) expect(ms).toBeGreaterThanOrEqual(MIN_BACKOFF_MS);
+    await q.shutdown(10);
   });
 });
