@@ -181,7 +181,9 @@ export const HistoryEntrySchema = z.object({
 });
 
 export const InventoryEntrySchema = z.object({
-  id: z.string().meta({ description: 'namespace_name_group_kind' }),
+  id: z
+    .string()
+    .meta({ description: 'namespace_name_group_kind, with % and _ in each field written %25 and %5F.' }),
   v: z.string().meta({ description: 'API version the object was applied with.' }),
 });
 
@@ -240,6 +242,8 @@ export const ANNOTATION_REQUESTED_AT = `${GROUP}/requested-at`;
 export const ANNOTATION_PRUNE = `${GROUP}/prune`;
 export const ANNOTATION_FORCE = `${GROUP}/force`;
 export const ANNOTATION_SSA = `${GROUP}/ssa`;
+/** On an object in Git: take it over from the GitSource whose labels it carries (value `enabled`). */
+export const ANNOTATION_ADOPT = `${GROUP}/adopt`;
 export const FIELD_MANAGER = 'converge';
 export const STATUS_FIELD_MANAGER = 'converge-status';
 

@@ -33,6 +33,7 @@ import {
 import type { ChangeSet, Owner, PlannedObject, StaleObject } from './changeset.ts';
 import { diffObjects, ignorePathsFor, withIgnoredFromLive } from './diff.ts';
 import { compareApplyOrder } from './order.ts';
+import { ownershipConflict } from './ownership.ts';
 
 export interface PlanOptions {
   owner: Owner;
@@ -231,6 +232,10 @@ export async function planChanges(
       live = await client.getIfExists<KubeObject>(path, { signal });
     }
     if (!live) return { ...base, action: 'create', object, path };
+    // A create-only object is never written once it exists, so it takes nothing over: two
+    // GitSources may both declare, say, a shared Namespace that way.
+    const conflict = base.createOnly ? undefined : ownershipConflict(ref, live, object, opts.owner);
+    if (conflict) throw new ConvergeError('ApplyFailed', conflict);
     const identity = {
       uid: String(live.metadata.uid ?? ''),
       resourceVersion: String(live.metadata.resourceVersion ?? ''),
@@ -287,9 +292,16 @@ export async function planChanges(
   objects.sort((a, b) => compareApplyOrder(a.ref, b.ref));
 
   const desiredIds = new Set(objects.map((o) => o.id));
-  const candidates = (opts.inventory ?? [])
-    .filter((e) => !desiredIds.has(e.id))
-    .map((e) => ({ id: e.id, ref: parseObjectId(e.id, e.v) }));
+  // Compared in the current id form: an entry written by an older version (plain `_` join) is
+  // still the same object, not a stale one.
+  const candidates = [
+    ...new Map(
+      (opts.inventory ?? []).map((e) => {
+        const ref = parseObjectId(e.id, e.v);
+        return [objectId(ref), { id: objectId(ref), ref }] as const;
+      }),
+    ).values(),
+  ].filter((c) => !desiredIds.has(c.id));
   // Look at each stale object now, so the change set (and the Diverged message) says what a prune
   // will really do: gone ones drop out, foreign or opted-out ones are kept with the reason.
   const checked = await mapLimit(candidates, concurrency, async (c): Promise<StaleObject | undefined> => {

@@ -1,5 +1,6 @@
 // Inventory: the ids (+ API version) of what a GitSource applied, the baseline for the next prune.
 import {
+  canonicalObjectId,
   objectId,
   parseObjectId,
   refOf,
@@ -18,11 +19,21 @@ export function inventoryOf(objects: readonly (KubeObject | ObjectRef)[]): Inven
   return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** Refs of the previous inventory entries that are not in the current one. */
+/**
+ * Refs of the previous inventory entries that are not in the current one. Ids are compared in
+ * their current form, so an entry written by an older version (plain `_` join) still matches the
+ * same object in a new inventory instead of being taken for stale.
+ */
 export function staleEntries(
   previous: readonly InventoryEntry[],
   current: readonly InventoryEntry[],
 ): { id: string; ref: ObjectRef }[] {
-  const keep = new Set(current.map((e) => e.id));
-  return previous.filter((e) => !keep.has(e.id)).map((e) => ({ id: e.id, ref: parseObjectId(e.id, e.v) }));
+  const keep = new Set(current.map((e) => canonicalObjectId(e.id)));
+  const out = new Map<string, { id: string; ref: ObjectRef }>();
+  for (const e of previous) {
+    const ref = parseObjectId(e.id, e.v);
+    const id = objectId(ref);
+    if (!keep.has(id) && !out.has(id)) out.set(id, { id, ref });
+  }
+  return [...out.values()];
 }
