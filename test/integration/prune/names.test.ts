@@ -49,7 +49,7 @@ function objects(): { keep: KubeObject[]; drop: KubeObject[] } {
       role('a.b'),
       role('_'),
       role(long('keep_', '_:.')),
-      configMap(ns, long('keep.', 'a.b-')),
+      configMap(ns, long('keep.', 'a.b-'), {}),
     ],
     drop: [
       clusterRole(`system:${tag}_foo`),
@@ -59,7 +59,7 @@ function objects(): { keep: KubeObject[]; drop: KubeObject[] } {
       role('b'),
       role('__'),
       role(long('drop_', '_:.')),
-      configMap(ns, long('drop.', 'a.b-')),
+      configMap(ns, long('drop.', 'a.b-'), {}),
     ],
   };
 }
