@@ -1,4 +1,11 @@
 // Typed errors: each carries the condition reason it maps to and whether only a user change can help.
+import { sanitizeMessage } from './message.ts';
+
+/**
+ * Bound of an error message: room for a list of failed objects in logs; conditions and events cut
+ * it again to their own bound.
+ */
+export const ERROR_MAX_BYTES = 4096;
 export type FailureReason =
   | 'InvalidSpec'
   | 'AuthenticationFailed'
@@ -28,7 +35,9 @@ export class ConvergeError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    // Messages carry text from git servers, tools and the API server: made safe here, once, so
+    // no status, event or log line can hold a terminal escape or grow without bound.
+    super(sanitizeMessage(message, { maxBytes: ERROR_MAX_BYTES }), options);
   }
 
   get stalled(): boolean {

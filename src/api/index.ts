@@ -3,3 +3,4 @@ export * from './gitsource.ts';
 export * from './errors.ts';
 export { gitSourceCrd, gitSourceCrdYaml } from './crd.ts';
 export * from './object.ts';
+export * from './message.ts';

@@ -1,6 +1,6 @@
 // Runs kubectl kustomize / helm template as bounded child processes: timeout, abort, output cap.
 import { spawn } from 'node:child_process';
-import { ConvergeError } from '../api/index.ts';
+import { ConvergeError, formatTimeout, sanitizeMessage } from '../api/index.ts';
 
 export interface ToolRun {
   command: string;
@@ -34,7 +34,10 @@ export function runTool(run: ToolRun): Promise<string> {
       child.kill('SIGKILL');
     };
     const timer = setTimeout(
-      () => stop(new ConvergeError('RenderFailed', `${run.what} timed out after ${run.timeoutMs} ms`)),
+      () =>
+        stop(
+          new ConvergeError('RenderFailed', `${run.what} timed out after ${formatTimeout(run.timeoutMs)}`),
+        ),
       run.timeoutMs,
     );
     timer.unref();
@@ -65,7 +68,8 @@ export function runTool(run: ToolRun): Promise<string> {
         );
       }
       if (code !== 0) {
-        const detail = run.redact(err.trim()) || `exit code ${code}`;
+        // The tool's words, minus anything a terminal would act on (it may echo repository content).
+        const detail = sanitizeMessage(run.redact(err)) || `exit code ${code}`;
         return reject(new ConvergeError('RenderFailed', `${run.what} failed: ${detail}`));
       }
       resolve(Buffer.concat(out).toString('utf8'));

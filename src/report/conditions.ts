@@ -1,5 +1,5 @@
 // Pure condition bookkeeping: kstatus-style conditions whose lastTransitionTime moves only on a flip.
-import type { Condition } from '../api/index.ts';
+import { sanitizeMessage, type Condition } from '../api/index.ts';
 
 export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled' | 'Changed' | 'Diverged' | 'Converged';
 export const CONDITION_ORDER: ConditionType[] = [
@@ -48,7 +48,7 @@ export function mergeConditions(
       type: u.type,
       status: u.status,
       reason: u.reason,
-      message: truncate(u.message, 1024),
+      message: sanitizeMessage(u.message),
       ...(generation !== undefined ? { observedGeneration: generation } : {}),
       lastTransitionTime: old && old.status === u.status ? old.lastTransitionTime : now,
     });

@@ -1,5 +1,5 @@
 // Which Kubernetes Events a status change deserves: only transitions, never one per interval.
-import type { Condition } from '../api/index.ts';
+import { sanitizeMessage, type Condition } from '../api/index.ts';
 import { findCondition } from './conditions.ts';
 
 export interface EventSpec {
@@ -57,5 +57,6 @@ export function transitionEvents(
   ) {
     events.push({ type: 'Warning', reason: 'ReconcileFailed', note: readyAfter.message });
   }
-  return events.map((e) => ({ ...e, note: e.note.length > 1000 ? `${e.note.slice(0, 999)}…` : e.note }));
+  // The API server refuses a note over 1024 bytes; text from tools and git must not reach a terminal raw.
+  return events.map((e) => ({ ...e, note: sanitizeMessage(e.note) }));
 }

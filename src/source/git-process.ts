@@ -1,7 +1,7 @@
 // Runs one git process: fresh environment, a deadline that kills its whole process group, redacted output.
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
-import { ConvergeError, type FailureReason } from '../api/index.ts';
+import { ConvergeError, formatTimeout, sanitizeMessage, type FailureReason } from '../api/index.ts';
 import { GIT_BINARY } from './git-config.ts';
 import { redact } from './redact.ts';
 
@@ -40,7 +40,7 @@ export function runGit(args: readonly string[], opts: RunGitOptions): Promise<Gi
   const budget = opts.deadline - Date.now();
   if (budget <= 0) {
     return Promise.reject(
-      new ConvergeError('FetchFailed', `${op} of ${opts.target}: timed out before it could start`),
+      new ConvergeError('FetchFailed', `${op} of ${opts.target} timed out before it could start`),
     );
   }
   opts.stats.processes++;
@@ -90,14 +90,18 @@ export function runGit(args: readonly string[], opts: RunGitOptions): Promise<Gi
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = redact(Buffer.concat(err).toString('utf8'), opts.secrets);
+      // Redact first (a secret split by an escape sequence is still whole in the raw text), then
+      // strip what a terminal would act on: the server chooses these bytes.
+      const stderr = sanitizeMessage(redact(Buffer.concat(err).toString('utf8'), opts.secrets), {
+        maxBytes: MAX_STDERR,
+      });
       const ms = Date.now() - started;
       opts.logger.debug({ op, target: opts.target, code, signal, ms }, 'git finished');
       if (timedOut) {
         reject(
           new ConvergeError(
             'FetchFailed',
-            `${op} of ${opts.target} timed out after ${budget} ms and was stopped`,
+            `${op} of ${opts.target} timed out after ${formatTimeout(budget)} and was stopped`,
           ),
         );
       } else if (overflow) {

@@ -161,7 +161,7 @@ describe('tool processes', () => {
         tools: { ...tools, kubectl: path.join(bin, 'kubectl') },
         limits: { toolTimeoutMs: 300 },
       }),
-    ).rejects.toThrow('kustomize build of . timed out after 300 ms');
+    ).rejects.toThrow('kustomize build of . timed out after 300ms');
     expect(performance.now() - started).toBeLessThan(3000);
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('cancelled by new revision')), 200);
