@@ -17,10 +17,13 @@ const ESCAPES = new RegExp(
   'g',
 );
 // C0 controls but tab and newline, DEL and C1 controls.
-const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+const CONTROLS = new RegExp('[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]', 'g');
 // Bidirectional overrides, embeddings and isolates (the "Trojan Source" characters), and invisible
 // characters that can hide text: a message must read the way it is stored.
 const INVISIBLE = /[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+// Half of a UTF-16 pair without its other half: not text, and not encodable as UTF-8.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 export interface SanitizeOptions {
   /** Bound in UTF-8 bytes, ellipsis included (default 1024). */
@@ -35,7 +38,7 @@ export interface SanitizeOptions {
 export function sanitizeMessage(text: string, opts: SanitizeOptions = {}): string {
   const maxBytes = opts.maxBytes ?? MESSAGE_MAX_BYTES;
   const clean = text
-    .toWellFormed()
+    .replace(LONE_SURROGATE, '\ufffd')
     .replace(ESCAPES, '')
     .replace(/\r\n?/g, '\n')
     .replace(/[\t\v\f]/g, ' ')

@@ -54,7 +54,7 @@ describe('sanitizeMessage', () => {
         expect(bytes(cut)).toBeLessThanOrEqual(1024);
         expect(cut.endsWith('…')).toBe(true);
         expect(cut).not.toMatch(/\ufffd/);
-        expect(cut.isWellFormed()).toBe(true);
+        expect(Buffer.from(cut).toString()).toBe(cut); // well-formed: no half characters
         // Nothing but whole characters of the input before the marker.
         expect([...cut.slice(pad, -1)].every((c) => unit.includes(c))).toBe(true);
       }
@@ -110,7 +110,7 @@ describe('sanitizeMessage', () => {
     expect(events.length).toBeGreaterThan(0);
     for (const e of events) {
       expect(bytes(e.note)).toBeLessThanOrEqual(1024);
-      expect(e.note).not.toMatch(/\x1b/);
+      expect(e.note.includes('\x1b')).toBe(false);
     }
   });
 });
