@@ -17,7 +17,8 @@ const ESCAPES = new RegExp(
   'g',
 );
 // C0 controls but tab and newline, DEL and C1 controls.
-const CONTROLS = new RegExp('[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]', 'g');
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROLS = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 // Bidirectional overrides, embeddings and isolates (the "Trojan Source" characters), and invisible
 // characters that can hide text: a message must read the way it is stored.
 const INVISIBLE = /[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
