@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runTool } from './exec.ts';
+import { toolEnv } from './sandbox.ts';
 import type { RenderLimits } from './limits.ts';
 import { assertNoEscapingLinks, type Checkout } from './paths.ts';
 
@@ -49,14 +50,14 @@ export async function helmTemplate(
       args,
       cwd: dir,
       // Fresh Helm homes: no repositories, registry logins, plugins or kubeconfig of the host are read.
-      env: {
-        HOME: home,
+      // No network either: `helm template` of a local chart needs none (dependencies must be in charts/).
+      env: toolEnv(home, {
         HELM_CACHE_HOME: path.join(home, 'cache'),
         HELM_CONFIG_HOME: path.join(home, 'config'),
         HELM_DATA_HOME: path.join(home, 'data'),
         HELM_PLUGINS: path.join(home, 'plugins'),
-        KUBECONFIG: path.join(home, 'none'),
-      },
+        HELM_NO_PLUGINS: '1',
+      }),
       timeoutMs: limits.toolTimeoutMs,
       maxOutputBytes: limits.maxTotalBytes,
       signal,

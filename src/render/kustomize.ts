@@ -7,6 +7,8 @@ import { ConvergeError } from '../api/index.ts';
 import { runTool } from './exec.ts';
 import type { RenderLimits } from './limits.ts';
 import { assertNoEscapingLinks, isInside, type Checkout } from './paths.ts';
+import { findRemoteReferences, looksLikeHostPath, withoutUserinfo, type RemoteReference } from './remote.ts';
+import { toolEnv } from './sandbox.ts';
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
@@ -26,24 +28,54 @@ export async function findKustomization(dir: string): Promise<string | undefined
 
 /** Fields whose entries may name other kustomization directories (or remote URLs). */
 const DIRECTORY_FIELDS = ['resources', 'bases', 'components', 'generators', 'transformers', 'validators'];
+/** Fields whose file entries are plugin configs that kustomize loads and acts on (paths, repos, …). */
+const CONFIG_FIELDS = new Set(['generators', 'transformers', 'validators']);
 
-function isRemote(ref: string): boolean {
-  return (
-    /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ||
-    /^[\w.-]+@[\w.-]+:/.test(ref) ||
-    /^(github|gitlab)\.com\//.test(ref)
+function remoteError(file: string, ref: RemoteReference): ConvergeError {
+  return new ConvergeError(
+    'RenderFailed',
+    `${file}: ${ref.field} "${ref.value}" is a remote reference (${ref.form}); rendering never uses the network, so only paths inside the repository are allowed`,
   );
+}
+
+/** Names the document of a multi-document config when it is not the first. */
+function inDocument(ref: RemoteReference, index: number): RemoteReference {
+  return index === 0 ? ref : { ...ref, field: `${ref.field} (document ${index + 1})` };
+}
+
+/** Reads and parses a small YAML file kustomize will read too, bounded by the per-file limit. */
+async function loadYaml(checkout: Checkout, file: string, limits: RenderLimits): Promise<unknown[]> {
+  const size = (await stat(file)).size;
+  if (size > limits.maxFileBytes) {
+    throw new ConvergeError(
+      'RenderFailed',
+      `${checkout.display(file)}: file is ${size} bytes, over the ${limits.maxFileBytes}-byte limit`,
+    );
+  }
+  return parseConfig(checkout.display(file), await readFile(file, 'utf8'));
+}
+
+function parseConfig(source: string, text: string): unknown[] {
+  try {
+    return yaml.loadAll(text, { maxAliases: 100 } as yaml.LoadOptions);
+  } catch (err) {
+    throw new ConvergeError('RenderFailed', `${source}: invalid YAML: ${(err as Error).message}`);
+  }
 }
 
 /**
  * Kustomize's LoadRestrictionsRootOnly confines files to their kustomization's root, but not
  * the directories listed in `resources`/`components`, nor remote URLs (which it would fetch
- * with git). So walk the kustomization graph first: every directory it names must be local,
- * inside the checkout, and hold no symlink that leads out of it.
+ * with its own HTTP client, or clone with git). So walk the kustomization graph first: every
+ * directory it names must be local, inside the checkout, and hold no symlink that leads out of
+ * it; and no value anywhere in a kustomization, or in a generator/transformer/validator config
+ * it loads, may be a remote reference. The tool environment (see sandbox.ts) blocks the network
+ * too, but Go sends requests for loopback hosts past any proxy, so this check is what stops those.
  */
 async function checkKustomizationTree(
   checkout: Checkout,
   start: string,
+  limits: RenderLimits,
   signal?: AbortSignal,
 ): Promise<void> {
   const visited = new Set<string>();
@@ -56,39 +88,54 @@ async function checkKustomizationTree(
     await assertNoEscapingLinks(checkout, dir, signal);
     const file = await findKustomization(dir);
     if (!file) return;
-    let doc: unknown;
-    try {
-      doc = yaml.load(await readFile(file, 'utf8'), { maxAliases: 100 });
-    } catch (err) {
-      throw new ConvergeError(
-        'RenderFailed',
-        `${checkout.display(file)}: invalid YAML: ${(err as Error).message}`,
-      );
-    }
+    const display = checkout.display(file);
+    const doc = (await loadYaml(checkout, file, limits))[0];
     if (doc === null || typeof doc !== 'object') return;
+    const remote = findRemoteReferences(doc)[0];
+    if (remote) throw remoteError(display, remote);
     for (const field of DIRECTORY_FIELDS) {
       const entries = (doc as Record<string, unknown>)[field];
       if (!Array.isArray(entries)) continue;
-      for (const ref of entries) {
-        // Inline generator/transformer configs are YAML text, not paths.
-        if (typeof ref !== 'string' || ref.includes('\n')) continue;
-        if (isRemote(ref)) {
-          throw new ConvergeError(
-            'RenderFailed',
-            `${checkout.display(file)}: ${field} entry "${ref}" is remote; only paths inside the repository are allowed`,
-          );
+      for (const [i, ref] of entries.entries()) {
+        if (typeof ref !== 'string') continue;
+        if (ref.includes('\n')) {
+          // An inline generator/transformer config: YAML text, checked like a config file.
+          if (!CONFIG_FIELDS.has(field)) continue;
+          for (const [d, config] of parseConfig(`${display}: ${field}[${i}]`, ref).entries()) {
+            const inner = findRemoteReferences(config, `${field}[${i}]`)[0];
+            if (inner) throw remoteError(display, inDocument(inner, d));
+          }
+          continue;
         }
         const target = path.resolve(dir, ref);
         const real = await realpath(target).catch(() => undefined);
-        // A missing entry is kustomize's to report; an escaping one is ours.
-        if (real === undefined) continue;
+        if (real === undefined) {
+          // Kustomize tries a directory entry it cannot find locally as a git remote.
+          if (looksLikeHostPath(ref)) {
+            throw remoteError(display, {
+              field: `${field}[${i}]`,
+              value: withoutUserinfo(ref),
+              form: 'git remote',
+            });
+          }
+          // A missing entry is kustomize's to report; an escaping one is ours.
+          continue;
+        }
         if (!isInside(checkout.root, real)) {
           throw new ConvergeError(
             'RenderFailed',
-            `${checkout.display(file)}: ${field} entry "${ref}" resolves outside the repository`,
+            `${display}: ${field} entry "${ref}" resolves outside the repository`,
           );
         }
-        if ((await stat(real)).isDirectory()) await visit(real);
+        const info = await stat(real);
+        if (info.isDirectory()) await visit(real);
+        else if (CONFIG_FIELDS.has(field) && info.isFile()) {
+          const configFile = checkout.display(real);
+          for (const [d, config] of (await loadYaml(checkout, real, limits)).entries()) {
+            const inner = findRemoteReferences(config)[0];
+            if (inner) throw remoteError(configFile, inDocument(inner, d));
+          }
+        }
       }
     }
   };
@@ -102,7 +149,7 @@ export async function kustomizeBuild(
   limits: RenderLimits,
   signal?: AbortSignal,
 ): Promise<string> {
-  await checkKustomizationTree(checkout, dir, signal);
+  await checkKustomizationTree(checkout, dir, limits, signal);
   const home = await mkdtemp(path.join(tmpdir(), 'converge-kustomize-'));
   try {
     return await runTool({
@@ -118,8 +165,8 @@ export async function kustomizeBuild(
         '--network=false',
       ],
       cwd: dir,
-      // No PATH: kustomize cannot find git, helm or anything else to run.
-      env: { HOME: home, KUBECONFIG: path.join(home, 'none') },
+      // No PATH (kustomize cannot find git, helm or anything else to run) and no network.
+      env: toolEnv(home),
       timeoutMs: limits.toolTimeoutMs,
       maxOutputBytes: limits.maxTotalBytes,
       signal,

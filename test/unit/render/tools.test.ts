@@ -99,7 +99,7 @@ describe('kustomize', () => {
         'resources:\n- https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.0.0\n',
     });
     await expect(renderManifests({ root: remote, tools })).rejects.toThrow(
-      'kustomization.yaml: resources entry "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.0.0" is remote',
+      'kustomization.yaml: resources[0] "https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.0.0" is a remote reference (URL)',
     );
     const exec = await repo({
       'kustomization.yaml': 'generators: [gen.yaml]\n',
