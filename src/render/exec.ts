@@ -10,6 +10,13 @@ export interface ToolRun {
   env: Record<string, string>;
   timeoutMs: number;
   maxOutputBytes: number;
+  /**
+   * Bounds on what the tool prints, checked as it streams, so a flood is stopped (and the tool
+   * killed) long before it is all in memory: bytes of one YAML document (between `---` lines),
+   * and the number of documents.
+   */
+  maxDocumentBytes?: number;
+  maxDocuments?: number;
   signal?: AbortSignal;
   /** Short name for messages, e.g. `kustomize build of apps/prod`. */
   what: string;
@@ -44,10 +51,39 @@ export function runTool(run: ToolRun): Promise<string> {
     const onAbort = () =>
       stop(run.signal?.reason instanceof Error ? run.signal.reason : new Error('aborted'));
     run.signal?.addEventListener('abort', onAbort, { once: true });
+    const documents = new DocumentCounter();
     child.stdout.on('data', (chunk: Buffer) => {
+      if (failure) return;
       outBytes += chunk.length;
       if (outBytes > run.maxOutputBytes) {
-        stop(new ConvergeError('RenderFailed', `${run.what} produced more than ${run.maxOutputBytes} bytes`));
+        stop(
+          new ConvergeError(
+            'RenderFailed',
+            `${run.what} printed more than ${run.maxOutputBytes} bytes (the total limit); it was stopped`,
+          ),
+        );
+        out.length = 0;
+        return;
+      }
+      documents.add(chunk);
+      if (run.maxDocumentBytes !== undefined && documents.largest > run.maxDocumentBytes) {
+        stop(
+          new ConvergeError(
+            'RenderFailed',
+            `${run.what} printed document ${documents.count} of more than ${run.maxDocumentBytes} bytes (the per-file limit); it was stopped`,
+          ),
+        );
+        out.length = 0;
+        return;
+      }
+      if (run.maxDocuments !== undefined && documents.count > run.maxDocuments) {
+        stop(
+          new ConvergeError(
+            'RenderFailed',
+            `${run.what} printed more than ${run.maxDocuments} YAML documents (the document limit); it was stopped`,
+          ),
+        );
+        out.length = 0;
         return;
       }
       out.push(chunk);
@@ -77,4 +113,49 @@ export function runTool(run: ToolRun): Promise<string> {
     child.on('error', (e) => finish(null, e));
     child.on('close', (code) => finish(code));
   });
+}
+
+/**
+ * Counts YAML documents in a stream by their `---` separator lines (empty documents included, as
+ * the parser counts them), and the size of the largest one so far, without keeping the text: a
+ * separator or a line split across chunks is still seen.
+ */
+export class DocumentCounter {
+  count = 0;
+  /** Bytes of the largest document so far, the current one included. */
+  largest = 0;
+  /** Bytes of the current document before the current line. */
+  private doc = 0;
+  /** Bytes of the current line so far. */
+  private line = 0;
+  /** Its first four bytes at most: enough to recognise `---`. */
+  private head = '';
+  private lines = 0;
+
+  add(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    if (this.count === 0) this.count = 1;
+    let from = 0;
+    while (from < chunk.length) {
+      const nl = chunk.indexOf(10, from);
+      const end = nl < 0 ? chunk.length : nl + 1;
+      if (this.head.length < 4) {
+        this.head += chunk.toString('latin1', from, Math.min(end, from + 4 - this.head.length));
+      }
+      this.line += end - from;
+      if (nl < 0) break;
+      if (/^---(\s|$)/.test(this.head)) {
+        if (this.lines > 0) this.count++;
+        this.doc = 0;
+      } else {
+        this.doc += this.line;
+        this.largest = Math.max(this.largest, this.doc);
+      }
+      this.lines++;
+      this.line = 0;
+      this.head = '';
+      from = end;
+    }
+    this.largest = Math.max(this.largest, this.doc + this.line);
+  }
 }

@@ -60,6 +60,8 @@ export async function helmTemplate(
       }),
       timeoutMs: limits.toolTimeoutMs,
       maxOutputBytes: limits.maxTotalBytes,
+      maxDocumentBytes: limits.maxFileBytes,
+      maxDocuments: limits.maxDocuments,
       signal,
       what: `helm template of ${checkout.display(dir)}`,
       redact: (text) =>

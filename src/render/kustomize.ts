@@ -7,7 +7,13 @@ import { ConvergeError } from '../api/index.ts';
 import { runTool } from './exec.ts';
 import type { RenderLimits } from './limits.ts';
 import { assertNoEscapingLinks, isInside, type Checkout } from './paths.ts';
-import { findRemoteReferences, looksLikeHostPath, withoutUserinfo, type RemoteReference } from './remote.ts';
+import {
+  findRemoteReferences,
+  looksLikeHostPath,
+  referenceValues,
+  withoutUserinfo,
+  type RemoteReference,
+} from './remote.ts';
 import { toolEnv } from './sandbox.ts';
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
@@ -36,6 +42,32 @@ function remoteError(file: string, ref: RemoteReference): ConvergeError {
     'RenderFailed',
     `${file}: ${ref.field} "${ref.value}" is a remote reference (${ref.form}); rendering never uses the network, so only paths inside the repository are allowed`,
   );
+}
+
+/**
+ * Files a kustomization names (resources, patches, generator files, …) are read by kustomize
+ * whole and come back in its output: one over the per-file limit is refused here, by name, before
+ * kustomize spends memory on it and long before its output reaches this process.
+ */
+async function checkFileSizes(
+  checkout: Checkout,
+  dir: string,
+  display: string,
+  doc: object,
+  limits: RenderLimits,
+): Promise<void> {
+  for (const ref of referenceValues(doc)) {
+    for (const candidate of ref.candidates) {
+      if (candidate.includes('\n') || candidate.length > 4096) continue;
+      const info = await stat(path.resolve(dir, candidate)).catch(() => undefined);
+      if (info?.isFile() && info.size > limits.maxFileBytes) {
+        throw new ConvergeError(
+          'RenderFailed',
+          `${display}: ${ref.field} "${candidate}" is ${info.size} bytes, over the ${limits.maxFileBytes}-byte per-file limit`,
+        );
+      }
+    }
+  }
 }
 
 /** Names the document of a multi-document config when it is not the first. */
@@ -93,6 +125,7 @@ async function checkKustomizationTree(
     if (doc === null || typeof doc !== 'object') return;
     const remote = findRemoteReferences(doc)[0];
     if (remote) throw remoteError(display, remote);
+    await checkFileSizes(checkout, dir, display, doc, limits);
     for (const field of DIRECTORY_FIELDS) {
       const entries = (doc as Record<string, unknown>)[field];
       if (!Array.isArray(entries)) continue;
@@ -169,6 +202,8 @@ export async function kustomizeBuild(
       env: toolEnv(home),
       timeoutMs: limits.toolTimeoutMs,
       maxOutputBytes: limits.maxTotalBytes,
+      maxDocumentBytes: limits.maxFileBytes,
+      maxDocuments: limits.maxDocuments,
       signal,
       what: `kustomize build of ${checkout.display(dir)}`,
       redact: (text) => text.replaceAll(checkout.root + path.sep, '').replaceAll(checkout.root, '.'),

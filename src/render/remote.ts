@@ -55,36 +55,42 @@ export function looksLikeHostPath(value: string): boolean {
   return /^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?\//i.test(value.trim()) || /\?ref=|\/\/|_git\//.test(value);
 }
 
-/** Every remote reference in `doc`, depth first, skipping content subtrees (CONTENT_KEYS). */
-export function findRemoteReferences(doc: unknown, prefix = ''): RemoteReference[] {
-  const found: RemoteReference[] = [];
+/** A string of a kustomization or plugin config that kustomize may load as a path or URL. */
+export interface ReferenceValue {
+  field: string;
+  value: string;
+  /** The value, and for `key=path` entries (generator files/envs) the part after `=`. */
+  candidates: string[];
+}
+
+/** Every string value of `doc` outside content subtrees (CONTENT_KEYS), depth first. */
+export function referenceValues(doc: unknown, prefix = ''): ReferenceValue[] {
+  const found: ReferenceValue[] = [];
   const visit = (node: unknown, field: string): void => {
     if (typeof node === 'string') {
-      // Generator `files`/`envs` entries may be `key=path`; the path is what gets loaded.
       const candidates = [node];
       const eq = node.indexOf('=');
       if (eq > 0 && !node.includes('\n')) candidates.push(node.slice(eq + 1));
-      for (const c of candidates) {
-        const form = remoteForm(c);
-        if (form) {
-          found.push({ field: field || '(document)', value: withoutUserinfo(node), form });
-          return;
-        }
-      }
-      return;
-    }
-    if (Array.isArray(node)) {
+      found.push({ field: field || '(document)', value: node, candidates });
+    } else if (Array.isArray(node)) {
       node.forEach((item, i) => visit(item, `${field}[${i}]`));
-      return;
-    }
-    if (node !== null && typeof node === 'object') {
+    } else if (node !== null && typeof node === 'object') {
       for (const [key, value] of Object.entries(node)) {
-        if (CONTENT_KEYS.has(key)) continue;
-        visit(value, field ? `${field}.${key}` : key);
+        if (!CONTENT_KEYS.has(key)) visit(value, field ? `${field}.${key}` : key);
       }
     }
   };
   visit(doc, prefix);
+  return found;
+}
+
+/** Every remote reference in `doc`, depth first, skipping content subtrees (CONTENT_KEYS). */
+export function findRemoteReferences(doc: unknown, prefix = ''): RemoteReference[] {
+  const found: RemoteReference[] = [];
+  for (const ref of referenceValues(doc, prefix)) {
+    const form = ref.candidates.map(remoteForm).find((f) => f !== undefined);
+    if (form) found.push({ field: ref.field, value: withoutUserinfo(ref.value), form });
+  }
   return found;
 }
 

@@ -64,6 +64,16 @@ export class RenderBudget {
 
 /** Parses a multi-document YAML (or JSON) text; `null` values mark empty documents. */
 export function parseDocuments(text: string, source: string, budget: RenderBudget): SourceDocument[] {
+  // Count before parsing: 200,000 empty documents are under a megabyte of text but a parse
+  // that builds them all first. Separator lines bound the count from above (the exact count
+  // is checked again below).
+  const remaining = budget.limits.maxDocuments - budget.documents;
+  if (documentsAtLeast(text, remaining + 1)) {
+    throw new ConvergeError(
+      'RenderFailed',
+      `more than ${budget.limits.maxDocuments} YAML documents (at ${source}, document ${remaining + 1})`,
+    );
+  }
   let values: unknown[];
   try {
     values = yaml.loadAll(text, {
@@ -93,6 +103,16 @@ export function parseDocuments(text: string, source: string, budget: RenderBudge
     docs.push({ source, index: i + 1, value });
   });
   return docs;
+}
+
+/** Whether `text` has at least `n` documents by its `---` lines (a leading one starts the first). */
+function documentsAtLeast(text: string, n: number): boolean {
+  if (n <= 0) return true;
+  const separator = /^---(?:[ \t\r]|$)/gm;
+  let count = /^\s*$/.test(text) || /^---(?:[ \t\r]|$)/.test(text) ? 0 : 1;
+  if (count >= n) return true;
+  while (separator.exec(text)) if (++count >= n) return true;
+  return false;
 }
 
 function parseError(err: unknown, source: string): ConvergeError {

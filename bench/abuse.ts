@@ -1,0 +1,242 @@
+// Benchmark: the operator's memory under hostile renders. A burst of GitSources whose repositories
+// hold 200,000 empty documents, 50 MB files (plain, through kustomize) and helm charts printing
+// 90 MB; each must fail with RenderFailed, and the operator's RSS must come back to where it was.
+// Run: npx tsx bench/abuse.ts [--copies 2] [--settle 60] [--rounds 1] [--kubeconfig <shared cluster>]
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import {
+  ensureControlPlaneBinaries,
+  resolveClientTools,
+  startLocalCluster,
+  type LocalCluster,
+} from '../src/localcluster/index.ts';
+import { commitFiles, startGitFixture } from '../test/support/git-server.ts';
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    // GitSources per hostile input in one burst.
+    copies: { type: 'string', default: '2' },
+    // Bursts, one after the other (RSS is sampled after each).
+    rounds: { type: 'string', default: '1' },
+    // Seconds to wait after the burst before sampling RSS again.
+    settle: { type: 'string', default: '60' },
+    // Use this cluster (e.g. the shared test cluster) instead of starting a fresh one.
+    kubeconfig: { type: 'string' },
+    'node-options': { type: 'string', default: '' },
+  },
+});
+const root = join(import.meta.dirname, '..');
+const MiB = 1024 * 1024;
+
+const configMap = (name: string, value: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  x: "${value}"\n`;
+
+/** Repository contents that must each be refused without the operator keeping their bytes. */
+function hostileRepos(): Record<string, Record<string, string>> {
+  const fifty = 'x'.repeat(50 * MiB);
+  return {
+    'empty-docs': { 'docs.yaml': '---\n'.repeat(200_000) },
+    'empty-docs-kustomize': {
+      'kustomization.yaml': 'resources: [docs.yaml]\n',
+      'docs.yaml': `${configMap('one', 'a')}${'---\n'.repeat(200_000)}`,
+    },
+    'file-50mb': { 'big.yaml': configMap('big', fifty) },
+    'kustomize-50mb-resource': { 'kustomization.yaml': 'resources: [big.yaml]\n', 'big.yaml': configMap('big', fifty) },
+    'kustomize-50mb-generator': {
+      'kustomization.yaml': 'configMapGenerator:\n- name: big\n  files: [big.txt]\n',
+      'big.txt': fifty,
+    },
+    'helm-90mb-many': {
+      'Chart.yaml': 'apiVersion: v2\nname: flood\nversion: 0.1.0\n',
+      'templates/flood.yaml':
+        '{{- range $i := until 90000 }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{{ $i }}\ndata:\n  x: {{ repeat 960 "x" | quote }}\n{{- end }}\n',
+    },
+    'helm-90mb-one': {
+      'Chart.yaml': 'apiVersion: v2\nname: flood\nversion: 0.1.0\n',
+      'templates/one.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\ndata:\n  x: {{ repeat ${90 * MiB} "x" | quote }}\n`,
+    },
+  };
+}
+
+function rssOf(pid: number): { rss: number; hwm: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return { rss: 0, hwm: 0 };
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const tools = await resolveClientTools({ searchPath: false });
+  let cluster: LocalCluster | undefined;
+  let kubeconfig = values.kubeconfig;
+  if (!kubeconfig) {
+    const bin = await ensureControlPlaneBinaries({ log: (l) => console.error(l) });
+    cluster = await startLocalCluster({ binDir: bin, controllerManager: false, log: () => {} });
+    kubeconfig = cluster.kubeconfigPath;
+  }
+  const fixture = await startGitFixture();
+  const work = mkdtempSync(join(tmpdir(), 'converge-abuse-'));
+  const ns = `abuse-${process.pid}`;
+  const kubectl = (...args: string[]) =>
+    run(tools.kubectl, ['--kubeconfig', kubeconfig!, ...args], { maxBuffer: 64 << 20 });
+  let op: ReturnType<typeof spawn> | undefined;
+  try {
+    await kubectl('apply', '--server-side', '--force-conflicts', '-f', join(root, 'crds', 'gitsource.yaml'));
+    await kubectl('wait', '--for=condition=Established', 'crd/gitsources.gitops.converge.dev');
+    await kubectl('create', 'namespace', ns);
+
+    const good = await fixture.createRepo('good');
+    await commitFiles(good, { 'app.yaml': configMap('steady', 'ok') }, 'good');
+    const hostile = hostileRepos();
+    const repos: Record<string, string> = {};
+    for (const [name, files] of Object.entries(hostile)) {
+      const repo = await fixture.createRepo(name);
+      await commitFiles(repo, files, name);
+      repos[name] = repo.fileUrl;
+    }
+    console.error(`[abuse] ${Object.keys(repos).length} hostile repositories committed`);
+
+    op = spawn(
+      process.execPath,
+      [
+        ...values['node-options'].split(' ').filter(Boolean),
+        '--import',
+        'tsx',
+        join(root, 'src', 'main.ts'),
+        'run',
+        '--allow-file-urls',
+        '--kubeconfig',
+        kubeconfig,
+        '--namespace',
+        ns,
+        '--leader-elect=false',
+        '--metrics-addr',
+        '127.0.0.1:0',
+        '--health-addr',
+        '127.0.0.1:0',
+        '--work-dir',
+        join(work, 'cache'),
+        '--log-format',
+        'json',
+        '--log-level',
+        'info',
+        '--kubectl',
+        tools.kubectl,
+        '--helm',
+        tools.helm,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    op.stdout!.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-200_000)));
+    op.stderr!.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-200_000)));
+    const pid = op.pid!;
+
+    const source = (name: string, url: string) =>
+      JSON.stringify({
+        apiVersion: 'gitops.converge.dev/v1alpha1',
+        kind: 'GitSource',
+        metadata: { name, namespace: ns },
+        // One attempt in the window: retries would only repeat the same work.
+        spec: { url, interval: '30m', retryInterval: '30m', wait: false, targetNamespace: ns },
+      });
+    const ready = async (): Promise<Map<string, { status: string; reason: string; message: string }>> => {
+      const { stdout } = await kubectl('get', 'gitsources', '-n', ns, '-o', 'json');
+      const out = new Map<string, { status: string; reason: string; message: string }>();
+      for (const gs of (JSON.parse(stdout) as { items: any[] }).items) {
+        const c = (gs.status?.conditions ?? []).find((x: { type: string }) => x.type === 'Ready');
+        if (c && c.reason !== 'Progressing') out.set(gs.metadata.name, c);
+      }
+      return out;
+    };
+
+    writeFileSync(join(work, 'good.json'), source('steady', good.fileUrl));
+    await kubectl('apply', '-f', join(work, 'good.json'));
+    for (let t = 0; (await ready()).get('steady')?.status !== 'True'; t++) {
+      if (t > 600) throw new Error(`steady source not Ready:\n${log.slice(-3000)}`);
+      await sleep(100);
+    }
+    // Let start-up garbage settle, then take the baseline.
+    await sleep(Number(values.settle) * 250);
+    const samples = async (n: number) => {
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        sum += rssOf(pid).rss;
+        await sleep(200);
+      }
+      return sum / n;
+    };
+    const before = await samples(10);
+    console.error(`[abuse] baseline RSS ${before.toFixed(0)} MiB`);
+
+    const rows: string[] = [];
+    let peak = before;
+    let after = before;
+    for (let round = 1; round <= Number(values.rounds); round++) {
+      const names: string[] = [];
+      const docs: string[] = [];
+      for (const [name, url] of Object.entries(repos)) {
+        for (let c = 0; c < Number(values.copies); c++) {
+          names.push(`${name}-${round}-${c}`);
+          docs.push(source(`${name}-${round}-${c}`, url));
+        }
+      }
+      writeFileSync(join(work, `burst-${round}.json`), docs.join('\n'));
+      const t0 = Date.now();
+      await kubectl('apply', '-f', join(work, `burst-${round}.json`));
+      let results = new Map<string, { status: string; reason: string; message: string }>();
+      let lastPoll = 0;
+      for (;;) {
+        peak = Math.max(peak, rssOf(pid).rss);
+        if (Date.now() - lastPoll > 1000) {
+          lastPoll = Date.now();
+          results = await ready();
+          if (names.every((n) => results.has(n))) break;
+          if (Date.now() - t0 > 900_000) throw new Error(`burst did not finish:\n${log.slice(-3000)}`);
+        }
+        await sleep(50);
+      }
+      const burstMs = Date.now() - t0;
+      peak = Math.max(peak, rssOf(pid).hwm);
+      await kubectl('delete', 'gitsources', '-n', ns, ...names, '--wait=true');
+      await sleep(Number(values.settle) * 1000);
+      after = await samples(10);
+      console.log(`\n## round ${round}: ${names.length} hostile GitSources, all settled in ${(burstMs / 1000).toFixed(1)} s`);
+      for (const name of Object.keys(repos)) {
+        const r = results.get(`${name}-${round}-0`)!;
+        const line = `${name.padEnd(26)} Ready=${r.status} ${r.reason}: ${r.message.slice(0, 180)}`;
+        console.log(line);
+        rows.push(line);
+      }
+      console.log(
+        `RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, after ${values.settle}s ${after.toFixed(0)} MiB (${after - before >= 0 ? '+' : ''}${(after - before).toFixed(0)} MiB)`,
+      );
+    }
+    const steady = (await ready()).get('steady');
+    console.log(`steady source still Ready=${steady?.status}`);
+  } finally {
+    op?.kill('SIGTERM');
+    if (op) await new Promise((r) => op!.once('exit', r));
+    await kubectl('delete', 'namespace', ns, '--wait=false').catch(() => {});
+    await fixture.close();
+    await cluster?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
