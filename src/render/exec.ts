@@ -144,18 +144,23 @@ export class DocumentCounter {
       }
       this.line += end - from;
       if (nl < 0) break;
-      if (/^---(\s|$)/.test(this.head)) {
+      if (SEPARATOR.test(this.head)) {
+        // Whatever follows `---` on its line (`--- {a: 1}`) already belongs to the next document.
         if (this.lines > 0) this.count++;
-        this.doc = 0;
+        this.doc = this.line;
       } else {
         this.doc += this.line;
-        this.largest = Math.max(this.largest, this.doc);
       }
+      this.largest = Math.max(this.largest, this.doc);
       this.lines++;
       this.line = 0;
       this.head = '';
       from = end;
     }
-    this.largest = Math.max(this.largest, this.doc + this.line);
+    // A line still arriving: part of the current document, or of the next one after a separator.
+    const opensNext = SEPARATOR.test(this.head) || '---'.startsWith(this.head);
+    this.largest = Math.max(this.largest, opensNext ? this.line : this.doc + this.line);
   }
 }
+
+const SEPARATOR = /^---(\s|$)/;
