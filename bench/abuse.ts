@@ -45,7 +45,10 @@ function hostileRepos(): Record<string, Record<string, string>> {
       'docs.yaml': `${configMap('one', 'a')}${'---\n'.repeat(200_000)}`,
     },
     'file-50mb': { 'big.yaml': configMap('big', fifty) },
-    'kustomize-50mb-resource': { 'kustomization.yaml': 'resources: [big.yaml]\n', 'big.yaml': configMap('big', fifty) },
+    'kustomize-50mb-resource': {
+      'kustomization.yaml': 'resources: [big.yaml]\n',
+      'big.yaml': configMap('big', fifty),
+    },
     'kustomize-50mb-generator': {
       'kustomization.yaml': 'configMapGenerator:\n- name: big\n  files: [big.txt]\n',
       'big.txt': fifty,
@@ -54,6 +57,12 @@ function hostileRepos(): Record<string, Record<string, string>> {
       'Chart.yaml': 'apiVersion: v2\nname: flood\nversion: 0.1.0\n',
       'templates/flood.yaml':
         '{{- range $i := until 90000 }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{{ $i }}\ndata:\n  x: {{ repeat 960 "x" | quote }}\n{{- end }}\n',
+    },
+    // Cheapest for helm to print (it parses what it prints; a comment costs it least), so the
+    // flood reaches the operator's stream rather than helm's own timeout.
+    'helm-90mb-comment': {
+      'Chart.yaml': 'apiVersion: v2\nname: flood\nversion: 0.1.0\n',
+      'templates/one.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n# {{ repeat ${90 * MiB} "x" }}\n`,
     },
     'helm-90mb-one': {
       'Chart.yaml': 'apiVersion: v2\nname: flood\nversion: 0.1.0\n',
@@ -152,8 +161,12 @@ async function main(): Promise<void> {
     const ready = async (): Promise<Map<string, { status: string; reason: string; message: string }>> => {
       const { stdout } = await kubectl('get', 'gitsources', '-n', ns, '-o', 'json');
       const out = new Map<string, { status: string; reason: string; message: string }>();
-      for (const gs of (JSON.parse(stdout) as { items: any[] }).items) {
-        const c = (gs.status?.conditions ?? []).find((x: { type: string }) => x.type === 'Ready');
+      type Item = {
+        metadata: { name: string };
+        status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+      };
+      for (const gs of (JSON.parse(stdout) as { items: Item[] }).items) {
+        const c = (gs.status?.conditions ?? []).find((x) => x.type === 'Ready');
         if (c && c.reason !== 'Progressing') out.set(gs.metadata.name, c);
       }
       return out;
@@ -210,7 +223,9 @@ async function main(): Promise<void> {
       await kubectl('delete', 'gitsources', '-n', ns, ...names, '--wait=true');
       await sleep(Number(values.settle) * 1000);
       after = await samples(10);
-      console.log(`\n## round ${round}: ${names.length} hostile GitSources, all settled in ${(burstMs / 1000).toFixed(1)} s`);
+      console.log(
+        `\n## round ${round}: ${names.length} hostile GitSources, all settled in ${(burstMs / 1000).toFixed(1)} s`,
+      );
       for (const name of Object.keys(repos)) {
         const r = results.get(`${name}-${round}-0`)!;
         const line = `${name.padEnd(26)} Ready=${r.status} ${r.reason}: ${r.message.slice(0, 180)}`;
