@@ -1,5 +1,5 @@
 // Builds GitSource status for each outcome of a reconcile: pure functions of the old status and the facts.
-import type { Condition, GitSourceStatus, InventoryEntry } from '../api/index.ts';
+import { sanitizeMessage, type Condition, type GitSourceStatus, type InventoryEntry } from '../api/index.ts';
 import {
   mergeConditions,
   revisionChangeMessage,
@@ -152,7 +152,8 @@ export function appliedStatus(ctx: StatusContext, f: AppliedFacts): GitSourceSta
     lastAttemptedRevision: f.revision,
     lastAppliedRevision: f.revision,
     summary: f.summary,
-    changes: f.changes.slice(0, 20),
+    // Lines quote values from Git: safe for a terminal and bounded like any message.
+    changes: f.changes.slice(0, 20).map((line) => sanitizeMessage(line, { maxBytes: 512 })),
     inventory: { entries: f.inventory },
     history,
   });
