@@ -1,7 +1,7 @@
 // Benchmark: the operator's memory under hostile renders. A burst of GitSources whose repositories
 // hold 200,000 empty documents, 50 MB files (plain, through kustomize) and helm charts printing
 // 90 MB; each must fail with RenderFailed, and the operator's RSS must come back to where it was.
-// Run: npx tsx bench/abuse.ts [--copies 2] [--settle 60] [--rounds 1] [--kubeconfig <shared cluster>]
+// Run: npx tsx bench/abuse.ts [--copies 2] [--settle 60] [--rounds 1] [--only helm-90mb-one,…] [--kubeconfig <cluster>]
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '60' },
     // Use this cluster (e.g. the shared test cluster) instead of starting a fresh one.
     kubeconfig: { type: 'string' },
+    // Comma-separated names of hostile inputs to use (default: all).
+    only: { type: 'string' },
     'node-options': { type: 'string', default: '' },
   },
 });
@@ -107,7 +109,9 @@ async function main(): Promise<void> {
     await commitFiles(good, { 'app.yaml': configMap('steady', 'ok') }, 'good');
     const hostile = hostileRepos();
     const repos: Record<string, string> = {};
+    const only = values.only?.split(',');
     for (const [name, files] of Object.entries(hostile)) {
+      if (only && !only.includes(name)) continue;
       const repo = await fixture.createRepo(name);
       await commitFiles(repo, files, name);
       repos[name] = repo.fileUrl;
