@@ -2,7 +2,7 @@
 export { planChanges, pruneBlocker, withOwnerLabels, ownerSelector } from './plan.ts';
 export type { PlanOptions } from './plan.ts';
 export { ownerOf, ownershipConflict } from './ownership.ts';
-export { changeLines, describeChange, hasChanges, summarize } from './changeset.ts';
+export { changeLines, describeChange, divergedMessage, hasChanges, summarize } from './changeset.ts';
 export type { Action, ChangeSet, ChangeSummary, Owner, PlannedObject, StaleObject } from './changeset.ts';
 export {
   diffObjects,

@@ -1,6 +1,6 @@
 // Limits that keep hostile renders from reaching the operator's memory: counted before parsing, checked before kustomize runs, stopped as tools stream.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientTools } from '../../../src/localcluster/tools.ts';
+import type { ClientTools } from '../../../src/render/index.ts';
 import { DocumentCounter } from '../../../src/render/exec.ts';
 import { renderManifests } from '../../../src/render/index.ts';
 import { clientTools, configMap, makeRepo } from './support.ts';

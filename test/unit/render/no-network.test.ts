@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConvergeError } from '../../../src/api/index.ts';
-import type { ClientTools } from '../../../src/localcluster/tools.ts';
+import type { ClientTools } from '../../../src/render/index.ts';
 import { runTool } from '../../../src/render/exec.ts';
 import { renderManifests } from '../../../src/render/index.ts';
 import { CLOSED_PROXY, toolEnv } from '../../../src/render/sandbox.ts';
