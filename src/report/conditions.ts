@@ -56,10 +56,6 @@ export function mergeConditions(
   return [...byType.values()].sort((a, b) => rank(a.type) - rank(b.type));
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
 /** `main@sha1:4f2c1a0…` → `main@sha1:4f2c1a0`: short form for messages; full form stays in status fields. */
 export function shortRevision(revision: string | undefined): string {
   if (!revision) return '<none>';
