@@ -142,8 +142,8 @@ describe('plan and apply', () => {
       { owner },
     );
     const bad = deployment(ns, 'broken', -1);
-    // Existing object: the dry-run in the plan rejects it.
-    await converge(client, [deployment(ns, 'broken', 1)], { owner: { name: 'other', namespace: 'x' } });
+    // Existing object (ours: another owner's would be refused before any dry-run): the dry-run in the plan rejects it.
+    await converge(client, [deployment(ns, 'broken', 1)], { owner });
     const err = await planChanges(client, client.mapper, [configMap(ns, 'good', { a: '1' }), bad], {
       owner,
     }).catch((e: unknown) => e);
