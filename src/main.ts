@@ -60,7 +60,13 @@ export async function run(argv: string[]): Promise<void> {
   const cache = new GitSourceCache(client, opts.namespace);
   const drift = new DriftWatcher(client, logger);
   const reconciler = new Reconciler({
-    steps: stageSteps({ client, source, tools, metrics }),
+    steps: stageSteps({
+      client,
+      source,
+      tools,
+      metrics,
+      cachedGitSource: (ns, name) => cache.get(`${ns}/${name}`),
+    }),
     writer: apiWriter(client, new EventRecorder(client, opts.identity, logger), metrics, logger),
     states,
     drift,

@@ -1,6 +1,7 @@
 // The stage calls a reconcile makes, behind one interface: the reconciler orchestrates them, and its
 // decisions can be tested with fakes; `stageSteps` binds them to the real stages.
 import {
+  canonicalObjectId,
   describeRef,
   parseObjectId,
   type GitSource,
@@ -24,6 +25,7 @@ import {
   type SourceRequest,
 } from '../source/index.ts';
 import { ConvergeError } from '../api/index.ts';
+import { gitSourceListPath } from './paths.ts';
 
 /** What every step gets: the GitSource being reconciled, its parsed spec, and the run's bounds. */
 export interface StepContext {
@@ -72,11 +74,33 @@ export interface StageStepsDeps {
   source: SourceFetcher;
   tools: ClientTools;
   metrics: Metrics;
+  /** A watched GitSource as last seen (the controller's cache); others are read with a GET. */
+  cachedGitSource?: (namespace: string, name: string) => GitSource | undefined;
 }
 
 const ownerOf = (gs: GitSource) => ({ name: gs.metadata.name, namespace: gs.metadata.namespace });
 
-export function stageSteps({ client, source, tools, metrics }: StageStepsDeps): ReconcileSteps {
+export function stageSteps({
+  client,
+  source,
+  tools,
+  metrics,
+  cachedGitSource,
+}: StageStepsDeps): ReconcileSteps {
+  // issue 9 (one owner per object): does another GitSource still declare an object it labels?
+  const declaredBy = async (owner: { name: string; namespace: string }, id: string): Promise<boolean> => {
+    let other = cachedGitSource?.(owner.namespace, owner.name);
+    if (!other) {
+      try {
+        other = await client.request<GitSource>('GET', `${gitSourceListPath(owner.namespace)}/${owner.name}`);
+      } catch (err) {
+        // Gone: its labels claim nothing. Unreadable: take them at their word.
+        return !isNotFound(err);
+      }
+    }
+    return (other.status?.inventory?.entries ?? []).some((e) => canonicalObjectId(e.id) === id);
+  };
+
   const timed = async <T>(operation: string, fn: () => Promise<T>, count = (_: T) => true): Promise<T> => {
     const start = performance.now();
     const result = await fn();
@@ -148,6 +172,7 @@ export function stageSteps({ client, source, tools, metrics }: StageStepsDeps): 
         ignore: spec.ignore,
         inventory: opts.withInventory === false ? undefined : (gs.status?.inventory?.entries ?? []),
         force: spec.force,
+        declaredBy,
         signal,
       });
       if (!spec.prune) changeSet.stale = [];

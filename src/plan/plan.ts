@@ -34,7 +34,7 @@ import {
 import type { ChangeSet, Owner, PlannedObject, StaleObject } from './changeset.ts';
 import { diffObjects, ignorePathsFor, withIgnoredFromLive } from './diff.ts';
 import { compareApplyOrder } from './order.ts';
-import { ownershipConflict } from './ownership.ts';
+import { ownerOf, ownershipConflict } from './ownership.ts';
 
 export interface PlanOptions {
   owner: Owner;
@@ -45,6 +45,13 @@ export interface PlanOptions {
   force?: boolean;
   /** Requests in flight at once (default 16). */
   concurrency?: number;
+  /**
+   * Whether the GitSource `owner` exists and still declares the object `id` (its status inventory
+   * holds it). An object whose labels name another owner is refused only when that owner does:
+   * labels of a deleted GitSource, or rewritten by hand, claim nothing. When unset, or when it
+   * cannot tell, the labels are taken at their word.
+   */
+  declaredBy?: (owner: Owner, id: string) => Promise<boolean>;
   signal?: AbortSignal;
 }
 
@@ -236,7 +243,7 @@ export async function planChanges(
     // A create-only object is never written once it exists, so it takes nothing over: two
     // GitSources may both declare, say, a shared Namespace that way.
     const conflict = base.createOnly ? undefined : ownershipConflict(ref, live, object, opts.owner);
-    if (conflict) throw new ConvergeError('ApplyFailed', conflict);
+    if (conflict && (await claimedByOther(live, id, opts))) throw new ConvergeError('ApplyFailed', conflict);
     const identity = {
       uid: String(live.metadata.uid ?? ''),
       resourceVersion: String(live.metadata.resourceVersion ?? ''),
@@ -326,6 +333,12 @@ export async function planChanges(
   });
   stale.sort((a, b) => compareApplyOrder(a.ref, b.ref));
   return { owner: opts.owner, objects, stale };
+}
+
+async function claimedByOther(live: KubeObject, id: string, opts: PlanOptions): Promise<boolean> {
+  const owner = ownerOf(live);
+  if (!owner || !opts.declaredBy) return true;
+  return opts.declaredBy(owner, id);
 }
 
 /** Why a stale live object must not be deleted by this owner, or undefined when it may be. */

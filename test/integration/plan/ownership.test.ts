@@ -91,6 +91,29 @@ describe('one owner per object', () => {
     expect(await dataOf('shared')).toEqual({ from: 'b' });
   });
 
+  it('asks whether the labelled owner still declares the object: a deleted or hand-written owner claims nothing', async () => {
+    await converge(client, [configMap(ns, 'claimed', { from: 'a' })], { owner: teamA });
+    const asked: string[] = [];
+    const declaredBy = (answer: boolean) => async (o: { name: string; namespace: string }, id: string) => {
+      asked.push(`${o.namespace}/${o.name} ${id}`);
+      return answer;
+    };
+    await expect(
+      planChanges(client, client.mapper, [configMap(ns, 'claimed', { from: 'b' })], {
+        owner: teamB,
+        declaredBy: declaredBy(true),
+      }),
+    ).rejects.toThrow(`ConfigMap/${ns}/claimed is owned by GitSource converge-tests/team-a`);
+    expect(asked).toEqual([`converge-tests/team-a ${ns}_claimed__ConfigMap`]);
+
+    const taken = await converge(client, [configMap(ns, 'claimed', { from: 'b' })], {
+      owner: teamB,
+      declaredBy: declaredBy(false),
+    });
+    expect(taken.changeSet.objects.map((o) => o.action)).toEqual(['configure']);
+    expect(await labelsOf('claimed')).toMatchObject({ 'gitops.converge.dev/name': 'team-b' });
+  });
+
   it('takes over unlabelled objects, and lets create-only objects be declared by both', async () => {
     await kubectlOk(['-n', ns, 'create', 'configmap', 'by-hand', '--from-literal=x=1']);
     const hand = await converge(client, [configMap(ns, 'by-hand', { x: '2' })], { owner: teamA });
