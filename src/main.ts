@@ -119,6 +119,7 @@ export async function run(argv: string[]): Promise<void> {
     const finished = await controller.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
     await elector?.stop();
+    await source.close();
     await http.close();
     client.close();
     logger.info('stopped');
