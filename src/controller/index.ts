@@ -4,3 +4,4 @@ export { Reconciler, type ReconcilerDeps, type ReconcileResult } from './reconci
 export { LeaderElector, type LeaderElectionOptions } from './leader.ts';
 export { WorkQueue, backoffDelay } from './queue.ts';
 export { driftedFields } from './drift.ts';
+export { gitSourcePath, gitSourceListPath } from './paths.ts';

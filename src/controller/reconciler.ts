@@ -32,7 +32,7 @@ import {
   type GitSource as SourceFetcher,
   type ResolvedRevision,
 } from '../source/index.ts';
-import { renderManifests } from '../render/index.ts';
+import { renderInputFor, renderManifests } from '../render/index.ts';
 import type { ClientTools } from '../localcluster/tools.ts';
 import { applyDesired, deleteInventory, planDesired, waitUntilHealthy, type PlanOutcome } from './engine.ts';
 import { gitSourcePath, gitSourceRef } from './paths.ts';
@@ -200,21 +200,10 @@ export class Reconciler {
           (performance.now() - fetchStart) / 1000,
         );
       revision = fetched.revision;
-      const desired = await renderManifests({
-        root: fetched.dir,
-        path: spec.path,
-        include: spec.include,
-        exclude: spec.exclude,
-        substitute: spec.substitute,
-        targetNamespace: spec.targetNamespace,
-        helm: {
-          values: spec.helm?.values ?? {},
-          releaseName: spec.helm?.releaseName ?? gs.metadata.name,
-          namespace: spec.targetNamespace ?? gs.metadata.namespace,
-        },
-        tools: this.deps.tools,
-        signal,
-      });
+      // The same spec → render input mapping as `converge build` / `converge diff` (render/spec.ts).
+      const desired = await renderManifests(
+        renderInputFor({ ...gs.metadata, spec }, fetched.dir, this.deps.tools, { signal }),
+      );
       const plan = await planDesired(client, desired, gs, spec, signal);
       if (plan.hasChanges) {
         await this.writeStatus(
