@@ -2,6 +2,7 @@
 // Entry point of `converge` (and, through bin/kubectl-converge.js, of `kubectl converge`): the compiled
 // composition root (npm run build → dist/); in a checkout without dist/, the TypeScript sources via tsx.
 import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
 const dist = new URL('../dist/main.js', import.meta.url);
 let main;
