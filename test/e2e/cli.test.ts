@@ -69,6 +69,19 @@ afterAll(async () => {
 });
 
 describe('without an operator', () => {
+  beforeAll(async () => {
+    // No operator watches this namespace yet: the GitSource only lends its spec to build and diff.
+    await applyGitSource(ns, 'local', {
+      url: http.url('fleet'),
+      path: './app',
+      targetNamespace: ns,
+      substitute: { COLOUR: 'teal' },
+      interval: '1h',
+    });
+  });
+  // The operator started below must not take it up (it would compete with `web` for the same objects).
+  afterAll(() => kubectlOk(['delete', 'gitsource', 'local', '-n', ns, '--wait=false']));
+
   it('build --path renders a local directory with no cluster at all', async () => {
     const dir = writeDir('plain', {
       'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: plain }\ndata: { a: "1" }\n',
@@ -84,13 +97,6 @@ describe('without an operator', () => {
   });
 
   it('build and diff NAME --path use the GitSource spec (substitution, target namespace); diff exits 1 with a unified diff, Secrets masked', async () => {
-    await applyGitSource(ns, 'local', {
-      url: http.url('fleet'),
-      path: './app',
-      targetNamespace: ns,
-      substitute: { COLOUR: 'teal' },
-      interval: '1h',
-    });
     const dir = writeDir('local', {
       ...colours('light'),
       'app/secret.yaml': `apiVersion: v1\nkind: Secret\nmetadata: { name: creds }\nstringData: { password: hunter2-new }\n`,
@@ -147,7 +153,9 @@ describe('without an operator', () => {
       env: { KUBECONFIG: writeKubeconfig('https://127.0.0.1:1') },
     });
     expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toMatch(/^converge: cannot reach the API server at https:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+    expect(unreachable.stderr).toMatch(
+      /^converge: cannot reach the API server at https:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/,
+    );
   });
 });
 
