@@ -86,6 +86,8 @@ async function follow(
   let result: Outcome | undefined;
   let last: ListedGitSource | undefined;
   let timedOut = false;
+  let synced = false;
+  let failure: unknown;
   const timer = setTimeout(() => {
     timedOut = true;
     stop.abort();
@@ -101,9 +103,19 @@ async function follow(
   try {
     await client.watch<ListedGitSource>(
       gitSourceListPath(namespace),
-      { signal: stop.signal, fieldSelector: `metadata.name=${name}` },
+      {
+        signal: stop.signal,
+        fieldSelector: `metadata.name=${name}`,
+        // A first list that fails (access denied) ends the wait; later failures are retried by the watch.
+        onError: (err) => {
+          if (synced) return;
+          failure = err;
+          stop.abort();
+        },
+      },
       (event) => {
         if (event.type === 'SYNCED') {
+          synced = true;
           if (event.objects.length === 0) {
             result = { done: true, ok: false, line: `✗ gitsource ${namespace}/${name} was deleted` };
             stop.abort();
@@ -123,12 +135,18 @@ async function follow(
     progress.stop();
     ctx.io.signal.removeEventListener('abort', onAbort);
   }
+  if (failure) throw failure;
   if (result?.done) {
     (result.ok ? ctx.out.bind(ctx) : ctx.err.bind(ctx))(`${result.line}\n`);
     return result.ok ? 0 : 1;
   }
   const ready = findCondition(last?.status?.conditions, 'Ready');
   const state = ready ? `; Ready=${ready.status} ${ready.reason}: ${ready.message}` : '';
-  if (timedOut) throw new CliError(`timed out after ${timeoutText} waiting for ${namespace}/${name}${state}`);
+  const picked = last?.status?.lastHandledReconcileAt === at;
+  const hint = picked
+    ? ''
+    : ` (the operator never picked up the request: is it running? see \`${ctx.io.prog} check\`)`;
+  if (timedOut)
+    throw new CliError(`timed out after ${timeoutText} waiting for ${namespace}/${name}${state}${hint}`);
   throw new CliError(`interrupted while waiting for ${namespace}/${name}${state}`, 130);
 }
