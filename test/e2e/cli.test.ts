@@ -68,7 +68,8 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('without an operator', () => {
+// Each CLI call is a fresh node process (a few seconds on a busy machine): generous per-test bounds.
+describe('without an operator', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     // No operator watches this namespace yet: the GitSource only lends its spec to build and diff.
     await applyGitSource(ns, 'local', {
@@ -175,7 +176,7 @@ function writeKubeconfig(server: string): string {
   return path;
 }
 
-describe('with the operator', () => {
+describe('with the operator', { timeout: 240_000 }, () => {
   let operator: OperatorProcess | undefined;
   const commits: string[] = [];
   beforeAll(async () => {
@@ -189,7 +190,7 @@ describe('with the operator', () => {
       interval: '1h',
     });
     await waitForCondition(ns, 'web', 'Ready', 'True', { revision: commits[0], timeoutMs: 60_000 });
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await operator?.stop();
   });
