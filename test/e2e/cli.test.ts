@@ -285,7 +285,7 @@ describe('with the operator', { timeout: 240_000 }, () => {
     const again = await converge(['resume-tracking', 'web', '-n', ns]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/is not rolled back/);
-  }, 120_000);
+  });
 
   it('rollback refuses when the history holds no earlier applied revision', async () => {
     const other = await fixture.createRepo('single');
