@@ -225,7 +225,19 @@ describe('with the operator', { timeout: 240_000 }, () => {
     expect(events.stdout).toMatch(/Normal\s+Converged/);
   });
 
-  it('diff of the applied revision exits 0; of a changed local directory exits 1', async () => {
+  it('build NAME fetches the applied revision; diff of it exits 0, of a changed local directory 1', async () => {
+    const built = await converge(['build', 'web', '-n', ns]);
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stderr).toContain(`rendered from main@sha1:${commits[0]} of ${ns}/web`);
+    expect(yaml.loadAll(built.stdout)).toEqual([
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'palette', namespace: ns },
+        data: { colour: 'teal', shade: 'light' },
+      },
+    ]);
+
     const same = await converge(['diff', 'web', '-n', ns]);
     expect(same.stderr).toBe('');
     expect(same.stdout).toMatch(/no changes/);
