@@ -7,7 +7,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pino } from 'pino';
 import { GitSourceSpecSchema, parseSpec, type GitSourceSpec, type KubeObject } from '../api/index.ts';
 import { ApiError } from '../kube/index.ts';
-import { resolveClientTools, type ClientTools } from '../localcluster/tools.ts';
+import { resolveClientTools, type ClientTools } from '../render/index.ts';
 import { renderInputFor, renderManifests } from '../render/index.ts';
 import { createGitSource, credentialsFromSecret, type GitCredentials } from '../source/index.ts';
 import { CliError, str, type Flag, type FlagValues } from './command.ts';

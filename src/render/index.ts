@@ -4,3 +4,4 @@ export { renderInputFor, type RenderTarget } from './spec.ts';
 export { DEFAULT_RENDER_LIMITS, type RenderLimits } from './limits.ts';
 export type { HelmOptions } from './helm.ts';
 export type { ScopeLookup } from './scope.ts';
+export { resolveClientTools, bundledTools, type ClientTools, type ToolOptions } from './tools.ts';
