@@ -1,8 +1,9 @@
 // The composition root: flags and env → clients, stages and the controller; the only place that reads process.env.
 import { mkdirSync } from 'node:fs';
+import { basename } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { parseRunOptions, USAGE, type RunOptions } from './cli/index.ts';
+import { parseRunOptions, runCli, USAGE, type CliIO, type RunOptions } from './cli/index.ts';
 import {
   Controller,
   DriftWatcher,
@@ -141,8 +142,26 @@ export async function mainEntry(argv: string[] = process.argv.slice(2)): Promise
     console.log('converge 0.1.0');
     return;
   }
-  process.stderr.write(USAGE);
-  process.exit(command === undefined || command === 'help' || command === '--help' ? 0 : 2);
+  // Every other command line is the CLI (get, tree, build, diff, …; `--help` lists them).
+  process.exitCode = await runCli(argv, cliIO());
+}
+
+/** The process as the CLI sees it; run as `kubectl-converge` it names itself `kubectl converge`. */
+function cliIO(): CliIO {
+  const interrupt = new AbortController();
+  process.on('SIGINT', () => {
+    // The first Ctrl-C stops watches and waits cleanly; a second one exits at once.
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+  });
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    now: () => new Date(),
+    prog: basename(process.argv[1] ?? '').startsWith('kubectl-') ? 'kubectl converge' : 'converge',
+    signal: interrupt.signal,
+  };
 }
 
 export function exitOnError(err: unknown): never {

@@ -2,14 +2,18 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
+/** Where the operator's Lease lives unless told otherwise; `converge check` looks there too. */
+export const DEFAULT_LEASE_NAMESPACE = 'converge-system';
+export const DEFAULT_LEASE_NAME = 'converge-leader';
+
 export const RunOptionsSchema = z.object({
   kubeconfig: z.string().optional(),
   namespace: z.string().optional(),
   labelSelector: z.string().optional(),
   concurrency: z.coerce.number().int().min(1).max(256).default(4),
   leaderElect: z.boolean(),
-  leaseNamespace: z.string().default('converge-system'),
-  leaseName: z.string().default('converge-leader'),
+  leaseNamespace: z.string().default(DEFAULT_LEASE_NAMESPACE),
+  leaseName: z.string().default(DEFAULT_LEASE_NAME),
   identity: z.string().min(1),
   metricsAddr: z.string().default(':8080'),
   healthAddr: z.string().default(':8081'),

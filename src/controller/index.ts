@@ -8,3 +8,4 @@ export { LeaderElector, type LeaderElectionOptions } from './leader.ts';
 export { WorkQueue, backoffDelay } from './queue.ts';
 export { DriftWatcher, driftedFields, type DriftDetection, type DriftTracker } from './drift.ts';
 export { GitSourceCache } from './cache.ts';
+export { gitSourcePath, gitSourceListPath } from './paths.ts';
