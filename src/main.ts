@@ -9,6 +9,7 @@ import { resolveClientTools } from './localcluster/tools.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
 import { createGitSource } from './source/index.ts';
+import { RecentEvents, startStatusPage, type StatusPage } from './ui/index.ts';
 
 function createLogger(opts: RunOptions): Logger {
   if (opts.logFormat === 'pretty') {
@@ -47,11 +48,22 @@ export async function run(argv: string[]): Promise<void> {
   });
 
   let controller: Controller | undefined = undefined;
+  const events = new EventRecorder(client, opts.identity, logger);
+  // The status page shows the Events this process recorded, kept in memory (no API list per view).
+  const recentEvents = new RecentEvents();
+  events.onRecorded((e) =>
+    recentEvents.add(`${e.target.namespace}/${e.target.name}`, {
+      time: e.time,
+      type: e.type,
+      reason: e.reason,
+      note: e.note,
+    }),
+  );
   const reconciler = new Reconciler({
     client,
     source,
     tools,
-    events: new EventRecorder(client, opts.identity, logger),
+    events,
     metrics,
     logger,
     getGitSource: (ns, name) => controller!.getGitSource(ns, name),
@@ -68,10 +80,27 @@ export async function run(argv: string[]): Promise<void> {
     registry: metrics.registry,
     ready: () => controller!.isSynced,
   });
+  let ui: StatusPage | undefined;
+  if (opts.uiAddr) {
+    const c = controller;
+    ui = await startStatusPage({
+      addr: opts.uiAddr,
+      tokenFile: opts.uiTokenFile,
+      source: {
+        gitSources: () => c.cachedGitSources(),
+        gitSource: (key) => c.cachedGitSource(key),
+        onChange: (listener) => c.onCacheChange(listener),
+      },
+      events: recentEvents,
+      logger: logger.child({ component: 'ui' }),
+    });
+  }
   logger.info(
     {
       metricsPort: http.metricsPort,
       healthPort: http.healthPort,
+      uiPort: ui?.port,
+      uiAuth: ui ? (opts.uiTokenFile ? 'token' : 'localhost-only') : undefined,
       leaderElect: opts.leaderElect,
       identity: opts.identity,
     },
@@ -108,6 +137,7 @@ export async function run(argv: string[]): Promise<void> {
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
     await elector?.stop();
     await http.close();
+    await ui?.close();
     client.close();
     logger.info('stopped');
     logger.flush?.();

@@ -69,6 +69,35 @@ export class Controller {
     if (this.leading) this.queue.add(ownerKey);
   }
 
+  // ── Status page hook (src/ui, issue 16): read-only access to the cache and a change feed. ──
+  private readonly cacheListeners = new Set<(key: string) => void>();
+
+  /** The cached GitSources, as the watch delivered them; callers must not mutate them. */
+  cachedGitSources(): Iterable<GitSource> {
+    return this.cache.values();
+  }
+
+  cachedGitSource(key: string): GitSource | undefined {
+    return this.cache.get(key);
+  }
+
+  /** `listener(namespace/name)` runs after each cache change (watch event or own status write). */
+  onCacheChange(listener: (key: string) => void): () => void {
+    this.cacheListeners.add(listener);
+    return () => this.cacheListeners.delete(listener);
+  }
+
+  private cacheChanged(key: string): void {
+    for (const listener of this.cacheListeners) {
+      try {
+        listener(key);
+      } catch (err) {
+        this.logger.warn({ err: String(err) }, 'cache listener failed');
+      }
+    }
+  }
+  // ── end status page hook ──
+
   get isSynced(): boolean {
     return this.synced;
   }
@@ -121,11 +150,13 @@ export class Controller {
     const before = this.cache.get(key);
     if (type === 'DELETED') {
       this.cache.delete(key);
+      this.cacheChanged(key);
       this.queue.remove(key);
       this.reconciler.forget(gs);
       return;
     }
     this.cache.set(key, gs);
+    this.cacheChanged(key);
     const wakeDependants = this.becameReady(before, gs);
     // Our own status writes come back as MODIFIED: only spec, annotations and deletion are news.
     const interesting =
@@ -182,6 +213,7 @@ export class Controller {
       // resourceVersions are opaque: only replace the cache if the watch delivered nothing newer meanwhile.
       if (cached && cached.metadata.resourceVersion === seenVersion) {
         this.cache.set(key, current);
+        this.cacheChanged(key);
       }
       if (!this.cache.has(key)) return;
       const state = this.reconciler.states.get(key);
