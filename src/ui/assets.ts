@@ -54,10 +54,11 @@ tr.progressing > th:first-child { box-shadow: inset 4px 0 0 #bf8700; }
 .reason { font-weight: 600; }
 .msg { color: var(--fg); font-size: 13px; max-width: 60ch; overflow-wrap: anywhere; margin-top: 2px; }
 .message { overflow-wrap: anywhere; white-space: pre-wrap; }
-.drift.drifted, .result.bad, .health.unhealthy, .etype.warning, .cond.false { color: var(--fail-fg); font-weight: 600; }
-.drift.pending { color: var(--prog-fg); font-weight: 600; }
-.drift.in-sync, .result.ok, .health.healthy, .cond.true { color: var(--ok-fg); }
-.health.unknown, .cond.unknown { color: var(--muted); }
+.drift.drifted, .result.bad, .health.unhealthy, .etype.warning, .cond.bad { color: var(--fail-fg); font-weight: 600; }
+.drift.pending, .cond.warn { color: var(--prog-fg); font-weight: 600; }
+.drift.in-sync, .result.ok, .health.healthy, .cond.good { color: var(--ok-fg); }
+.health.unknown { color: var(--muted); }
+.pending { font-size: 13px; color: var(--muted); margin-top: 2px; }
 .crumbs { font-size: 14px; margin-bottom: 4px; }
 .summary { margin: 0 0 12px; overflow-wrap: anywhere; }
 .spec { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }

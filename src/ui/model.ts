@@ -39,7 +39,10 @@ export interface SourceRow {
   /** Sort key: failing first, then namespace/name. Plain string order, the same in the browser. */
   sort: string;
   ready: { status: string; reason: string; message: string };
+  /** The revision applied last; absent before the first success. */
   revision?: RevisionView | undefined;
+  /** The latest fetched revision when it is not the applied one (new, or failed). */
+  pending?: RevisionView | undefined;
   lastApplied?: string | undefined;
   changes: string;
   drift: DriftView;
@@ -204,7 +207,8 @@ export function displayUrl(url: string | undefined): string {
 export function rowOf(gs: GitSource): SourceRow {
   const state = stateOf(gs);
   const ready = findCondition(gs.status?.conditions, 'Ready');
-  const revision = gs.status?.lastAppliedRevision ?? gs.status?.revision;
+  const applied = gs.status?.lastAppliedRevision;
+  const latest = gs.status?.revision;
   const url = gs.spec?.url;
   return {
     key: keyOf(gs),
@@ -219,7 +223,8 @@ export function rowOf(gs: GitSource): SourceRow {
           reason: gs.spec?.suspend ? 'Suspended' : 'Pending',
           message: 'Not reconciled yet',
         },
-    revision: revision ? revisionView(revision, url) : undefined,
+    revision: applied ? revisionView(applied, url) : undefined,
+    pending: latest && latest !== applied ? revisionView(latest, url) : undefined,
     lastApplied: lastAppliedAt(gs),
     changes: changesSummary(gs),
     drift: driftOf(gs),

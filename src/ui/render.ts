@@ -29,7 +29,7 @@ const ROW_MESSAGE_MAX = 300;
 const ICON: Record<SourceState, string> = {
   failing: '✗',
   progressing: '↻',
-  suspended: '⏸',
+  suspended: '‖',
   ready: '✓',
 };
 
@@ -76,9 +76,21 @@ function stateBadge(state: SourceState): SafeHtml {
   >`;
 }
 
-function conditionStatus(c: Pick<Condition, 'status'>): SafeHtml {
-  const cls = c.status === 'True' ? 'true' : c.status === 'False' ? 'false' : 'unknown';
-  return html`<span class="cond ${cls}">${c.status}</span>`;
+/** Good or bad only where the status says so: Ready/Converged True is good, False bad; Stalled True bad. */
+function conditionStatus(c: Pick<Condition, 'type' | 'status'>): SafeHtml {
+  let tone = 'neutral';
+  if (c.type === 'Ready' || c.type === 'Converged')
+    tone = c.status === 'True' ? 'good' : c.status === 'False' ? 'bad' : 'neutral';
+  else if (c.type === 'Stalled' && c.status === 'True') tone = 'bad';
+  else if (c.type === 'Diverged' && c.status === 'True') tone = 'warn';
+  return html`<span class="cond ${tone}">${c.status}</span>`;
+}
+
+/** The applied revision, and the fetched one beside it when that is not applied (yet). */
+function revisions(row: SourceRow): SafeHtml {
+  return html`${revisionLink(row.revision)}${
+    row.pending ? html`<div class="pending">fetched ${revisionLink(row.pending)}, not applied</div>` : ''
+  }`;
 }
 
 /** One overview row; also what the live stream sends to replace a row in place. */
@@ -98,7 +110,8 @@ export function renderRow(row: SourceRow, now: Date): SafeHtml {
       >
     </th>
     <td class="ready">
-      ${stateBadge(row.state)} <span class="reason">${row.ready.reason}</span>
+      ${stateBadge(row.state)}
+      ${row.ready.reason !== STATE_LABEL[row.state] ? html`<span class="reason">${row.ready.reason}</span>` : ''}
       ${
         showMessage && row.ready.message
           ? html`<div class="msg" title="${clip(row.ready.message, 2000)}">
@@ -107,7 +120,7 @@ export function renderRow(row: SourceRow, now: Date): SafeHtml {
           : ''
       }
     </td>
-    <td>${revisionLink(row.revision)}</td>
+    <td>${revisions(row)}</td>
     <td>${relativeTime(row.lastApplied, now)}</td>
     <td>${row.changes || html`<span class="none">—</span>`}</td>
     <td><span class="drift ${row.drift.kind}">${row.drift.text}</span></td>
@@ -230,8 +243,8 @@ export function renderOverview(data: OverviewData, ctx: PageContext): string {
 }
 
 function section(id: string, title: string, body: SafeHtml): SafeHtml {
-  return html`<section aria-labelledby="${id}">
-    <h2 id="${id}">${title}</h2>
+  return html`<section id="${id}" aria-labelledby="${id}-title">
+    <h2 id="${id}-title">${title}</h2>
     ${body}
   </section>`;
 }
@@ -375,9 +388,9 @@ export function renderSource(d: SourceDetail, ctx: PageContext): string {
             html`<dt>${k}</dt>
               <dd>${v}</dd>`,
         )}
-        <dt>Revision applied</dt>
-        <dd>${revisionLink(row.revision)}</dd>
-        <dt>Drift</dt>
+        <dt>Revision</dt>
+        <dd>${revisions(row)}</dd>
+        <dt>Drift state</dt>
         <dd><span class="drift ${row.drift.kind}">${row.drift.text}</span></dd>
       </dl>
       ${section('conditions', 'Conditions', conditionsTable(d.conditions, ctx.now))}

@@ -10,7 +10,7 @@ import {
   rowOf,
   stateOf,
 } from '../../../src/ui/model.ts';
-import { cond, failingSource, readySource, SHA_A, source } from './fixtures.ts';
+import { cond, failingSource, readySource, SHA_A, SHA_B, source } from './fixtures.ts';
 
 describe('stateOf', () => {
   it.each([
@@ -139,6 +139,18 @@ describe('rowOf', () => {
     expect(row.lastApplied).toBe('2026-11-26T20:00:00Z');
     expect(row.changes).toBe('1 created, 1 configured (2 objects)');
     expect(row.drift).toEqual({ kind: 'in-sync', text: 'In sync' });
+  });
+
+  it('tells a fetched revision that is not applied apart from the applied one', () => {
+    const gs = readySource('apps', 'web');
+    gs.status!.revision = `main@sha1:${SHA_B}`;
+    const row = rowOf(gs);
+    expect(row.revision?.short).toBe('main@sha1:4f2c1a0');
+    expect(row.pending?.short).toBe('main@sha1:def5678');
+    const never = failingSource('apps', 'new', 'render failed');
+    never.status!.revision = `main@sha1:${SHA_B}`;
+    expect(rowOf(never)).toMatchObject({ revision: undefined, pending: { short: 'main@sha1:def5678' } });
+    expect(rowOf(readySource('apps', 'web')).pending).toBeUndefined();
   });
 
   it('shows reported drift', () => {
