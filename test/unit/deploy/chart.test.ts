@@ -364,6 +364,16 @@ describe('helm template, status page', () => {
     expect(lint.code).toBe(0);
   });
 
+  it('renders examples/status-page/values-ingress.yaml', async () => {
+    const docs = await render('-f', join(root, 'examples', 'status-page', 'values-ingress.yaml'));
+    expect(only(docs, 'Ingress').spec.tls).toEqual([
+      { secretName: 'converge-ui-tls', hosts: ['converge.example.com'] },
+    ]);
+    expect(only(docs, 'Deployment').spec.template.spec.containers[0].args).toContain(
+      '--ui-token-file=/etc/converge/ui/token',
+    );
+  });
+
   it('refuses a Service or Ingress without a token, and an Ingress without a host', async () => {
     for (const set of ['ui.service.enabled=true', 'ui.ingress.enabled=true']) {
       const r = await helm(['template', 'conv', chart, '--set', set, '--set', 'ui.ingress.host=h']);
