@@ -171,12 +171,13 @@ function filterHref(filters: Filters): string {
   return s ? `/?${s}` : '/';
 }
 
-export function renderCounts(counts: StateCounts, filters: Filters): SafeHtml {
+export function renderCounts(counts: StateCounts): SafeHtml {
+  // Counts are over every GitSource, so their links drop the namespace filter.
   return html`<p class="counts" id="counts">
     <span>${counts.total} GitSource${counts.total === 1 ? '' : 's'}:</span>
     ${STATES.map(
       (s) =>
-        html`<a class="count ${s}" href="${filterHref({ ...filters, status: s })}" data-count="${s}"
+        html`<a class="count ${s}" href="${filterHref({ status: s })}" data-count="${s}"
           >${stateBadge(s)} <span class="n">${counts[s]}</span></a
         >`,
     )}
@@ -187,7 +188,7 @@ export function renderOverview(data: OverviewData, ctx: PageContext): string {
   const { rows, filters, namespaces, counts } = data;
   const namespaceOptions = [...new Set([...namespaces, ...(filters.namespace ? [filters.namespace] : [])])];
   const main = html`<h1>GitSources</h1>
-    ${renderCounts(counts, filters)}
+    ${renderCounts(counts)}
     <form class="filters" method="get" action="/" role="search" aria-label="Filter GitSources">
       <label for="f-namespace">Namespace</label>
       <select id="f-namespace" name="namespace">

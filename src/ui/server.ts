@@ -276,8 +276,7 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
       res.end();
     });
   });
-  // Open streams must not keep the process alive past close().
-  server.keepAliveTimeout = 5_000;
+
   const port = await listen(server, opts.addr);
   return {
     port,
