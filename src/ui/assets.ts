@@ -30,6 +30,7 @@ h1 { font-size: 22px; margin: 4px 0 12px; }
 h2 { font-size: 17px; margin: 28px 0 8px; }
 .muted, .none { color: var(--muted); }
 .ns { color: var(--muted); }
+.sources tbody th .ns { white-space: nowrap; }
 .counts { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; margin: 0 0 12px; }
 .count { text-decoration: none; }
 .count .n { color: var(--fg); font-weight: 600; }

@@ -106,7 +106,7 @@ export function renderRow(row: SourceRow, now: Date): SafeHtml {
   >
     <th scope="row">
       <a href="${sourcePath(row.namespace, row.name)}"
-        ><span class="ns">${row.namespace}/</span><span class="name">${row.name}</span></a
+        ><span class="ns">${row.namespace}/</span><wbr /><span class="name">${row.name}</span></a
       >
     </th>
     <td class="ready">
