@@ -6,9 +6,8 @@
 //         (`converge run --ui-addr`), whose cache fills from its watch; also checks that page views
 //         cost no API requests.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -19,6 +18,8 @@ import {
   ensureControlPlaneBinaries,
   resolveClientTools,
   startLocalCluster,
+  startOperatorProcess,
+  type OperatorProcess,
 } from '../src/localcluster/index.ts';
 import { RecentEvents, startStatusPage } from '../src/ui/index.ts';
 import { countStates, overviewRows, namespacesOf } from '../src/ui/model.ts';
@@ -225,8 +226,7 @@ async function real(browser: Browser): Promise<void> {
   const bin = await ensureControlPlaneBinaries({ log: (l) => console.error(l) });
   const tools = await resolveClientTools({ searchPath: false });
   const cluster = await startLocalCluster({ binDir: bin, controllerManager: false, log: () => {} });
-  const work = mkdtempSync(join(tmpdir(), 'converge-bench-ui-'));
-  let op: ReturnType<typeof spawn> | undefined;
+  let op: OperatorProcess | undefined;
   try {
     const client = await KubeClient.fromFile(cluster.kubeconfigPath, { maxSockets: 16 });
     const run = (...args: string[]) =>
@@ -266,44 +266,16 @@ async function real(browser: Browser): Promise<void> {
     console.error(`[bench] ${total} suspended GitSources created in ${Date.now() - t0} ms`);
     client.close();
 
-    op = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'src', 'main.ts'),
-        'run',
-        '--kubeconfig',
-        cluster.kubeconfigPath,
-        '--leader-elect=false',
-        '--metrics-addr',
-        '127.0.0.1:0',
-        '--health-addr',
-        '127.0.0.1:0',
-        '--ui-addr',
-        '127.0.0.1:0',
-        '--work-dir',
-        join(work, 'cache'),
-        '--log-format',
-        'json',
-        '--kubectl',
-        tools.kubectl,
-        '--helm',
-        tools.helm,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: root },
-    );
-    let log = '';
-    op.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-    op.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-    let uiPort = 0;
-    let metricsPort = 0;
-    for (let tries = 0; tries < 600 && !uiPort; tries++) {
-      await new Promise((r) => setTimeout(r, 100));
-      uiPort = Number(/"uiPort":(\d+)/.exec(log)?.[1] ?? 0);
-      metricsPort = Number(/"metricsPort":(\d+)/.exec(log)?.[1] ?? 0);
-    }
-    if (!uiPort) throw new Error(`operator did not start:\n${log}`);
+    op = await startOperatorProcess({
+      kubeconfig: cluster.kubeconfigPath,
+      kubectl: tools.kubectl,
+      helm: tools.helm,
+      logLevel: 'info',
+      args: ['--leader-elect=false', '--ui-addr', '127.0.0.1:0'],
+    });
+    const started = JSON.parse(op.logs.find((l) => l.includes('converge starting'))!) as { uiPort: number };
+    const uiPort = started.uiPort;
+    const metricsPort = op.metricsPort;
     // Wait until every GitSource is in the cache and marked Suspended (one status write each), then quiet.
     const w0 = Date.now();
     let last = -1;
@@ -327,10 +299,8 @@ async function real(browser: Browser): Promise<void> {
       `${label}: API requests by the operator during ${2 * runs + Math.min(runs, 5) + runs} page views: ${after - before}`,
     );
   } finally {
-    op?.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    await op?.stop();
     await cluster.stop();
-    rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -2,10 +2,19 @@
 import { mkdirSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { parseRunOptions, USAGE, type RunOptions } from './cli/options.ts';
-import { Controller, LeaderElector, Reconciler } from './controller/index.ts';
+import { parseRunOptions, USAGE, type RunOptions } from './cli/index.ts';
+import {
+  Controller,
+  DriftWatcher,
+  GitSourceCache,
+  LeaderElector,
+  Reconciler,
+  SourceStateStore,
+  apiWriter,
+  stageSteps,
+} from './controller/index.ts';
 import { KubeClient } from './kube/index.ts';
-import { resolveClientTools } from './localcluster/tools.ts';
+import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
 import { createGitSource } from './source/index.ts';
@@ -47,7 +56,6 @@ export async function run(argv: string[]): Promise<void> {
     allowFileUrls: opts.allowFileUrls,
   });
 
-  let controller: Controller | undefined = undefined;
   const events = new EventRecorder(client, opts.identity, logger);
   // The status page shows the Events this process recorded, kept in memory (no API list per view).
   const recentEvents = new RecentEvents();
@@ -59,16 +67,20 @@ export async function run(argv: string[]): Promise<void> {
       note: e.note,
     }),
   );
+  // The controller and the reconciler share the per-source memory and the GitSource cache.
+  const states = new SourceStateStore();
+  const cache = new GitSourceCache(client, opts.namespace);
+  const drift = new DriftWatcher(client, logger);
   const reconciler = new Reconciler({
-    client,
-    source,
-    tools,
-    events,
+    steps: stageSteps({ client, source, tools, metrics }),
+    writer: apiWriter(client, events, metrics, logger),
+    states,
+    drift,
     metrics,
     logger,
-    getGitSource: (ns, name) => controller!.getGitSource(ns, name),
+    getGitSource: (ns, name) => cache.lookup(ns, name),
   });
-  controller = new Controller(client, reconciler, logger, metrics, {
+  const controller = new Controller(client, reconciler, states, cache, drift, logger, metrics, {
     namespace: opts.namespace,
     labelSelector: opts.labelSelector,
     concurrency: opts.concurrency,
@@ -78,18 +90,17 @@ export async function run(argv: string[]): Promise<void> {
     metricsAddr: opts.metricsAddr,
     healthAddr: opts.healthAddr,
     registry: metrics.registry,
-    ready: () => controller!.isSynced,
+    ready: () => controller.isSynced,
   });
   let ui: StatusPage | undefined;
   if (opts.uiAddr) {
-    const c = controller;
     ui = await startStatusPage({
       addr: opts.uiAddr,
       tokenFile: opts.uiTokenFile,
       source: {
-        gitSources: () => c.cachedGitSources(),
-        gitSource: (key) => c.cachedGitSource(key),
-        onChange: (listener) => c.onCacheChange(listener),
+        gitSources: () => cache.values(),
+        gitSource: (key) => cache.get(key),
+        onChange: (listener) => cache.onChange(listener),
       },
       events: recentEvents,
       logger: logger.child({ component: 'ui' }),
@@ -116,7 +127,7 @@ export async function run(argv: string[]): Promise<void> {
       { namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity },
       logger,
       (leading) => {
-        if (leading) controller!.setLeading(true);
+        if (leading) controller.setLeading(true);
         else if (!shuttingDown) {
           // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
           logger.error('lost leadership; exiting');
@@ -133,7 +144,7 @@ export async function run(argv: string[]): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
-    const finished = await controller!.stop();
+    const finished = await controller.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
     await elector?.stop();
     await http.close();
