@@ -136,7 +136,9 @@ export const UI_JS = `'use strict';
     if (announce) announce.textContent = text;
   }
 
-  var es = new EventSource('/events');
+  // Changes after the page was rendered are replayed; on reconnect the browser sends Last-Event-ID.
+  var es = new EventSource('/events?since=' + encodeURIComponent(body.getAttribute('data-seq') || '0'));
+  es.addEventListener('reload', function () { location.reload(); });
   es.onopen = function () { setConn(true, 'Live'); };
   es.onerror = function () { setConn(false, 'Reconnecting…'); };
 

@@ -21,6 +21,8 @@ export interface PageContext {
   now: Date;
   /** Cache-busting version of /assets/ui.css and /assets/ui.js. */
   assetVersion: string;
+  /** The live stream's last batch when the page was rendered; the script asks for what came after. */
+  seq?: number;
 }
 
 /** Longest message shown in an overview row; the GitSource page shows it whole. */
@@ -139,7 +141,7 @@ function layout(ctx: PageContext, page: string, title: string, main: SafeHtml): 
         <link rel="icon" href="/assets/favicon.svg?v=${ctx.assetVersion}" type="image/svg+xml" />
         <script src="/assets/ui.js?v=${ctx.assetVersion}" defer></script>
       </head>
-      <body data-page="${page}">
+      <body data-page="${page}" data-seq="${ctx.seq ?? 0}">
         <a class="skip" href="#main">Skip to content</a>
         <header class="top">
           <a class="brand" href="/">Converge</a>

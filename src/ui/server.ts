@@ -36,6 +36,8 @@ export interface StatusPageOptions {
   flushMs?: number;
   /** Open live streams at most (default 100); more get 503. */
   maxStreams?: number;
+  /** Batches remembered for streams that open late or reconnect (default 500); older ones get a reload. */
+  replayBatches?: number;
   /** Heartbeat comment on idle streams, so proxies keep them open (default 20 s). */
   heartbeatMs?: number;
 }
@@ -73,8 +75,12 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
   const streams = new Set<ServerResponse>();
   const pending = new Set<string>();
   let flushTimer: NodeJS.Timeout | undefined;
+  // Every batch gets a sequence number (the SSE event id). Pages carry the number they were
+  // rendered at, so a stream that opens late, or reconnects, replays the keys changed since.
+  let seq = 0;
+  const batches: Array<{ seq: number; keys: string[] }> = [];
 
-  const ctx = () => ({ now: now(), assetVersion: ASSET_VERSION });
+  const ctx = () => ({ now: now(), assetVersion: ASSET_VERSION, seq });
 
   async function send(
     req: IncomingMessage,
@@ -125,6 +131,14 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
       return;
     }
     res.write('retry: 2000\n\n');
+    const since = Number(
+      req.headers['last-event-id'] ?? new URL(req.url ?? '/', 'http://x').searchParams.get('since'),
+    );
+    if (Number.isInteger(since) && since < seq) {
+      const oldest = batches[0]?.seq ?? seq + 1;
+      if (since + 1 < oldest) res.write(`id: ${seq}\nevent: reload\ndata: {}\n\n`);
+      else res.write(events(new Set(batches.filter((b) => b.seq > since).flatMap((b) => b.keys)), now()));
+    }
     streams.add(res);
     req.socket.setNoDelay(true);
     res.on('close', () => streams.delete(res));
@@ -141,12 +155,8 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     }
   }
 
-  function flush(): void {
-    flushTimer = undefined;
-    const keys = [...pending];
-    pending.clear();
-    if (streams.size === 0) return;
-    const at = now();
+  /** The SSE text for `keys`: a row (or remove) each, then the counts, carrying id `seq`. */
+  function events(keys: Iterable<string>, at: Date): string {
     let out = '';
     for (const key of keys) {
       const gs = opts.source.gitSource(key);
@@ -165,8 +175,17 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
         html: renderRow(row, at).value,
       })}\n\n`;
     }
-    out += `event: counts\ndata: ${JSON.stringify(countStates(opts.source.gitSources()))}\n\n`;
-    broadcast(out);
+    return `${out}id: ${seq}\nevent: counts\ndata: ${JSON.stringify(countStates(opts.source.gitSources()))}\n\n`;
+  }
+
+  function flush(): void {
+    flushTimer = undefined;
+    const keys = [...pending];
+    pending.clear();
+    seq++;
+    batches.push({ seq, keys });
+    if (batches.length > (opts.replayBatches ?? 500)) batches.shift();
+    if (streams.size > 0) broadcast(events(keys, now()));
   }
 
   const changed = (key: string) => {

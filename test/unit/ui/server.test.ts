@@ -60,6 +60,37 @@ function get(
   });
 }
 
+/** Reads /events until `marker` arrives; returns the text so far. */
+function streamUntil(
+  port: number,
+  path: string,
+  marker: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (text.includes(marker)) {
+          req.destroy();
+          resolve(text);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function eventually(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('timed out');
+}
+
 const logger = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'ui-server-'));
 const mem = memorySource([
@@ -182,5 +213,40 @@ describe('status page server', () => {
     expect(data).toMatchObject({ key: 'apps/web', state: 'failing' });
     expect(data.html).toContain('now &lt;broken&gt;');
     expect(received).toMatch(/event: counts\ndata: \{"total":2,"failing":2/);
+  });
+
+  it('replays changes made after the page was rendered to a stream that opens later, or asks for a reload', async () => {
+    const replay = await startStatusPage({
+      addr: '127.0.0.1:0',
+      source: mem.view,
+      events: new RecentEvents(),
+      logger,
+      flushMs: 1,
+      replayBatches: 2,
+    });
+    try {
+      const seqOf = async () =>
+        Number(/data-seq="(\d+)"/.exec((await get(replay.port, '/')).body.toString())![1]);
+      const rendered = await seqOf();
+      mem.set(failingSource('apps', 'late', 'changed before the stream opened'));
+      await eventually(async () => (await seqOf()) > rendered);
+      const first = await streamUntil(replay.port, `/events?since=${rendered}`, 'event: counts');
+      expect(first).toContain('"key":"apps/late"');
+      expect(first).toMatch(/id: \d+\nevent: counts/);
+      // The browser's Last-Event-ID wins over ?since on reconnect: nothing newer, nothing replayed.
+      const id = /id: (\d+)/.exec(first)![1]!;
+      const again = await streamUntil(replay.port, `/events?since=0`, 'retry', { 'last-event-id': id });
+      expect(again).not.toContain('event: row');
+      for (let i = 0; i < 3; i++) {
+        const before = await seqOf();
+        mem.set(readySource('apps', `more-${i}`));
+        await eventually(async () => (await seqOf()) > before);
+      }
+      expect(await streamUntil(replay.port, `/events?since=${rendered}`, 'event: reload')).toContain(
+        'event: reload',
+      );
+    } finally {
+      await replay.close();
+    }
   });
 });
