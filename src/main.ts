@@ -19,6 +19,7 @@ import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
 import { createGitSource } from './source/index.ts';
+import { RecentEvents, startStatusPage, type StatusPage } from './ui/index.ts';
 
 function createLogger(opts: RunOptions): Logger {
   if (opts.logFormat === 'pretty') {
@@ -56,13 +57,24 @@ export async function run(argv: string[]): Promise<void> {
     allowFileUrls: opts.allowFileUrls,
   });
 
+  const events = new EventRecorder(client, opts.identity, logger);
+  // The status page shows the Events this process recorded, kept in memory (no API list per view).
+  const recentEvents = new RecentEvents();
+  events.onRecorded((e) =>
+    recentEvents.add(`${e.target.namespace}/${e.target.name}`, {
+      time: e.time,
+      type: e.type,
+      reason: e.reason,
+      note: e.note,
+    }),
+  );
   // The controller and the reconciler share the per-source memory and the GitSource cache.
   const states = new SourceStateStore();
   const cache = new GitSourceCache(client, opts.namespace);
   const drift = new DriftWatcher(client, logger);
   const reconciler = new Reconciler({
     steps: stageSteps({ client, source, tools, metrics }),
-    writer: apiWriter(client, new EventRecorder(client, opts.identity, logger), metrics, logger),
+    writer: apiWriter(client, events, metrics, logger),
     states,
     drift,
     metrics,
@@ -81,10 +93,26 @@ export async function run(argv: string[]): Promise<void> {
     registry: metrics.registry,
     ready: () => controller.isSynced,
   });
+  let ui: StatusPage | undefined;
+  if (opts.uiAddr) {
+    ui = await startStatusPage({
+      addr: opts.uiAddr,
+      tokenFile: opts.uiTokenFile,
+      source: {
+        gitSources: () => cache.values(),
+        gitSource: (key) => cache.get(key),
+        onChange: (listener) => cache.onChange(listener),
+      },
+      events: recentEvents,
+      logger: logger.child({ component: 'ui' }),
+    });
+  }
   logger.info(
     {
       metricsPort: http.metricsPort,
       healthPort: http.healthPort,
+      uiPort: ui?.port,
+      uiAuth: ui ? (opts.uiTokenFile ? 'token' : 'localhost-only') : undefined,
       leaderElect: opts.leaderElect,
       identity: opts.identity,
     },
@@ -122,6 +150,7 @@ export async function run(argv: string[]): Promise<void> {
     await elector?.stop();
     await source.close();
     await http.close();
+    await ui?.close();
     client.close();
     logger.info('stopped');
     logger.flush?.();
