@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { parseRunOptions, USAGE, type RunOptions } from './cli/options.ts';
 import { Controller, LeaderElector, Reconciler } from './controller/index.ts';
 import { KubeClient } from './kube/index.ts';
+import { NotificationDispatcher } from './notify/index.ts';
 import { resolveClientTools } from './localcluster/tools.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
@@ -47,14 +48,23 @@ export async function run(argv: string[]): Promise<void> {
   });
 
   let controller: Controller | undefined = undefined;
+  const events = new EventRecorder(client, opts.identity, logger);
+  const notifier = new NotificationDispatcher({
+    client,
+    logger: logger.child({ stage: 'notify' }),
+    metrics,
+    events,
+    namespace: opts.namespace,
+  });
   const reconciler = new Reconciler({
     client,
     source,
     tools,
-    events: new EventRecorder(client, opts.identity, logger),
+    events,
     metrics,
     logger,
     getGitSource: (ns, name) => controller!.getGitSource(ns, name),
+    onTransition: (gs, before, after, emitted) => notifier.onTransition(gs, before, after, emitted),
   });
   controller = new Controller(client, reconciler, logger, metrics, {
     namespace: opts.namespace,
@@ -78,6 +88,7 @@ export async function run(argv: string[]): Promise<void> {
     'converge starting',
   );
   controller.start();
+  notifier.start();
 
   let elector: LeaderElector | undefined;
   let shuttingDown = false;
@@ -87,8 +98,10 @@ export async function run(argv: string[]): Promise<void> {
       { namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity },
       logger,
       (leading) => {
-        if (leading) controller!.setLeading(true);
-        else if (!shuttingDown) {
+        if (leading) {
+          controller!.setLeading(true);
+          notifier.setLeading(true);
+        } else if (!shuttingDown) {
           // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
           logger.error('lost leadership; exiting');
           process.exit(1);
@@ -98,6 +111,7 @@ export async function run(argv: string[]): Promise<void> {
     elector.start();
   } else {
     controller.setLeading(true);
+    notifier.setLeading(true);
   }
 
   const shutdown = async (signal: string) => {
@@ -106,6 +120,7 @@ export async function run(argv: string[]): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const finished = await controller!.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
+    await notifier.stop();
     await elector?.stop();
     await http.close();
     client.close();

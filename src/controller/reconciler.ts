@@ -23,6 +23,7 @@ import {
   suspendedStatus,
   transitionEvents,
   type EventRecorder,
+  type EventSpec,
   type StatusContext,
 } from '../report/index.ts';
 import type { Metrics } from '../server/index.ts';
@@ -60,6 +61,13 @@ export interface ReconcilerDeps {
   now?: () => Date;
   /** Looks a GitSource up (for dependsOn): the controller's cache, or a GET. */
   getGitSource: (namespace: string, name: string) => Promise<GitSource | undefined>;
+  /** Told of every status change with the Events it emitted (notify/); must only enqueue, never block. */
+  onTransition?: (
+    gs: GitSource,
+    before: GitSourceStatus | undefined,
+    after: GitSourceStatus,
+    events: readonly EventSpec[],
+  ) => void;
 }
 
 export type ReconcileResult =
@@ -505,6 +513,7 @@ export class Reconciler {
   ): Promise<void> {
     const events = transitionEvents(gs.status?.conditions, status.conditions ?? [], extra);
     if (sameStatus(gs.status, status) && events.length === 0) return;
+    const before = gs.status;
     if (!sameStatus(gs.status, status)) {
       const ref = gitSourceRef(gs.metadata.namespace, gs.metadata.name);
       try {
@@ -538,6 +547,7 @@ export class Reconciler {
       }
     }
     await this.deps.events.record(target(gs), events);
+    this.deps.onTransition?.(gs, before, status, events);
   }
 }
 

@@ -9,6 +9,8 @@ export interface EventTarget {
   name: string;
   namespace: string;
   uid: string;
+  /** Kind of the object the Events are about (default GitSource; Notifier for delivery failures). */
+  kind?: string;
 }
 
 export class EventRecorder {
@@ -37,7 +39,7 @@ export class EventRecorder {
         type: e.type,
         regarding: {
           apiVersion: API_VERSION,
-          kind: KIND,
+          kind: target.kind ?? KIND,
           name: target.name,
           namespace: target.namespace,
           uid: target.uid,
