@@ -35,15 +35,14 @@ export function retryAfterMs(value: string | null | undefined, now: number): num
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]+/g;
+
 /** Control characters out, whitespace collapsed, secrets masked, at most `max` characters. */
 export function sanitize(text: string, redact: readonly string[] = [], max = 300): string {
   let out = text;
   for (const s of redact) if (s.length >= 4) out = out.split(s).join('***');
-  // eslint-disable-next-line no-control-regex
-  out = out
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  out = out.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
   return out.length <= max ? out : `${out.slice(0, max - 1)}…`;
 }
 
