@@ -40,7 +40,19 @@ export function notificationsFor(t: TransitionInput): Notification[] {
     commit: commitOf(revision),
     time: t.time,
   });
-  for (const e of t.events) {
+  // Changed stays True from one unapplied revision to the next (a fix after a broken commit), so
+  // no Event fires; the new commit still deserves its `pending`.
+  const changed = findCondition(after.conditions, 'Changed');
+  const movedOn =
+    changed?.status === 'True' &&
+    after.revision !== undefined &&
+    t.before?.revision !== undefined &&
+    t.before.revision !== after.revision &&
+    !t.events.some((e) => e.reason === 'Changed');
+  const events: readonly EventSpec[] = movedOn
+    ? [{ type: 'Normal', reason: 'Changed', note: changed.message }, ...t.events]
+    : t.events;
+  for (const e of events) {
     switch (e.reason) {
       case 'Changed':
         out.push({

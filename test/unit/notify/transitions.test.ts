@@ -37,7 +37,11 @@ describe('notificationsFor', () => {
     ]);
     // A retry failing the same way is no new transition.
     expect(of(gs.step.failed(rev('b')))).toEqual([]);
-    gs.step.progressing(rev('c'));
+    // The fix is a new revision while Changed is still True: it gets its own Changed (pending).
+    expect(of(gs.step.progressing(rev('c')))).toEqual([
+      { event: 'Changed', reason: 'NewRevision', revision: rev('c'), commit: 'c'.repeat(40) },
+      { event: 'Diverged', reason: 'Pending', revision: rev('c'), commit: 'c'.repeat(40) },
+    ]);
     const fixed = of(gs.step.applied(rev('c')), true);
     expect(fixed.map((n) => n.event)).toEqual(['Converged', 'Recovered']);
   });
