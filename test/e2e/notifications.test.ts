@@ -189,6 +189,12 @@ describe('notifications', () => {
     expect(JSON.stringify(await eventsFor(ns, 'web'))).not.toContain(TOKEN);
   }, 240_000);
 
+  it('examples/notifiers are accepted by the API server as they are', async () => {
+    const dir = join(import.meta.dirname, '..', '..', 'examples', 'notifiers');
+    const out = await kubectlOk(['apply', '--dry-run=server', '-f', dir]);
+    expect(out.match(/notifier\.gitops\.converge\.dev\/\S+ created/g)).toHaveLength(10);
+  });
+
   it('a delivery the service refuses is recorded on the Notifier: status, Warning Event, metric', async () => {
     const { ns, fixture, http, operator } = journey!;
     const repo = await fixture.createRepo('refused');
