@@ -120,7 +120,8 @@ export async function run(argv: string[]): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const finished = await controller!.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
-    await notifier.stop();
+    // The last transitions (a Converged just before shutdown) get a moment to go out.
+    await notifier.stop(Math.min(5000, opts.shutdownGraceMs));
     await elector?.stop();
     await http.close();
     client.close();

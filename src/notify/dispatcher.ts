@@ -157,7 +157,16 @@ export class NotificationDispatcher {
     if (leading) for (const s of this.notifiers.values()) this.observe(s);
   }
 
-  async stop(): Promise<void> {
+  /** Lets queued deliveries finish for up to graceMs, then cancels the rest. Idempotent. */
+  async stop(graceMs = 0): Promise<void> {
+    if (graceMs > 0 && !this.isIdle()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.idle(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
     this.abort.abort();
     for (const s of this.notifiers.values()) {
       s.abort.abort();
