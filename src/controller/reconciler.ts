@@ -186,7 +186,9 @@ export class Reconciler {
           state.appliedCommit === resolved.commit &&
           state.appliedGeneration === gs.metadata.generation &&
           gs.status?.lastAppliedRevision === revision &&
-          !forced;
+          !forced &&
+          // A transient failure (fetch, auth) at the applied commit must still be cleared when it passes.
+          findCondition(gs.status?.conditions, 'Ready')?.status === 'True';
         if (upToDate && state.drifted.size === 0) {
           // The no-op pass: one ls-remote, no dry-runs, no writes.
           this.deps.metrics.reconcileTotal.inc({ result: 'noop' });

@@ -258,4 +258,58 @@ describe('notifications', () => {
       await metricSum(port, 'converge_notifications_total', { type: /^webhook$/, result: /^failure$/ }),
     ).toBeGreaterThan(0);
   }, 120_000);
+
+  it('a PagerDuty incident for an unreachable repository is resolved once it is reachable again', async () => {
+    const { ns, fixture, http } = journey!;
+    const repo = await fixture.createRepo('flaky');
+    await commitFiles(repo, { 'cm.yaml': configMap('flaky', { v: '1' }) }, 'v1');
+    await kubectlOk(['create', 'secret', 'generic', 'pd-key', '-n', ns, `--from-literal=token=${GENIE_KEY}`]);
+    await kubectlOk(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'gitops.converge.dev/v1alpha1',
+        kind: 'Notifier',
+        metadata: { name: 'pager', namespace: ns },
+        spec: {
+          type: 'pagerduty',
+          address: fake.url,
+          secretRef: { name: 'pd-key' },
+          sources: { matchLabels: { notify: 'pager' } },
+        },
+      }),
+    );
+    await eventually(async () => (await getNotifier(ns, 'pager')).status?.conditions, {
+      timeoutMs: 30_000,
+      what: 'Notifier pager observed',
+    });
+    await kubectlOk(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'gitops.converge.dev/v1alpha1',
+        kind: 'GitSource',
+        metadata: { name: 'flaky', namespace: ns, labels: { notify: 'pager' } },
+        spec: { url: http.url('flaky'), interval: '5s', retryInterval: '5s', targetNamespace: ns },
+      }),
+    );
+    await waitForCondition(ns, 'flaky', 'Ready', 'True', { timeoutMs: 60_000 });
+    const key = `converge/${ns}/flaky/FetchFailed`;
+    http.mode = 'error';
+    try {
+      await waitForCondition(ns, 'flaky', 'Ready', 'False', { reason: 'FetchFailed', timeoutMs: 60_000 });
+      await eventually(() => fake.incidents.get(key)?.status === 'triggered', {
+        timeoutMs: 30_000,
+        what: 'incident triggered',
+      });
+    } finally {
+      http.mode = 'ok';
+    }
+    // Same commit as before: only the fetch failed, and recovering from it must still be told.
+    await waitForCondition(ns, 'flaky', 'Ready', 'True', { timeoutMs: 60_000 });
+    await eventually(() => fake.incidents.get(key)?.status === 'resolved', {
+      timeoutMs: 30_000,
+      what: 'incident resolved',
+    });
+    expect(fake.incidents.get(key)?.count).toBe(1);
+    expect((await getNotifier(ns, 'pager')).status?.openIncidents).toEqual([]);
+  }, 180_000);
 });
