@@ -2,11 +2,20 @@
 import { mkdirSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { parseRunOptions, USAGE, type RunOptions } from './cli/options.ts';
-import { Controller, LeaderElector, Reconciler } from './controller/index.ts';
+import { parseRunOptions, USAGE, type RunOptions } from './cli/index.ts';
+import {
+  Controller,
+  DriftWatcher,
+  GitSourceCache,
+  LeaderElector,
+  Reconciler,
+  SourceStateStore,
+  apiWriter,
+  stageSteps,
+} from './controller/index.ts';
 import { KubeClient } from './kube/index.ts';
 import { NotificationDispatcher } from './notify/index.ts';
-import { resolveClientTools } from './localcluster/tools.ts';
+import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
 import { createGitSource } from './source/index.ts';
@@ -47,8 +56,12 @@ export async function run(argv: string[]): Promise<void> {
     allowFileUrls: opts.allowFileUrls,
   });
 
-  let controller: Controller | undefined = undefined;
+  // The controller and the reconciler share the per-source memory and the GitSource cache.
+  const states = new SourceStateStore();
+  const cache = new GitSourceCache(client, opts.namespace);
+  const drift = new DriftWatcher(client, logger);
   const events = new EventRecorder(client, opts.identity, logger);
+  // Transitions the status writer records also go out through the Notifiers (asynchronously).
   const notifier = new NotificationDispatcher({
     client,
     logger: logger.child({ stage: 'notify' }),
@@ -57,16 +70,17 @@ export async function run(argv: string[]): Promise<void> {
     namespace: opts.namespace,
   });
   const reconciler = new Reconciler({
-    client,
-    source,
-    tools,
-    events,
+    steps: stageSteps({ client, source, tools, metrics }),
+    writer: apiWriter(client, events, metrics, logger, (gs, before, after, emitted) =>
+      notifier.onTransition(gs, before, after, emitted),
+    ),
+    states,
+    drift,
     metrics,
     logger,
-    getGitSource: (ns, name) => controller!.getGitSource(ns, name),
-    onTransition: (gs, before, after, emitted) => notifier.onTransition(gs, before, after, emitted),
+    getGitSource: (ns, name) => cache.lookup(ns, name),
   });
-  controller = new Controller(client, reconciler, logger, metrics, {
+  const controller = new Controller(client, reconciler, states, cache, drift, logger, metrics, {
     namespace: opts.namespace,
     labelSelector: opts.labelSelector,
     concurrency: opts.concurrency,
@@ -76,7 +90,7 @@ export async function run(argv: string[]): Promise<void> {
     metricsAddr: opts.metricsAddr,
     healthAddr: opts.healthAddr,
     registry: metrics.registry,
-    ready: () => controller!.isSynced,
+    ready: () => controller.isSynced,
   });
   logger.info(
     {
@@ -99,7 +113,7 @@ export async function run(argv: string[]): Promise<void> {
       logger,
       (leading) => {
         if (leading) {
-          controller!.setLeading(true);
+          controller.setLeading(true);
           notifier.setLeading(true);
         } else if (!shuttingDown) {
           // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
@@ -118,7 +132,7 @@ export async function run(argv: string[]): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
-    const finished = await controller!.stop();
+    const finished = await controller.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
     // The last transitions (a Converged just before shutdown) get a moment to go out.
     await notifier.stop(Math.min(5000, opts.shutdownGraceMs));

@@ -28,7 +28,7 @@ function structural(node: unknown): unknown {
   return out;
 }
 
-export function openApiSchema(
+function openApiSchema(
   specSchema: z.ZodType = GitSourceSpecSchema,
   statusSchema: z.ZodType = GitSourceStatusSchema,
 ): Json {
