@@ -1,5 +1,6 @@
 // The dispatcher with real providers against the loopback fake services, an injected clock and
 // timers, and a stand-in for the two API calls it makes (read a Secret, apply Notifier status).
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Notifier, NotifierSpec, NotifierStatus } from '../../../src/api/index.ts';
 import { ApiError, type KubeClient } from '../../../src/kube/index.ts';
@@ -9,6 +10,14 @@ import { createMetrics } from '../../../src/server/index.ts';
 import { startFakeServices, type FakeServices } from '../../support/fake-services.ts';
 import { captureLog } from '../../support/git-log.ts';
 import { gitSource, rev, type Step } from './history.ts';
+
+async function eventually(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 const TOKEN = 'tok-dispatch-5150';
 let fake: FakeServices;
@@ -260,5 +269,32 @@ describe('NotificationDispatcher', () => {
       status: 'False',
       reason: 'Suspended',
     });
+  });
+
+  it('a service that never answers holds up only its own Notifier, and never the caller', async () => {
+    // Accepts connections and never answers.
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const h = harness({ type: 'webhook' });
+      h.d.upsertNotifier({
+        apiVersion: 'gitops.converge.dev/v1alpha1',
+        kind: 'Notifier',
+        metadata: { name: 'silent', namespace: 'apps', uid: 'uid-silent', generation: 1 },
+        spec: { type: 'webhook', address: `http://127.0.0.1:${port}/hook`, suspend: false },
+      } as Notifier);
+      const gs = gitSource();
+      const step = gs.step.progressing(rev('a'));
+      // onTransition returns before any delivery starts: nothing is awaited.
+      expect(h.d.onTransition(step.gs, step.before, step.after, step.events)).toBeUndefined();
+      await eventually(() => fake.webhookEvents.length === 2);
+      expect(sockets.length).toBeGreaterThan(0);
+      await h.d.stop();
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 });
