@@ -15,6 +15,7 @@ import {
   stageSteps,
 } from './controller/index.ts';
 import { KubeClient } from './kube/index.ts';
+import { NotificationDispatcher } from './notify/index.ts';
 import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
@@ -72,9 +73,19 @@ export async function run(argv: string[]): Promise<void> {
   const states = new SourceStateStore();
   const cache = new GitSourceCache(client, opts.namespace);
   const drift = new DriftWatcher(client, logger);
+  // Transitions the status writer records also go out through the Notifiers (asynchronously).
+  const notifier = new NotificationDispatcher({
+    client,
+    logger: logger.child({ stage: 'notify' }),
+    metrics,
+    events,
+    namespace: opts.namespace,
+  });
   const reconciler = new Reconciler({
     steps: stageSteps({ client, source, tools, metrics }),
-    writer: apiWriter(client, events, metrics, logger),
+    writer: apiWriter(client, events, metrics, logger, (gs, before, after, emitted) =>
+      notifier.onTransition(gs, before, after, emitted),
+    ),
     states,
     drift,
     metrics,
@@ -119,6 +130,7 @@ export async function run(argv: string[]): Promise<void> {
     'converge starting',
   );
   controller.start();
+  notifier.start();
 
   let elector: LeaderElector | undefined;
   let shuttingDown = false;
@@ -128,8 +140,10 @@ export async function run(argv: string[]): Promise<void> {
       { namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity },
       logger,
       (leading) => {
-        if (leading) controller.setLeading(true);
-        else if (!shuttingDown) {
+        if (leading) {
+          controller.setLeading(true);
+          notifier.setLeading(true);
+        } else if (!shuttingDown) {
           // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
           logger.error('lost leadership; exiting');
           process.exit(1);
@@ -139,6 +153,7 @@ export async function run(argv: string[]): Promise<void> {
     elector.start();
   } else {
     controller.setLeading(true);
+    notifier.setLeading(true);
   }
 
   const shutdown = async (signal: string) => {
@@ -147,6 +162,8 @@ export async function run(argv: string[]): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const finished = await controller.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
+    // The last transitions (a Converged just before shutdown) get a moment to go out.
+    await notifier.stop(Math.min(5000, opts.shutdownGraceMs));
     await elector?.stop();
     await source.close();
     await http.close();

@@ -3,7 +3,7 @@ export { Controller, type ControllerOptions } from './controller.ts';
 export { Reconciler, type ReconcilerDeps, type ReconcileResult } from './reconciler.ts';
 export { SourceStateStore, type SourceState } from './state.ts';
 export { stageSteps, type ReconcileSteps, type StepContext, type Plan } from './steps.ts';
-export { apiWriter, type GitSourceWriter } from './writer.ts';
+export { apiWriter, type GitSourceWriter, type TransitionListener } from './writer.ts';
 export { LeaderElector, type LeaderElectionOptions } from './leader.ts';
 export { WorkQueue, backoffDelay } from './queue.ts';
 export { DriftWatcher, driftedFields, type DriftDetection, type DriftTracker } from './drift.ts';

@@ -9,6 +9,8 @@ export interface EventTarget {
   name: string;
   namespace: string;
   uid: string;
+  /** Kind of the object the Events are about (default GitSource; Notifier for delivery failures). */
+  kind?: string;
 }
 
 /** An Event as recorded, for in-process readers (the status page keeps the recent ones). */
@@ -51,7 +53,7 @@ export class EventRecorder {
         type: e.type,
         regarding: {
           apiVersion: API_VERSION,
-          kind: KIND,
+          kind: target.kind ?? KIND,
           name: target.name,
           namespace: target.namespace,
           uid: target.uid,

@@ -241,6 +241,12 @@ describe('helm template, default values', () => {
         verbs: ['get', 'update', 'patch'],
       },
       { apiGroups: ['gitops.converge.dev'], resources: ['gitsources/finalizers'], verbs: ['update'] },
+      { apiGroups: ['gitops.converge.dev'], resources: ['notifiers'], verbs: ['get', 'list', 'watch'] },
+      {
+        apiGroups: ['gitops.converge.dev'],
+        resources: ['notifiers/status'],
+        verbs: ['get', 'update', 'patch'],
+      },
       { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
     ]);
     expect(only(docs, 'ClusterRole', 'conv-converge-sources').rules).toEqual([
@@ -270,12 +276,19 @@ describe('helm template, default values', () => {
     }
   });
 
-  it('ships the CRD byte-identical to crds/gitsource.yaml', async () => {
-    const chartCrd = readFileSync(join(chart, 'crds', 'gitsource.yaml'));
-    const repoCrd = readFileSync(join(root, 'crds', 'gitsource.yaml'));
-    expect(chartCrd.equals(repoCrd), 'run `npm run generate`').toBe(true);
+  it('ships the CRDs byte-identical to crds/', async () => {
+    for (const file of ['gitsource.yaml', 'notifier.yaml']) {
+      const chartCrd = readFileSync(join(chart, 'crds', file));
+      const repoCrd = readFileSync(join(root, 'crds', file));
+      expect(chartCrd.equals(repoCrd), `${file}: run \`npm run generate\``).toBe(true);
+    }
     const withCrds = await render('--include-crds');
-    expect(only(withCrds, 'CustomResourceDefinition').metadata.name).toBe('gitsources.gitops.converge.dev');
+    expect(
+      withCrds
+        .filter((d) => d.kind === 'CustomResourceDefinition')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(['gitsources.gitops.converge.dev', 'notifiers.gitops.converge.dev']);
   });
 });
 
@@ -405,7 +418,7 @@ describe('helm template, tenant mode', () => {
     'bind',
   ];
 
-  it('has no cluster-wide write beyond GitSources and Events, and no cluster-wide secrets or impersonation', () => {
+  it('has no cluster-wide write beyond GitSources, Notifier status and Events, and no cluster-wide secrets or impersonation', () => {
     const clusterRoles = docs.filter((d) => d.kind === 'ClusterRole');
     expect(clusterRoles.map((r) => r.metadata.name)).toEqual(['conv-converge-gitsources']);
     for (const role of clusterRoles) {
@@ -416,7 +429,13 @@ describe('helm template, tenant mode', () => {
         if (rule.verbs.some((v) => writeVerbs.includes(v))) {
           expect(rule.verbs).not.toContain('*');
           for (const r of rule.resources ?? [])
-            expect(['gitsources', 'gitsources/status', 'gitsources/finalizers', 'events']).toContain(r);
+            expect([
+              'gitsources',
+              'gitsources/status',
+              'gitsources/finalizers',
+              'notifiers/status',
+              'events',
+            ]).toContain(r);
         }
       }
     }
