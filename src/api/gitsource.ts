@@ -248,6 +248,8 @@ export const ANNOTATION_FORCE = `${GROUP}/force`;
 export const ANNOTATION_SSA = `${GROUP}/ssa`;
 /** On an object in Git: take it over from the GitSource whose labels it carries (value `enabled`). */
 export const ANNOTATION_ADOPT = `${GROUP}/adopt`;
+/** Set by `converge rollback`: the spec.ref (JSON) to restore with `converge resume-tracking`. */
+export const ANNOTATION_ROLLBACK_FROM = `${GROUP}/rollback-from`;
 export const FIELD_MANAGER = 'converge';
 export const STATUS_FIELD_MANAGER = 'converge-status';
 

@@ -32,7 +32,7 @@ import {
   type RestMapping,
 } from '../kube/index.ts';
 import type { ChangeSet, Owner, PlannedObject, StaleObject } from './changeset.ts';
-import { diffObjects, ignorePathsFor, withIgnoredFromLive } from './diff.ts';
+import { comparedObjects, diffObjects, ignorePathsFor, withIgnoredFromLive } from './diff.ts';
 import { compareApplyOrder } from './order.ts';
 import { ownerOf, ownershipConflict } from './ownership.ts';
 
@@ -52,6 +52,8 @@ export interface PlanOptions {
    * cannot tell, the labels are taken at their word.
    */
   declaredBy?: (owner: Owner, id: string) => Promise<boolean>;
+  /** Keep the normalized live and after-apply objects on each planned object (`converge diff`). */
+  withObjects?: boolean;
   signal?: AbortSignal;
 }
 
@@ -233,13 +235,18 @@ export async function planChanges(
       force: Boolean(opts.force) || annotations[ANNOTATION_FORCE] === 'enabled',
       createOnly: annotations[ANNOTATION_SSA] === 'IfNotPresent',
     };
-    if (!p.mapping) return { ...base, action: 'create', object, pending: 'crd' };
+    const ignorePaths = ignorePathsFor(ref, opts.ignore);
+    const isSecret = ref.kind === 'Secret' && ref.group === '';
+    const compared = (live: KubeObject | undefined, after: KubeObject) =>
+      opts.withObjects ? { compared: comparedObjects(live, after, ignorePaths, isSecret) } : {};
+    if (!p.mapping)
+      return { ...base, action: 'create', object, pending: 'crd', ...compared(undefined, object) };
     const path = resourcePath(p.mapping, ref.namespace, ref.name);
     let live = owned.get(path);
     if (!live && (existing.has(path) || unknown.has(resourcePath(p.mapping, ref.namespace)))) {
       live = await client.getIfExists<KubeObject>(path, { signal });
     }
-    if (!live) return { ...base, action: 'create', object, path };
+    if (!live) return { ...base, action: 'create', object, path, ...compared(undefined, object) };
     // A create-only object is never written once it exists, so it takes nothing over: two
     // GitSources may both declare, say, a shared Namespace that way.
     const conflict = base.createOnly ? undefined : ownershipConflict(ref, live, object, opts.owner);
@@ -249,7 +256,6 @@ export async function planChanges(
       resourceVersion: String(live.metadata.resourceVersion ?? ''),
     };
     if (base.createOnly) return { ...base, action: 'unchanged', object, path, live: identity };
-    const ignorePaths = ignorePathsFor(ref, opts.ignore);
     let toApply = withIgnoredFromLive(object, live, ignorePaths);
     let dryRun: KubeObject;
     try {
@@ -265,18 +271,24 @@ export async function planChanges(
         }
       }
     } catch (err) {
-      if (isNotFound(err)) return { ...base, action: 'create', object, path };
+      if (isNotFound(err)) return { ...base, action: 'create', object, path, ...compared(undefined, object) };
       const fields = immutableFields(err);
       if (!fields) throw objectError(ref, 'patch', err, 'ApplyFailed');
       if (!base.force) throw immutableFieldError(ref, fields, err);
       // With force the apply deletes and recreates it; the diff names what forces that.
       const changes = fields.map((f) => ({ op: 'replace' as const, path: fieldToPointer(f) }));
-      return { ...base, action: 'configure', object: toApply, path, live: identity, changes, recreate: true };
+      return {
+        ...base,
+        action: 'configure',
+        object: toApply,
+        path,
+        live: identity,
+        changes,
+        recreate: true,
+        ...compared(live, toApply),
+      };
     }
-    const changes = diffObjects(live, dryRun, {
-      ignorePaths,
-      hideValues: ref.kind === 'Secret' && ref.group === '',
-    });
+    const changes = diffObjects(live, dryRun, { ignorePaths, hideValues: isSecret });
     return {
       ...base,
       action: changes.length ? 'configure' : 'unchanged',
@@ -284,6 +296,7 @@ export async function planChanges(
       path,
       live: identity,
       ...(changes.length ? { changes } : {}),
+      ...compared(live, dryRun),
     };
   });
   const objects: PlannedObject[] = [];
