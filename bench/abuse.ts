@@ -28,6 +28,9 @@ const { values } = parseArgs({
     kubeconfig: { type: 'string' },
     // Comma-separated names of hostile inputs to use (default: all).
     only: { type: 'string' },
+    // Control run: the same number of GitSources, each failing on a small invalid file, to tell
+    // what hostile inputs cost from what any burst of failing GitSources costs.
+    control: { type: 'boolean', default: false },
     'node-options': { type: 'string', default: '' },
   },
 });
@@ -107,7 +110,14 @@ async function main(): Promise<void> {
 
     const good = await fixture.createRepo('good');
     await commitFiles(good, { 'app.yaml': configMap('steady', 'ok') }, 'good');
-    const hostile = hostileRepos();
+    const hostile = values.control
+      ? Object.fromEntries(
+          Object.keys(hostileRepos()).map((name) => [
+            `control-${name}`,
+            { 'bad.yaml': 'kind: ConfigMap\nmetadata: [\n' },
+          ]),
+        )
+      : hostileRepos();
     const repos: Record<string, string> = {};
     const only = values.only?.split(',');
     for (const [name, files] of Object.entries(hostile)) {
@@ -153,6 +163,16 @@ async function main(): Promise<void> {
     op.stdout!.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-200_000)));
     op.stderr!.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-200_000)));
     const pid = op.pid!;
+    /** V8 heap and external memory as the operator reports them: where the RSS goes. */
+    let port: string | undefined;
+    const heap = async (): Promise<string> => {
+      port ??= /"metricsPort":(\d+)/.exec(log)?.[1];
+      if (!port) return 'heap: metrics port not found';
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const gauge = (name: string) =>
+        (Number(new RegExp(`^converge_${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / MiB).toFixed(0);
+      return `heap used ${gauge('nodejs_heap_size_used_bytes')} MiB of ${gauge('nodejs_heap_size_total_bytes')} MiB, external ${gauge('nodejs_external_memory_bytes')} MiB`;
+    };
 
     const source = (name: string, url: string) =>
       JSON.stringify({
@@ -193,7 +213,7 @@ async function main(): Promise<void> {
       return sum / n;
     };
     const before = await samples(10);
-    console.error(`[abuse] baseline RSS ${before.toFixed(0)} MiB`);
+    console.error(`[abuse] baseline RSS ${before.toFixed(0)} MiB (${await heap()})`);
 
     const rows: string[] = [];
     let peak = before;
@@ -237,7 +257,7 @@ async function main(): Promise<void> {
         rows.push(line);
       }
       console.log(
-        `RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, after ${values.settle}s ${after.toFixed(0)} MiB (${after - before >= 0 ? '+' : ''}${(after - before).toFixed(0)} MiB)`,
+        `RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, after ${values.settle}s ${after.toFixed(0)} MiB (${after - before >= 0 ? '+' : ''}${(after - before).toFixed(0)} MiB; ${await heap()})`,
       );
     }
     const steady = (await ready()).get('steady');
