@@ -202,8 +202,8 @@ async function main(): Promise<void> {
       if (t > 600) throw new Error(`steady source not Ready:\n${log.slice(-3000)}`);
       await sleep(100);
     }
-    // Let start-up garbage settle, then take the baseline.
-    await sleep(Number(values.settle) * 250);
+    // Let start-up garbage settle as long as after a burst, then take the baseline.
+    await sleep(Number(values.settle) * 1000);
     const samples = async (n: number) => {
       let sum = 0;
       for (let i = 0; i < n; i++) {
