@@ -110,21 +110,22 @@ async function main(): Promise<void> {
 
     const good = await fixture.createRepo('good');
     await commitFiles(good, { 'app.yaml': configMap('steady', 'ok') }, 'good');
-    const hostile = values.control
-      ? Object.fromEntries(
-          Object.keys(hostileRepos()).map((name) => [
-            `control-${name}`,
-            { 'bad.yaml': 'kind: ConfigMap\nmetadata: [\n' },
-          ]),
-        )
-      : hostileRepos();
-    const repos: Record<string, string> = {};
+    // Control inputs: as many GitSources, each failing on a small invalid file. One burst of them
+    // warms the operator up before the baseline; with --control they are the measured bursts too.
     const only = values.only?.split(',');
-    for (const [name, files] of Object.entries(hostile)) {
-      if (only && !only.includes(name)) continue;
-      const repo = await fixture.createRepo(name);
-      await commitFiles(repo, files, name);
-      repos[name] = repo.fileUrl;
+    const names = Object.keys(hostileRepos()).filter((name) => !only || only.includes(name));
+    const bad = await fixture.createRepo('control');
+    await commitFiles(bad, { 'bad.yaml': 'kind: ConfigMap\nmetadata: [\n' }, 'bad');
+    const controlRepos = Object.fromEntries(names.map((name) => [`control-${name}`, bad.fileUrl]));
+    let repos: Record<string, string> = controlRepos;
+    if (!values.control) {
+      const hostile = hostileRepos();
+      repos = {};
+      for (const name of names) {
+        const repo = await fixture.createRepo(name);
+        await commitFiles(repo, hostile[name]!, name);
+        repos[name] = repo.fileUrl;
+      }
     }
     console.error(`[abuse] ${Object.keys(repos).length} hostile repositories committed`);
 
@@ -202,8 +203,7 @@ async function main(): Promise<void> {
       if (t > 600) throw new Error(`steady source not Ready:\n${log.slice(-3000)}`);
       await sleep(100);
     }
-    // Let start-up garbage settle as long as after a burst, then take the baseline.
-    await sleep(Number(values.settle) * 1000);
+    await heap(); // finds the metrics port while the start-up line is still in the log
     const samples = async (n: number) => {
       let sum = 0;
       for (let i = 0; i < n; i++) {
@@ -212,24 +212,20 @@ async function main(): Promise<void> {
       }
       return sum / n;
     };
-    const before = await samples(10);
-    console.error(`[abuse] baseline RSS ${before.toFixed(0)} MiB (${await heap()})`);
-
-    const rows: string[] = [];
-    let peak = before;
-    let after = before;
-    for (let round = 1; round <= Number(values.rounds); round++) {
+    let peak = 0;
+    /** Applies one GitSource per input and copy, waits until each has a Ready verdict, deletes them. */
+    const burst = async (label: string, inputs: Record<string, string>) => {
       const names: string[] = [];
       const docs: string[] = [];
-      for (const [name, url] of Object.entries(repos)) {
+      for (const [name, url] of Object.entries(inputs)) {
         for (let c = 0; c < Number(values.copies); c++) {
-          names.push(`${name}-${round}-${c}`);
-          docs.push(source(`${name}-${round}-${c}`, url));
+          names.push(`${name}-${label}-${c}`);
+          docs.push(source(`${name}-${label}-${c}`, url));
         }
       }
-      writeFileSync(join(work, `burst-${round}.json`), docs.join('\n'));
+      writeFileSync(join(work, `burst-${label}.json`), docs.join('\n'));
       const t0 = Date.now();
-      await kubectl('apply', '-f', join(work, `burst-${round}.json`));
+      await kubectl('apply', '-f', join(work, `burst-${label}.json`));
       let results = new Map<string, { status: string; reason: string; message: string }>();
       let lastPoll = 0;
       for (;;) {
@@ -245,6 +241,26 @@ async function main(): Promise<void> {
       const burstMs = Date.now() - t0;
       peak = Math.max(peak, rssOf(pid).hwm);
       await kubectl('delete', 'gitsources', '-n', ns, ...names, '--wait=true');
+      return { names, results, burstMs };
+    };
+
+    // Warm up with a control burst (code paths of failing reconciles, caches, allocator), then let
+    // it settle as long as after a measured burst, and take the baseline.
+    await burst('warmup', controlRepos);
+    await sleep(Number(values.settle) * 1000);
+    const before = await samples(10);
+    // Reset the kernel's peak-RSS mark (VmHWM), so the peak below is the bursts' alone.
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      // not allowed here: the sampled peak still counts
+    }
+    peak = before;
+    console.error(`[abuse] baseline RSS ${before.toFixed(0)} MiB after a warm-up burst (${await heap()})`);
+
+    let after = before;
+    for (let round = 1; round <= Number(values.rounds); round++) {
+      const { names, results, burstMs } = await burst(String(round), repos);
       await sleep(Number(values.settle) * 1000);
       after = await samples(10);
       console.log(
@@ -252,9 +268,7 @@ async function main(): Promise<void> {
       );
       for (const name of Object.keys(repos)) {
         const r = results.get(`${name}-${round}-0`)!;
-        const line = `${name.padEnd(26)} Ready=${r.status} ${r.reason}: ${r.message.slice(0, 180)}`;
-        console.log(line);
-        rows.push(line);
+        console.log(`${name.padEnd(26)} Ready=${r.status} ${r.reason}: ${r.message.slice(0, 180)}`);
       }
       console.log(
         `RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, after ${values.settle}s ${after.toFixed(0)} MiB (${after - before >= 0 ? '+' : ''}${(after - before).toFixed(0)} MiB; ${await heap()})`,
