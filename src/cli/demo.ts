@@ -1,6 +1,7 @@
 // `npm run demo`: the whole loop on an embedded control plane (or the current kube context), narrated.
 // Starts the control plane, installs the CRD, runs the operator, serves examples/app from a local git
-// repository, and shows a first sync, a new commit and a hand edit being corrected.
+// repository, and shows a first sync, a new commit (each rolled out: pods Ready before Converged) and
+// a hand edit being corrected. The embedded cluster has kwok fake nodes, so pods run and roll out.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import {
+  canRunPods,
   ensureControlPlaneBinaries,
   resolveClientTools,
   startLocalCluster,
@@ -54,6 +56,8 @@ async function main(): Promise<void> {
 
   try {
     let kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG;
+    // A real cluster runs pods; the embedded one does when kube-scheduler and kwok were built.
+    let podsRun = true;
     if (kubeconfig) {
       say(`Using the cluster of ${kubeconfig}`);
     } else {
@@ -62,7 +66,14 @@ async function main(): Promise<void> {
         kubebuilderAssets: process.env.KUBEBUILDER_ASSETS,
         log: detail,
       });
-      const cluster: LocalCluster = await startLocalCluster({ binDir: bin, log: detail });
+      podsRun = canRunPods(bin);
+      if (podsRun) detail('with kube-scheduler and 3 kwok fake nodes: pods are scheduled and become Ready');
+      else detail(`no kube-scheduler/kwok in ${bin}: pods will not run, so the GitSource uses wait: false`);
+      const cluster: LocalCluster = await startLocalCluster({
+        binDir: bin,
+        nodes: podsRun ? 3 : 0,
+        log: detail,
+      });
       cleanups.push(() => cluster.stop());
       kubeconfig = cluster.kubeconfigPath;
     }
@@ -137,12 +148,13 @@ async function main(): Promise<void> {
       apiVersion: 'gitops.converge.dev/v1alpha1',
       kind: 'GitSource',
       metadata: { name: 'web', namespace: 'default' },
-      // No kubelet runs on the embedded control plane, so pods never start: wait: false.
+      // wait: true holds Converged until the Deployment has rolled out (its pods Ready).
       spec: {
         url: `file://${repo}`,
         path: './app',
         interval: '5s',
-        wait: false,
+        wait: podsRun,
+        timeout: '2m',
         substitute: { CLUSTER: 'demo' },
       },
     };
@@ -155,6 +167,27 @@ async function main(): Promise<void> {
 
     const getStatus = async (): Promise<Status> =>
       JSON.parse(await kubectl('get', 'gitsource', 'web', '-n', 'default', '-o', 'json')).status ?? {};
+    // The rollout as kubectl shows it, printed whenever it moves: pods Ready out of desired.
+    let shownRollout = '';
+    const rolloutProgress = async () => {
+      if (!podsRun) return;
+      const r = await run(tools.kubectl, [
+        '--kubeconfig',
+        kubeconfig!,
+        'get',
+        'deployment',
+        'web',
+        '-n',
+        'demo',
+        '-o',
+        'jsonpath={.spec.replicas} {.status.readyReplicas} {.status.updatedReplicas}',
+      ]).catch(() => undefined);
+      if (!r) return;
+      const [want = '0', ready = '0', updated = '0'] = r.stdout.split(' ');
+      const line = `Rollout        deployment/web: ${ready || 0}/${want} pods Ready, ${updated || 0} updated`;
+      if (line !== shownRollout) detail(line);
+      shownRollout = line;
+    };
     // Narrate from the GitSource's Events: they are emitted once per transition, so none is missed.
     const shownEvents = new Set<string>();
     const newEvents = async () => {
@@ -177,6 +210,8 @@ async function main(): Promise<void> {
       for (const e of items) {
         if (shownEvents.has(e.metadata.name)) continue;
         shownEvents.add(e.metadata.name);
+        // Converged means the pods were Ready: show the rollout's last step before it.
+        if (e.reason === 'Converged') await rolloutProgress();
         detail(`${e.reason.padEnd(14)} ${e.note}`);
       }
     };
@@ -184,6 +219,8 @@ async function main(): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const s = await getStatus();
+        // Rollout first, then Events: a Converged event is printed after the pods it waited for.
+        await rolloutProgress();
         await newEvents();
         if (until(s)) return s;
         if (operator.exitCode !== null)

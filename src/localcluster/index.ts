@@ -5,4 +5,5 @@ export {
   type LocalCluster,
   type LocalClusterOptions,
 } from './control-plane.ts';
+export { canRunPods, kwokStagesDir } from './nodes.ts';
 export { resolveClientTools, bundledTools, type ClientTools } from './tools.ts';
