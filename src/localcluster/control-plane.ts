@@ -191,6 +191,17 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     rmSync(dir, { recursive: true, force: true });
   };
 
+  // The last lines of a process's log, for errors (the directory goes away with stop()).
+  const tail = (name: string) => {
+    try {
+      return readFileSync(join(dir, `${name}.log`), 'utf8')
+        .split('\n')
+        .slice(-15)
+        .join('\n');
+    } catch {
+      return '';
+    }
+  };
   try {
     const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     const token = randomBytes(24).toString('hex');
@@ -239,11 +250,6 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       const ca = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
       if (ca && (await probe(`${server}/readyz`, token, ca)) === 200) break;
       if (children.some((c) => c.exitCode !== null)) {
-        const tail = (name: string) =>
-          readFileSync(join(dir, `${name}.log`), 'utf8')
-            .split('\n')
-            .slice(-15)
-            .join('\n');
         throw new Error(`control plane exited while starting:\n${tail('etcd')}\n${tail('kube-apiserver')}`);
       }
       if (Date.now() > deadline)
@@ -304,7 +310,9 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         };
         if ((list.items ?? []).filter(nodeReady).length >= nodes.length) break;
         if (children.some((c) => c.exitCode !== null))
-          throw new Error(`kwok or kube-scheduler exited while starting (logs in ${dir})`);
+          throw new Error(
+            `a control-plane process exited while starting:\n${tail('kwok')}\n${tail('kube-scheduler')}`,
+          );
         if (Date.now() > deadline)
           throw new Error(`fake nodes not Ready within ${timeoutMs} ms (logs in ${dir})`);
         await new Promise((r) => setTimeout(r, 50));
