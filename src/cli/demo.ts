@@ -141,10 +141,12 @@ async function main(): Promise<void> {
 
     const getStatus = async (): Promise<Status> =>
       JSON.parse(await kubectl('get', 'gitsource', 'web', '-n', 'default', '-o', 'json')).status ?? {};
-    // The rollout as kubectl shows it, printed whenever it moves: pods Ready out of desired.
+    // The rollout as kubectl shows it, printed whenever it moves between a Diverged event (applied)
+    // and the Converged one: pods Ready out of desired, and the (fake) nodes they run on.
     let shownRollout = '';
+    let rollingOut = false;
     const rolloutProgress = async () => {
-      if (!podsRun) return;
+      if (!podsRun || !rollingOut) return;
       const r = await run(tools.kubectl, [
         '--kubeconfig',
         kubeconfig!,
@@ -158,7 +160,20 @@ async function main(): Promise<void> {
       ]).catch(() => undefined);
       if (!r) return;
       const [want = '0', ready = '0', updated = '0'] = r.stdout.split(' ');
-      const line = `Rollout        deployment/web: ${ready || 0}/${want} pods Ready, ${updated || 0} updated`;
+      const nodes = await run(tools.kubectl, [
+        '--kubeconfig',
+        kubeconfig!,
+        'get',
+        'pods',
+        '-n',
+        'demo',
+        '-l',
+        'app=web',
+        '-o',
+        'jsonpath={.items[*].spec.nodeName}',
+      ]).catch(() => ({ stdout: '' }));
+      const on = [...new Set(nodes.stdout.split(' ').filter(Boolean))].sort().join(', ');
+      const line = `Rollout        deployment/web: ${ready || 0}/${want} pods Ready, ${updated || 0} updated${on ? ` (on ${on})` : ''}`;
       if (line !== shownRollout) detail(line);
       shownRollout = line;
     };
@@ -187,15 +202,16 @@ async function main(): Promise<void> {
         // Converged means the pods were Ready: show the rollout's last step before it.
         if (e.reason === 'Converged') await rolloutProgress();
         detail(`${e.reason.padEnd(14)} ${e.note}`);
+        if (e.reason === 'Diverged') rollingOut = true;
+        if (e.reason === 'Converged') rollingOut = false;
       }
     };
     const narrate = async (until: (s: Status) => boolean, timeoutMs = 60_000): Promise<Status> => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const s = await getStatus();
-        // Rollout first, then Events: a Converged event is printed after the pods it waited for.
-        await rolloutProgress();
         await newEvents();
+        await rolloutProgress();
         if (until(s)) return s;
         if (operator.child.exitCode !== null)
           throw new Error(`the operator exited:\n${operator.logs.join('\n').slice(-2000)}`);
@@ -246,7 +262,9 @@ async function main(): Promise<void> {
     say(`Drift corrected in ${Date.now() - t0} ms: replicas back to 3`);
     await new Promise((r) => setTimeout(r, 300));
     await newEvents();
-    say('Demo finished: Changed → Diverged → Converged, a new commit, and a corrected hand edit.');
+    say(
+      `Demo finished: Changed → Diverged → ${podsRun ? 'pods rolled out → ' : ''}Converged, a new commit, and a corrected hand edit.`,
+    );
   } finally {
     await cleanup();
   }

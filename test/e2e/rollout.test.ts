@@ -127,7 +127,7 @@ describe.runIf(inject('podsRun'))('rollouts on fake nodes', () => {
       timeoutMs: 60_000,
     });
     expect(condition(failed, 'Ready')?.message).toMatch(
-      new RegExp(`timed out after 20s .*Deployment ${ns}/web`),
+      new RegExp(`timed out after \\d+s .*Deployment ${ns}/web`),
     );
     expect((await getObject<Workload>(ns, 'deployment', 'web'))?.status['availableReplicas']).toBe(3);
 
