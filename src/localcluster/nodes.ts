@@ -65,11 +65,3 @@ export function kwokArgs(kubeconfig: string, stagesDir = kwokStagesDir): string[
     ...stages,
   ];
 }
-
-interface NodeStatus {
-  status?: { conditions?: Array<{ type: string; status: string }> };
-}
-
-export function nodeReady(node: NodeStatus): boolean {
-  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-}

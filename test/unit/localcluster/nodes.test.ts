@@ -3,13 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import {
-  fakeNode,
-  fakeNodeNames,
-  kwokArgs,
-  kwokStagesDir,
-  nodeReady,
-} from '../../../src/localcluster/nodes.ts';
+import { fakeNode, fakeNodeNames, kwokArgs, kwokStagesDir } from '../../../src/localcluster/nodes.ts';
 
 interface Stage {
   apiVersion: string;
@@ -63,7 +57,5 @@ describe('fake nodes', () => {
       kind: 'Node',
       metadata: { name: 'n', annotations: { 'kwok.x-k8s.io/node': 'fake' }, labels: { type: 'kwok' } },
     });
-    expect(nodeReady({})).toBe(false);
-    expect(nodeReady({ status: { conditions: [{ type: 'Ready', status: 'True' }] } })).toBe(true);
   });
 });
