@@ -24,7 +24,7 @@ if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
   done
   log "using KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
   for b in kube-scheduler kwok; do
-    [ -x "$KUBEBUILDER_ASSETS/$b" ] || { log "KUBEBUILDER_ASSETS has no kube-scheduler/kwok: no fake nodes, pods will not run (tests that need them skip)"; break; }
+    [ -x "$KUBEBUILDER_ASSETS/$b" ] || { log "KUBEBUILDER_ASSETS has no kube-scheduler/kwok: no fake nodes, so pods never run (rollout tests skip; the demo uses wait: false)"; break; }
   done
   echo "$KUBEBUILDER_ASSETS"
   exit 0
