@@ -42,7 +42,7 @@ fi
 
 command -v go >/dev/null || { log "Go is needed to build the control plane (or set KUBEBUILDER_ASSETS)"; exit 1; }
 log "building ${missing[*]} (Kubernetes v$k8s_version, kwok v$kwok_version) into $out"
-log "first build on this machine: expect 5-20 minutes on 2 cores (6 min seen with a warm module cache) (cached afterwards)"
+log "first build on this machine: expect 5-20 minutes on 2 cores (6 min seen with a warm module cache; kube-scheduler adds ~1 min, kwok 3-12 min) (cached afterwards)"
 cd "$mod"
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$k8s_version \
  -X k8s.io/component-base/version.gitMajor=${k8s_version%%.*} \
@@ -79,7 +79,7 @@ build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 build kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
 if wanted kwok; then
   t0=$(date +%s)
-  log "compiling kwok (go install sigs.k8s.io/kwok/cmd/kwok@v$kwok_version; about 3 minutes here)"
+  log "compiling kwok (go install sigs.k8s.io/kwok/cmd/kwok@v$kwok_version; 3 minutes on an idle 2-core machine, 12 seen under load)"
   rm -rf "$kwok_dir.tmp" && mkdir -p "$kwok_dir.tmp"
   # Outside any module so kwok builds against its own go.mod.
   (cd "$kwok_dir.tmp" && GOBIN="$kwok_dir.tmp" go install -trimpath -ldflags "-s -w" -v "sigs.k8s.io/kwok/cmd/kwok@v$kwok_version" 2>&1) \
