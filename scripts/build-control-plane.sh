@@ -79,7 +79,7 @@ build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
 build kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
 if wanted kwok; then
   t0=$(date +%s)
-  log "compiling kwok (go install sigs.k8s.io/kwok/cmd/kwok@v$kwok_version; 3 minutes on an idle 2-core machine, 12 seen under load)"
+  log "compiling kwok (go install sigs.k8s.io/kwok/cmd/kwok@v$kwok_version; about 3 minutes when the machine is idle, 12 seen under heavy load)"
   rm -rf "$kwok_dir.tmp" && mkdir -p "$kwok_dir.tmp"
   # Outside any module so kwok builds against its own go.mod.
   (cd "$kwok_dir.tmp" && GOBIN="$kwok_dir.tmp" go install -trimpath -ldflags "-s -w" -v "sigs.k8s.io/kwok/cmd/kwok@v$kwok_version" 2>&1) \
