@@ -202,13 +202,10 @@ export const GitSourceStatusSchema = z.object({
   changes: z.array(z.string()).optional(),
   inventory: z.object({ entries: z.array(InventoryEntrySchema) }).optional(),
   history: z.array(HistoryEntrySchema).optional(),
-  driftDetection: z
-    .enum(['Watch', 'Interval'])
-    .optional()
-    .meta({
-      description:
-        'How hand edits of applied objects are found: Watch (in real time, by a watch on every kind applied) or Interval (the operator may not watch some kind, so every object is re-planned each interval).',
-    }),
+  driftDetection: z.enum(['Watch', 'Interval']).optional().meta({
+    description:
+      'How hand edits of applied objects are found: Watch (in real time, by a watch on every kind applied) or Interval (the operator may not watch some kind, so every object is re-planned each interval).',
+  }),
 });
 
 export type GitRef = z.infer<typeof GitRefSchema>;
@@ -244,6 +241,8 @@ export const ANNOTATION_REQUESTED_AT = `${GROUP}/requested-at`;
 export const ANNOTATION_PRUNE = `${GROUP}/prune`;
 export const ANNOTATION_FORCE = `${GROUP}/force`;
 export const ANNOTATION_SSA = `${GROUP}/ssa`;
+/** Set by `converge rollback`: the spec.ref (JSON) to restore with `converge resume-tracking`. */
+export const ANNOTATION_ROLLBACK_FROM = `${GROUP}/rollback-from`;
 export const FIELD_MANAGER = 'converge';
 export const STATUS_FIELD_MANAGER = 'converge-status';
 

@@ -131,6 +131,7 @@ export class Reconciler {
         generation: gs.metadata.generation,
         lastAppliedRevision: gs.status?.lastAppliedRevision,
         forced: isForced(run.requestedAt, gs.status?.lastHandledReconcileAt),
+        notReady: findCondition(gs.status?.conditions, 'Ready')?.status !== 'True',
       });
       if (pass === 'noop') {
         // One ls-remote, no dry-runs, no writes.
@@ -150,7 +151,11 @@ export class Reconciler {
   }
 
   /** fetch → render → plan → apply → prune → wait → report. */
-  private async fullPass(run: Run, request: SourceRequest, resolved: ResolvedRevision | undefined): Promise<void> {
+  private async fullPass(
+    run: Run,
+    request: SourceRequest,
+    resolved: ResolvedRevision | undefined,
+  ): Promise<void> {
     const { steps } = this.deps;
     run.state.drifted.clear();
     run.step = 'fetch';
@@ -179,7 +184,9 @@ export class Reconciler {
 
   /** The revision and spec generation that status says are applied already. */
   private isApplied(gs: GitSource, revision: string): boolean {
-    return gs.status?.lastAppliedRevision === revision && gs.status.observedGeneration === gs.metadata.generation;
+    return (
+      gs.status?.lastAppliedRevision === revision && gs.status.observedGeneration === gs.metadata.generation
+    );
   }
 
   private remember(run: Run, fetched: FetchedRevision, plan: Plan, detection: 'Watch' | 'Interval'): void {
@@ -220,7 +227,9 @@ export class Reconciler {
         inventory: gs.status?.inventory?.entries ?? inventoryOf(plan.desired),
         durationMs: this.monotonic() - run.started,
         driftDetection: detection,
-        drifted: drifted ? { message: `${drifted} object(s) drifted: ${plan.changeLines.join('; ')}` } : undefined,
+        drifted: drifted
+          ? { message: `${drifted} object(s) drifted: ${plan.changeLines.join('; ')}` }
+          : undefined,
       }),
     );
     if (drifted) run.log.info({ drifted }, 'drift reported');
@@ -330,13 +339,18 @@ export class Reconciler {
       if (!all) for (const id of state.reportedDrift) if (!ids.has(id)) still.add(id);
       const before = state.reportedDrift.size;
       state.reportedDrift = still;
-      if (still.size === 0 && before === 0 && findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted')
+      if (
+        still.size === 0 &&
+        before === 0 &&
+        findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted'
+      )
         return;
       run.step = 'report';
       await this.writeDriftReport(run, revision, plan, still.size);
       return;
     }
-    if (drifted.length === 0 && findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted') return;
+    if (drifted.length === 0 && findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted')
+      return;
     run.step = 'apply';
     if (drifted.length > 0) await this.deps.steps.apply(run, plan);
     const corrected = drifted.map((o) => describeRef(o.ref));
