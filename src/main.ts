@@ -9,6 +9,12 @@ import { resolveClientTools } from './localcluster/tools.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
 import { createGitSource } from './source/index.ts';
+import {
+  createWebhookSecrets,
+  requestReconcileByAnnotation,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from './webhook/index.ts';
 
 function createLogger(opts: RunOptions): Logger {
   if (opts.logFormat === 'pretty') {
@@ -47,11 +53,12 @@ export async function run(argv: string[]): Promise<void> {
   });
 
   let controller: Controller | undefined = undefined;
+  const events = new EventRecorder(client, opts.identity, logger);
   const reconciler = new Reconciler({
     client,
     source,
     tools,
-    events: new EventRecorder(client, opts.identity, logger),
+    events,
     metrics,
     logger,
     getGitSource: (ns, name) => controller!.getGitSource(ns, name),
@@ -68,10 +75,38 @@ export async function run(argv: string[]): Promise<void> {
     registry: metrics.registry,
     ready: () => controller!.isSynced,
   });
+  // --- Push webhooks (issue 14): served only when a secret is configured. ---
+  let webhook: WebhookReceiver | undefined;
+  const webhookSecrets = createWebhookSecrets({
+    file: opts.webhookSecretFile,
+    namespaceSecretName: opts.webhookNamespaceSecret,
+    client,
+    hasSources: (ns) => controller!.listGitSources().some((gs) => gs.metadata.namespace === ns),
+    logger,
+  });
+  if (opts.webhookAddr && webhookSecrets.configured) {
+    webhook = await startWebhookReceiver({
+      addr: opts.webhookAddr,
+      secrets: webhookSecrets,
+      sources: () => controller!.listGitSources(),
+      // A standby replica (the Service may route to it) asks the leader through the annotation.
+      wake: (gs) =>
+        controller!.reconcileNow(`${gs.metadata.namespace}/${gs.metadata.name}`)
+          ? undefined
+          : requestReconcileByAnnotation(client, gs),
+      events,
+      metrics,
+      logger,
+    });
+  } else if (opts.webhookAddr) {
+    logger.info('push webhooks off: no --webhook-secret-file or --webhook-namespace-secret');
+  }
+  // --- end push webhooks ---
   logger.info(
     {
       metricsPort: http.metricsPort,
       healthPort: http.healthPort,
+      webhookPort: webhook?.port,
       leaderElect: opts.leaderElect,
       identity: opts.identity,
     },
@@ -108,6 +143,7 @@ export async function run(argv: string[]): Promise<void> {
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
     await elector?.stop();
     await http.close();
+    await webhook?.close();
     client.close();
     logger.info('stopped');
     logger.flush?.();

@@ -20,6 +20,16 @@ export const RunOptionsSchema = z.object({
   kubectl: z.string().optional(),
   helm: z.string().optional(),
   shutdownGraceMs: z.coerce.number().int().min(0).default(20_000),
+  // Push webhooks (src/webhook): "off" or "" disables the receiver.
+  webhookAddr: z
+    .string()
+    .default(':9292')
+    .transform((a) => (a === 'off' ? '' : a)),
+  webhookSecretFile: z.string().min(1).optional(),
+  webhookNamespaceSecret: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Secret name')
+    .optional(),
 });
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
@@ -38,6 +48,13 @@ export const USAGE = `Usage: converge run [flags]
   --log-format FORMAT      json|pretty (default: pretty on a terminal)
   --allow-file-urls        accept file:// repository URLs (development only)
   --kubectl PATH, --helm PATH   renderer binaries (default: PATH, then the bundled copies)
+
+Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /generic; append
+/<namespace> to use that namespace's secret). Served only when a secret is configured:
+  --webhook-addr ADDR      webhook listen address (default :9292; "off" disables)
+  --webhook-secret-file PATH   file holding the shared secret (a mounted Secret key; never a flag value)
+  --webhook-namespace-secret NAME   also accept, on /<provider>/<namespace>, the key "token" of the
+                           Secret NAME in that namespace (tenant mode; wakes only that namespace)
 `;
 
 /** Parses argv (after `run`) and env into options; throws with a message naming the bad flag. */
@@ -64,6 +81,9 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
       kubectl: { type: 'string' },
       helm: { type: 'string' },
       'shutdown-grace-ms': { type: 'string' },
+      'webhook-addr': { type: 'string' },
+      'webhook-secret-file': { type: 'string' },
+      'webhook-namespace-secret': { type: 'string' },
     },
   });
   const inCluster = !!env.KUBERNETES_SERVICE_HOST && !values.kubeconfig && !env.KUBECONFIG;
@@ -87,6 +107,9 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
     kubectl: values.kubectl ?? env.CONVERGE_KUBECTL,
     helm: values.helm ?? env.CONVERGE_HELM,
     shutdownGraceMs: values['shutdown-grace-ms'],
+    webhookAddr: values['webhook-addr'],
+    webhookSecretFile: values['webhook-secret-file'],
+    webhookNamespaceSecret: values['webhook-namespace-secret'],
   });
   if (!result.success) {
     const issue = result.error.issues[0]!;

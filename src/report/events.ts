@@ -4,7 +4,15 @@ import { findCondition } from './conditions.ts';
 
 export interface EventSpec {
   type: 'Normal' | 'Warning';
-  reason: 'Changed' | 'Diverged' | 'Converged' | 'DriftCorrected' | 'Pruned' | 'ReconcileFailed';
+  reason:
+    | 'Changed'
+    | 'Diverged'
+    | 'Converged'
+    | 'DriftCorrected'
+    | 'Pruned'
+    | 'ReconcileFailed'
+    // A push webhook woke the GitSource (src/webhook), once per push.
+    | 'PushReceived';
   note: string;
 }
 

@@ -14,7 +14,8 @@ function parseAddr(addr: string): { host: string; port: number } {
   return { host: host.replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
 }
 
-function listen(server: Server, addr: string): Promise<number> {
+/** Listens on `host:port` (`:port` = all interfaces, port 0 = any free one); resolves the port. */
+export function listen(server: Server, addr: string): Promise<number> {
   const { host, port } = parseAddr(addr);
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -11,6 +11,7 @@ export interface Metrics {
   driftCorrections: Counter<'namespace'>;
   apiRequests: Counter<'verb' | 'code'>;
   isLeader: Gauge;
+  webhookRequests: Counter<'provider' | 'result'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -65,6 +66,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     isLeader: new Gauge({
       name: 'converge_leader',
       help: '1 while this process holds the leader lease',
+      registers,
+    }),
+    webhookRequests: new Counter({
+      name: 'converge_webhook_requests_total',
+      help: 'Push webhook requests by provider and result (matched, unmatched, ping, ignored, replayed, unauthorized, …)',
+      labelNames: ['provider', 'result'],
       registers,
     }),
   };
