@@ -2,7 +2,7 @@
 // the secrets that may sign it and the replay memory: status and body to answer, and the push to act on.
 import { providerForPath } from './providers/index.ts';
 import type { ReplayGuard } from './replay.ts';
-import { header, PayloadError, type Headers, type ProviderName, type PushEvent } from './types.ts';
+import { header, PayloadError, PROVIDERS, type Headers, type ProviderName, type PushEvent } from './types.ts';
 
 /** A secret that may sign requests, and the namespaces its pushes may wake ('*' = every namespace). */
 export interface SecretCandidate {
@@ -40,14 +40,20 @@ const json = (o: object) => JSON.stringify(o);
 export const UNAUTHORIZED_BODY = json({ error: 'unauthorized' });
 export const ACCEPTED_BODY = json({ status: 'accepted' });
 
-/** `/github` → github with no namespace; `/github/team-a` → github, namespace team-a. */
+/**
+ * `/github` → github; `/github/team-a` → github with namespace team-a. Any prefix before the
+ * provider is ignored (`/hooks/github`), so an Ingress may route a sub-path without rewriting.
+ */
 export function parseHookPath(path: string): { provider: string; namespace?: string } | undefined {
   const parts = path.split('?')[0]!.split('/').filter(Boolean);
-  if (parts.length < 1 || parts.length > 2) return undefined;
-  if (parts[1] !== undefined && !DNS_LABEL.test(parts[1])) return undefined;
-  return parts[1] === undefined ? { provider: parts[0]! } : { provider: parts[0]!, namespace: parts[1] };
+  const at = parts.findIndex((p) => PATH_NAMES.has(p));
+  if (at < 0 || parts.length - at > 2) return undefined;
+  const namespace = parts[at + 1];
+  if (namespace === undefined) return { provider: parts[at]! };
+  return DNS_LABEL.test(namespace) ? { provider: parts[at]!, namespace } : undefined;
 }
 
+const PATH_NAMES: ReadonlySet<string> = new Set([...PROVIDERS, 'forgejo']);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const NOT_FOUND = json({ error: 'not found' });
 

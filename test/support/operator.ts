@@ -17,6 +17,8 @@ export interface OperatorProcess {
   child: ChildProcess;
   healthPort(): Promise<number>;
   metricsPort(): Promise<number>;
+  /** Port of the push webhook receiver; undefined when it is off (no secret configured). */
+  webhookPort(): Promise<number | undefined>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -38,6 +40,9 @@ export async function startOperator(
     '--metrics-addr',
     '127.0.0.1:0',
     '--health-addr',
+    '127.0.0.1:0',
+    // Loopback and a free port: several operators run at once (served only with a secret).
+    '--webhook-addr',
     '127.0.0.1:0',
     '--work-dir',
     workDir,
@@ -80,7 +85,7 @@ export async function startOperator(
     const deadline = Date.now() + 30_000;
     for (;;) {
       const line = logs.find((l) => l.includes('converge starting'));
-      if (line) return JSON.parse(line) as { metricsPort: number; healthPort: number };
+      if (line) return JSON.parse(line) as { metricsPort: number; healthPort: number; webhookPort?: number };
       if (child.exitCode !== null)
         throw new Error(`operator exited (${child.exitCode}):\n${logs.join('\n')}`);
       if (Date.now() > deadline) throw new Error(`operator did not start:\n${logs.join('\n')}`);
@@ -93,6 +98,7 @@ export async function startOperator(
     child,
     healthPort: async () => (await started).healthPort,
     metricsPort: async () => (await started).metricsPort,
+    webhookPort: async () => (await started).webhookPort,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   ACCEPTED_BODY,
   decideWebhook,
+  normaliseRepoUrl,
+  repoKeys,
   providers,
   providerForPath,
   ReplayGuard,
@@ -39,8 +41,12 @@ const ALL: HookProvider[] = [
   'generic',
 ];
 
-const decide = (req: HookRequest, replay = new ReplayGuard(), s = secrets, method = 'POST') =>
-  decideWebhook({ method, path: req.path, headers: req.headers, body: Buffer.from(req.body) }, s, replay);
+const decide = (
+  req: HookRequest,
+  replay = new ReplayGuard(),
+  s: readonly SecretCandidate[] = secrets,
+  method = 'POST',
+) => decideWebhook({ method, path: req.path, headers: req.headers, body: Buffer.from(req.body) }, s, replay);
 
 describe.each(ALL)('%s', (name) => {
   const provider = providerForPath(`/${name}`)!;
@@ -71,8 +77,9 @@ describe.each(ALL)('%s', (name) => {
     expect(facts.refs).toEqual([
       expect.objectContaining({ kind: 'branch', name: 'main', ...(name === 'generic' ? {} : { commit: B }) }),
     ]);
-    expect(facts.repoUrls.length).toBeGreaterThan(0);
-    // Every provider names the repository in a form that normalises to the clone URL's key.
+    // Every provider names the repository in a form that normalises to the clone URLs' key.
+    expect(repoKeys(facts.repoUrls)).toContain(normaliseRepoUrl(repo.http));
+    expect(normaliseRepoUrl(repo.ssh)).toBe(normaliseRepoUrl(repo.http));
     const decision = decide(push);
     expect(decision).toMatchObject({ status: 202, body: ACCEPTED_BODY, result: 'unmatched' });
   });
@@ -169,6 +176,8 @@ describe('request handling', () => {
   it('404 for an unknown path, 405 for GET', () => {
     expect(decide({ ...push, path: '/svn' })).toMatchObject({ status: 404, provider: 'unknown' });
     expect(decide({ ...push, path: '/github/a/b' })).toMatchObject({ status: 404 });
+    expect(decide({ ...push, path: '/hooks/github' })).toMatchObject({ status: 202 });
+    expect(decide({ ...push, path: '/hooks/converge/gitlab/team-a' })).toMatchObject({ status: 401 });
     expect(decide({ ...push, path: '/github/Not_A_Namespace' })).toMatchObject({ status: 404 });
     expect(decide(push, new ReplayGuard(), secrets, 'GET')).toMatchObject({ status: 405 });
     expect(decide({ ...push, path: '/github?x=1' })).toMatchObject({ status: 202 });
