@@ -393,7 +393,11 @@ describe('helm template, push webhooks', () => {
     });
     expect(pod.volumes).toContainEqual({
       name: 'webhook-secret',
-      secret: { secretName: 'hook-secret', defaultMode: 0o440 /* 288 */, items: [{ key: 'token', path: 'token' }] },
+      secret: {
+        secretName: 'hook-secret',
+        defaultMode: 0o440 /* 288 */,
+        items: [{ key: 'token', path: 'token' }],
+      },
     });
     // The secret never reaches argv or the environment: only its file path does.
     expect(JSON.stringify(c.env)).not.toContain('hook-secret');

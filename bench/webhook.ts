@@ -1,0 +1,227 @@
+// Benchmark: push → Ready through a push webhook, beside the same change found by polling.
+// Each sample: commit to the local git server (smart HTTP), POST the signed webhook (GitHub's
+// push payload), time until the GitSource is Ready at that revision (wait: false), seen through a
+// watch. The GitSource's interval is 1h during the webhook samples, so polling cannot explain them;
+// the poll samples use --poll-interval and no webhook.
+// Run: npx tsx bench/webhook.ts [--pushes 50] [--poll-samples 10] [--poll-interval 5s] [--provider github]
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import type { GitSource } from '../src/api/index.ts';
+import { KubeClient } from '../src/kube/index.ts';
+import {
+  ensureControlPlaneBinaries,
+  resolveClientTools,
+  startLocalCluster,
+} from '../src/localcluster/index.ts';
+import { commitFiles, startGitFixture } from '../test/support/git-server.ts';
+import { pushRequest, repoNames, sendHook, type HookProvider } from '../test/support/webhooks.ts';
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    pushes: { type: 'string', default: '50' },
+    'poll-samples': { type: 'string', default: '10' },
+    'poll-interval': { type: 'string', default: '5s' },
+    provider: { type: 'string', default: 'github' },
+  },
+});
+const root = join(import.meta.dirname, '..');
+const SECRET = 'bench-webhook-secret';
+const NS = 'bench';
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+const summary = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const f = (ms: number) => `${Math.round(ms)} ms`;
+  return `n=${s.length} p50 ${f(percentile(s, 50))}, p95 ${f(percentile(s, 95))}, min ${f(s[0]!)}, max ${f(s[s.length - 1]!)}`;
+};
+
+async function main(): Promise<void> {
+  const bin = await ensureControlPlaneBinaries({ log: (l) => console.error(l) });
+  const tools = await resolveClientTools({ searchPath: false });
+  const cluster = await startLocalCluster({ binDir: bin, controllerManager: false, log: () => {} });
+  const fixture = await startGitFixture();
+  const work = mkdtempSync(join(tmpdir(), 'converge-bench-hook-'));
+  let op: ReturnType<typeof spawn> | undefined;
+  const abort = new AbortController();
+  try {
+    const kubectl = (...args: string[]) =>
+      run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
+    await kubectl('apply', '--server-side', '-f', join(root, 'crds', 'gitsource.yaml'));
+    await kubectl('wait', '--for=condition=Established', 'crd/gitsources.gitops.converge.dev');
+    await kubectl('create', 'namespace', NS);
+    const http = await fixture.serveHttp();
+    const repo = await fixture.createRepo('app');
+    const names = repoNames(http.url('app'));
+    let n = 0;
+    const commit = () =>
+      commitFiles(
+        repo,
+        {
+          'app.yaml': JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'app', namespace: NS },
+            data: { n: String(++n) },
+          }),
+        },
+        `change ${n}`,
+      );
+    let head = await commit();
+
+    writeFileSync(join(work, 'token'), SECRET);
+    op = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'src', 'main.ts'),
+        'run',
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+        '--leader-elect=false',
+        '--metrics-addr',
+        '127.0.0.1:0',
+        '--health-addr',
+        '127.0.0.1:0',
+        '--webhook-addr',
+        '127.0.0.1:0',
+        '--webhook-secret-file',
+        join(work, 'token'),
+        '--work-dir',
+        join(work, 'cache'),
+        '--log-format',
+        'json',
+        '--kubectl',
+        tools.kubectl,
+        '--helm',
+        tools.helm,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    op.stdout!.on('data', (b: Buffer) => (log += b.toString()));
+    op.stderr!.on('data', (b: Buffer) => (log += b.toString()));
+    let port = 0;
+    let metricsPort = 0;
+    for (let tries = 0; tries < 300 && !port; tries++) {
+      await new Promise((r) => setTimeout(r, 100));
+      port = Number(/"webhookPort":(\d+)/.exec(log)?.[1] ?? 0);
+      metricsPort = Number(/"metricsPort":(\d+)/.exec(log)?.[1] ?? 0);
+    }
+    if (!port) throw new Error(`operator webhook port not found:\n${log}`);
+
+    // Ready-at-revision times, from a watch (no polling delay in the measurement).
+    const client = await KubeClient.fromFile(cluster.kubeconfigPath);
+    const waiters = new Map<string, (at: number) => void>();
+    const readyAt = new Map<string, number>();
+    void client
+      .watch<GitSource>(
+        `/apis/gitops.converge.dev/v1alpha1/namespaces/${NS}/gitsources`,
+        { signal: abort.signal },
+        (e) => {
+          if (e.type === 'SYNCED' || e.type === 'DELETED') return;
+          const s = e.object.status;
+          const ready = s?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+          const sha = s?.lastAppliedRevision?.split(':')[1];
+          if (!ready || !sha || readyAt.has(sha)) return;
+          const now = performance.now();
+          readyAt.set(sha, now);
+          waiters.get(sha)?.(now);
+        },
+      )
+      .catch(() => {});
+    const ready = (sha: string, timeoutMs = 120_000) =>
+      new Promise<number>((resolve, reject) => {
+        const at = readyAt.get(sha);
+        if (at !== undefined) return resolve(at);
+        const t = setTimeout(() => reject(new Error(`not Ready at ${sha} after ${timeoutMs} ms`)), timeoutMs);
+        waiters.set(sha, (x) => {
+          clearTimeout(t);
+          resolve(x);
+        });
+      });
+    const applySource = (interval: string) =>
+      new Promise<void>((resolve, reject) => {
+        const child = execFile(
+          tools.kubectl,
+          ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-f', '-'],
+          (err) => (err ? reject(err) : resolve()),
+        );
+        child.stdin!.end(
+          JSON.stringify({
+            apiVersion: 'gitops.converge.dev/v1alpha1',
+            kind: 'GitSource',
+            metadata: { name: 'app', namespace: NS },
+            spec: { url: http.url('app'), interval, wait: false, targetNamespace: NS },
+          }),
+        );
+      });
+
+    await applySource('1h');
+    await ready(head);
+    const metric = async (name: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce(
+        (a, m) => a + Number(m[1]),
+        0,
+      );
+    };
+
+    // Webhook samples.
+    const hook: number[] = [];
+    const pushes = Number(values.pushes);
+    const reconcilesBefore = await metric('converge_reconcile_total');
+    for (let i = 0; i < pushes; i++) {
+      const before = head;
+      head = await commit();
+      const t0 = performance.now();
+      const res = await sendHook(
+        port,
+        pushRequest(
+          values.provider as HookProvider,
+          names,
+          { ref: 'refs/heads/main', before, after: head },
+          SECRET,
+        ),
+      );
+      if (res.status !== 202) throw new Error(`webhook answered ${res.status} ${res.body}`);
+      hook.push((await ready(head)) - t0);
+    }
+    const reconciles = (await metric('converge_reconcile_total')) - reconcilesBefore;
+
+    // Poll samples: the same change, no webhook, interval --poll-interval.
+    await applySource(values['poll-interval']);
+    const poll: number[] = [];
+    for (let i = 0; i < Number(values['poll-samples']); i++) {
+      head = await commit();
+      const t0 = performance.now();
+      poll.push((await ready(head)) - t0);
+    }
+
+    console.log(
+      `\n## Push webhook → Ready at the pushed revision (${values.provider} payload, wait: false, 2 cores, everything on one machine)`,
+    );
+    console.log(
+      `webhook (interval 1h):          ${summary(hook)}  (${reconciles} reconciles for ${pushes} pushes)`,
+    );
+    console.log(`polling (interval ${values['poll-interval']}, no hook): ${summary(poll)}`);
+    client.close();
+  } finally {
+    abort.abort();
+    op?.kill('SIGTERM');
+    if (op) await new Promise((r) => op!.once('exit', r));
+    await fixture.close();
+    await cluster.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
