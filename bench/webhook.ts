@@ -3,7 +3,7 @@
 // push payload), time until the GitSource is Ready at that revision (wait: false), seen through a
 // watch. The GitSource's interval is 1h during the webhook samples, so polling cannot explain them;
 // the poll samples use --poll-interval and no webhook.
-// Run: npx tsx bench/webhook.ts [--pushes 50] [--poll-samples 10] [--poll-interval 5s] [--provider github]
+// Run: npx tsx bench/webhook.ts [--gap 0 (ms between pushes)] [--pushes 50] [--poll-samples 10] [--poll-interval 5s (whole seconds)] [--provider github]
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,8 @@ const { values } = parseArgs({
     'poll-samples': { type: 'string', default: '10' },
     'poll-interval': { type: 'string', default: '5s' },
     provider: { type: 'string', default: 'github' },
+    // Pause between one push's Ready and the next push (ms): 0 is back-to-back.
+    gap: { type: 'string', default: '0' },
   },
 });
 const root = join(import.meta.dirname, '..');
@@ -96,6 +98,8 @@ async function main(): Promise<void> {
         join(work, 'cache'),
         '--log-format',
         'json',
+        '--log-level',
+        'debug',
         '--kubectl',
         tools.kubectl,
         '--helm',
@@ -175,8 +179,19 @@ async function main(): Promise<void> {
     // Webhook samples.
     const hook: number[] = [];
     const pushes = Number(values.pushes);
-    const reconcilesBefore = await metric('converge_reconcile_total');
+    // The count is bumped just after the status write a watch sees: read it once it settles.
+    const settled = async (name: string) => {
+      let v = await metric(name);
+      for (let last = NaN; v !== last;) {
+        last = v;
+        await new Promise((r) => setTimeout(r, 500));
+        v = await metric(name);
+      }
+      return v;
+    };
+    const reconcilesBefore = await settled('converge_reconcile_total');
     for (let i = 0; i < pushes; i++) {
+      if (Number(values.gap) > 0) await new Promise((r) => setTimeout(r, Number(values.gap)));
       const before = head;
       head = await commit();
       const t0 = performance.now();
@@ -192,12 +207,25 @@ async function main(): Promise<void> {
       if (res.status !== 202) throw new Error(`webhook answered ${res.status} ${res.body}`);
       hook.push((await ready(head)) - t0);
     }
-    const reconciles = (await metric('converge_reconcile_total')) - reconcilesBefore;
+    const reconciles = (await settled('converge_reconcile_total')) - reconcilesBefore;
 
     // Poll samples: the same change, no webhook, interval --poll-interval.
     await applySource(values['poll-interval']);
+    const byResult = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return Object.fromEntries(
+        [...text.matchAll(/^converge_reconcile_total\{result="(\w+)"\} (\S+)$/gm)].map((m) => [
+          m[1]!,
+          Number(m[2]),
+        ]),
+      );
+    };
+    const pollBefore = await byResult();
     const poll: number[] = [];
+    const intervalMs = Number(/^(\d+)s$/.exec(values['poll-interval'])?.[1] ?? 5) * 1000;
     for (let i = 0; i < Number(values['poll-samples']); i++) {
+      // A push lands at a random point of the poll cycle, as real ones do.
+      await new Promise((r) => setTimeout(r, Math.random() * intervalMs));
       head = await commit();
       const t0 = performance.now();
       poll.push((await ready(head)) - t0);
@@ -209,7 +237,16 @@ async function main(): Promise<void> {
     console.log(
       `webhook (interval 1h):          ${summary(hook)}  (${reconciles} reconciles for ${pushes} pushes)`,
     );
-    console.log(`polling (interval ${values['poll-interval']}, no hook): ${summary(poll)}`);
+    const pollAfter = await byResult();
+    const pollRuns = Object.entries(pollAfter)
+      .map(([k, v]) => `${k} ${v - (pollBefore[k] ?? 0)}`)
+      .join(', ');
+    console.log(
+      `polling (interval ${values['poll-interval']}, no hook): ${summary(poll)}  (reconciles: ${pollRuns})`,
+    );
+    const msgs = new Map<string, number>();
+    for (const m of log.matchAll(/"msg":"([^"]+)"/g)) msgs.set(m[1]!, (msgs.get(m[1]!) ?? 0) + 1);
+    console.log(`operator log lines: ${[...msgs].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
     client.close();
   } finally {
     abort.abort();
