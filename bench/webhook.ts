@@ -241,9 +241,10 @@ async function main(): Promise<void> {
     const pollRuns = Object.entries(pollAfter)
       .map(([k, v]) => `${k} ${v - (pollBefore[k] ?? 0)}`)
       .join(', ');
-    console.log(
-      `polling (interval ${values['poll-interval']}, no hook): ${summary(poll)}  (reconciles: ${pollRuns})`,
-    );
+    if (poll.length)
+      console.log(
+        `polling (interval ${values['poll-interval']}, no hook): ${summary(poll)}  (reconciles: ${pollRuns})`,
+      );
     const msgs = new Map<string, number>();
     for (const m of log.matchAll(/"msg":"([^"]+)"/g)) msgs.set(m[1]!, (msgs.get(m[1]!) ?? 0) + 1);
     console.log(`operator log lines: ${[...msgs].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
