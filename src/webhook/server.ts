@@ -110,8 +110,9 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
         const provider = hook?.provider ?? 'unknown';
         if (err instanceof TooLarge) {
           opts.metrics.webhookRequests.inc({ provider: knownProvider(provider), result: 'too_large' });
+          // Answer first, then drop the connection rather than read the rest of the body.
+          res.once('finish', () => req.destroy());
           answer(413, JSON.stringify({ error: `body larger than ${limit} bytes` }), { Connection: 'close' });
-          req.destroy();
         } else {
           res.destroy();
         }

@@ -84,7 +84,7 @@ describe.each(ALL)('%s', (name) => {
     expect(decision).toMatchObject({ status: 202, body: ACCEPTED_BODY, result: 'unmatched' });
   });
 
-  it.skipIf(name === 'generic')('turns a tag push into a tag', () => {
+  it('turns a tag push into a tag', () => {
     const tag = pushRequest(name, repo, { ref: 'refs/tags/v1.2.0', after: B }, SECRET);
     expect(provider.eventKind(tag.headers)).toBe('push');
     expect(provider.parsePush(JSON.parse(tag.body))!.refs).toEqual([
