@@ -4,7 +4,7 @@
 // watch. The GitSource's interval is 1h during the webhook samples, so polling cannot explain them;
 // the poll samples use --poll-interval and no webhook.
 // Run: npx tsx bench/webhook.ts [--gap 0 (ms between pushes)] [--pushes 50] [--poll-samples 10] [--poll-interval 5s (whole seconds)] [--provider github]
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import {
   ensureControlPlaneBinaries,
   resolveClientTools,
   startLocalCluster,
+  startOperatorProcess,
+  type OperatorProcess,
 } from '../src/localcluster/index.ts';
 import { commitFiles, startGitFixture } from '../test/support/git-server.ts';
 import { pushRequest, repoNames, sendHook, type HookProvider } from '../test/support/webhooks.ts';
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   const cluster = await startLocalCluster({ binDir: bin, controllerManager: false, log: () => {} });
   const fixture = await startGitFixture();
   const work = mkdtempSync(join(tmpdir(), 'converge-bench-hook-'));
-  let op: ReturnType<typeof spawn> | undefined;
+  let op: OperatorProcess | undefined;
   const abort = new AbortController();
   try {
     const kubectl = (...args: string[]) =>
@@ -76,48 +78,15 @@ async function main(): Promise<void> {
     let head = await commit();
 
     writeFileSync(join(work, 'token'), SECRET);
-    op = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'src', 'main.ts'),
-        'run',
-        '--kubeconfig',
-        cluster.kubeconfigPath,
-        '--leader-elect=false',
-        '--metrics-addr',
-        '127.0.0.1:0',
-        '--health-addr',
-        '127.0.0.1:0',
-        '--webhook-addr',
-        '127.0.0.1:0',
-        '--webhook-secret-file',
-        join(work, 'token'),
-        '--work-dir',
-        join(work, 'cache'),
-        '--log-format',
-        'json',
-        '--log-level',
-        'debug',
-        '--kubectl',
-        tools.kubectl,
-        '--helm',
-        tools.helm,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let log = '';
-    op.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-    op.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-    let port = 0;
-    let metricsPort = 0;
-    for (let tries = 0; tries < 300 && !port; tries++) {
-      await new Promise((r) => setTimeout(r, 100));
-      port = Number(/"webhookPort":(\d+)/.exec(log)?.[1] ?? 0);
-      metricsPort = Number(/"metricsPort":(\d+)/.exec(log)?.[1] ?? 0);
-    }
-    if (!port) throw new Error(`operator webhook port not found:\n${log}`);
+    op = await startOperatorProcess({
+      kubeconfig: cluster.kubeconfigPath,
+      kubectl: tools.kubectl,
+      helm: tools.helm,
+      args: ['--leader-elect=false', '--webhook-secret-file', join(work, 'token')],
+    });
+    const port = op.webhookPort!;
+    const metricsPort = op.metricsPort;
+    const log = () => op!.logs.join('\n');
 
     // Ready-at-revision times, from a watch (no polling delay in the measurement).
     const client = await KubeClient.fromFile(cluster.kubeconfigPath);
@@ -246,13 +215,12 @@ async function main(): Promise<void> {
         `polling (interval ${values['poll-interval']}, no hook): ${summary(poll)}  (reconciles: ${pollRuns})`,
       );
     const msgs = new Map<string, number>();
-    for (const m of log.matchAll(/"msg":"([^"]+)"/g)) msgs.set(m[1]!, (msgs.get(m[1]!) ?? 0) + 1);
+    for (const m of log().matchAll(/"msg":"([^"]+)"/g)) msgs.set(m[1]!, (msgs.get(m[1]!) ?? 0) + 1);
     console.log(`operator log lines: ${[...msgs].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
     client.close();
   } finally {
     abort.abort();
-    op?.kill('SIGTERM');
-    if (op) await new Promise((r) => op!.once('exit', r));
+    await op?.stop();
     await fixture.close();
     await cluster.stop();
     rmSync(work, { recursive: true, force: true });

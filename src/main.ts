@@ -2,10 +2,19 @@
 import { mkdirSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { parseRunOptions, USAGE, type RunOptions } from './cli/options.ts';
-import { Controller, LeaderElector, Reconciler } from './controller/index.ts';
+import { parseRunOptions, USAGE, type RunOptions } from './cli/index.ts';
+import {
+  Controller,
+  DriftWatcher,
+  GitSourceCache,
+  LeaderElector,
+  Reconciler,
+  SourceStateStore,
+  apiWriter,
+  stageSteps,
+} from './controller/index.ts';
 import { KubeClient } from './kube/index.ts';
-import { resolveClientTools } from './localcluster/tools.ts';
+import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
 import { createGitSource } from './source/index.ts';
@@ -52,18 +61,21 @@ export async function run(argv: string[]): Promise<void> {
     allowFileUrls: opts.allowFileUrls,
   });
 
-  let controller: Controller | undefined = undefined;
+  // The controller and the reconciler share the per-source memory and the GitSource cache.
+  const states = new SourceStateStore();
+  const cache = new GitSourceCache(client, opts.namespace);
+  const drift = new DriftWatcher(client, logger);
   const events = new EventRecorder(client, opts.identity, logger);
   const reconciler = new Reconciler({
-    client,
-    source,
-    tools,
-    events,
+    steps: stageSteps({ client, source, tools, metrics }),
+    writer: apiWriter(client, events, metrics, logger),
+    states,
+    drift,
     metrics,
     logger,
-    getGitSource: (ns, name) => controller!.getGitSource(ns, name),
+    getGitSource: (ns, name) => cache.lookup(ns, name),
   });
-  controller = new Controller(client, reconciler, logger, metrics, {
+  const controller = new Controller(client, reconciler, states, cache, drift, logger, metrics, {
     namespace: opts.namespace,
     labelSelector: opts.labelSelector,
     concurrency: opts.concurrency,
@@ -73,7 +85,7 @@ export async function run(argv: string[]): Promise<void> {
     metricsAddr: opts.metricsAddr,
     healthAddr: opts.healthAddr,
     registry: metrics.registry,
-    ready: () => controller!.isSynced,
+    ready: () => controller.isSynced,
   });
   // --- Push webhooks (issue 14): served only when a secret is configured. ---
   let webhook: WebhookReceiver | undefined;
@@ -81,17 +93,17 @@ export async function run(argv: string[]): Promise<void> {
     file: opts.webhookSecretFile,
     namespaceSecretName: opts.webhookNamespaceSecret,
     client,
-    hasSources: (ns) => controller!.listGitSources().some((gs) => gs.metadata.namespace === ns),
+    hasSources: (ns) => [...cache.values()].some((gs) => gs.metadata.namespace === ns),
     logger,
   });
   if (opts.webhookAddr && webhookSecrets.configured) {
     webhook = await startWebhookReceiver({
       addr: opts.webhookAddr,
       secrets: webhookSecrets,
-      sources: () => controller!.listGitSources(),
+      sources: () => cache.values(),
       // A standby replica (the Service may route to it) asks the leader through the annotation.
       wake: (gs) =>
-        controller!.reconcileNow(`${gs.metadata.namespace}/${gs.metadata.name}`)
+        controller.reconcileNow(`${gs.metadata.namespace}/${gs.metadata.name}`)
           ? undefined
           : requestReconcileByAnnotation(client, gs),
       events,
@@ -122,7 +134,7 @@ export async function run(argv: string[]): Promise<void> {
       { namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity },
       logger,
       (leading) => {
-        if (leading) controller!.setLeading(true);
+        if (leading) controller.setLeading(true);
         else if (!shuttingDown) {
           // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
           logger.error('lost leadership; exiting');
@@ -139,7 +151,7 @@ export async function run(argv: string[]): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
-    const finished = await controller!.stop();
+    const finished = await controller.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
     await elector?.stop();
     await http.close();

@@ -202,6 +202,13 @@ export const GitSourceStatusSchema = z.object({
   changes: z.array(z.string()).optional(),
   inventory: z.object({ entries: z.array(InventoryEntrySchema) }).optional(),
   history: z.array(HistoryEntrySchema).optional(),
+  driftDetection: z
+    .enum(['Watch', 'Interval'])
+    .optional()
+    .meta({
+      description:
+        'How hand edits of applied objects are found: Watch (in real time, by a watch on every kind applied) or Interval (the operator may not watch some kind, so every object is re-planned each interval).',
+    }),
 });
 
 export type GitRef = z.infer<typeof GitRefSchema>;
@@ -268,11 +275,4 @@ export function parseDuration(text: string): number {
   }
   if (consumed === 0 || consumed !== text.length) throw new Error(`invalid duration "${text}"`);
   return total;
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)}s`;
-  return `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
 }
