@@ -202,13 +202,10 @@ export const GitSourceStatusSchema = z.object({
   changes: z.array(z.string()).optional(),
   inventory: z.object({ entries: z.array(InventoryEntrySchema) }).optional(),
   history: z.array(HistoryEntrySchema).optional(),
-  driftDetection: z
-    .enum(['Watch', 'Interval'])
-    .optional()
-    .meta({
-      description:
-        'How hand edits of applied objects are found: Watch (in real time, by a watch on every kind applied) or Interval (the operator may not watch some kind, so every object is re-planned each interval).',
-    }),
+  driftDetection: z.enum(['Watch', 'Interval']).optional().meta({
+    description:
+      'How hand edits of applied objects are found: Watch (in real time, by a watch on every kind applied) or Interval (the operator may not watch some kind, so every object is re-planned each interval).',
+  }),
 });
 
 export type GitRef = z.infer<typeof GitRefSchema>;

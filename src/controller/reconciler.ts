@@ -150,7 +150,11 @@ export class Reconciler {
   }
 
   /** fetch → render → plan → apply → prune → wait → report. */
-  private async fullPass(run: Run, request: SourceRequest, resolved: ResolvedRevision | undefined): Promise<void> {
+  private async fullPass(
+    run: Run,
+    request: SourceRequest,
+    resolved: ResolvedRevision | undefined,
+  ): Promise<void> {
     const { steps } = this.deps;
     run.state.drifted.clear();
     run.step = 'fetch';
@@ -179,7 +183,9 @@ export class Reconciler {
 
   /** The revision and spec generation that status says are applied already. */
   private isApplied(gs: GitSource, revision: string): boolean {
-    return gs.status?.lastAppliedRevision === revision && gs.status.observedGeneration === gs.metadata.generation;
+    return (
+      gs.status?.lastAppliedRevision === revision && gs.status.observedGeneration === gs.metadata.generation
+    );
   }
 
   private remember(run: Run, fetched: FetchedRevision, plan: Plan, detection: 'Watch' | 'Interval'): void {
@@ -220,7 +226,9 @@ export class Reconciler {
         inventory: gs.status?.inventory?.entries ?? inventoryOf(plan.desired),
         durationMs: this.monotonic() - run.started,
         driftDetection: detection,
-        drifted: drifted ? { message: `${drifted} object(s) drifted: ${plan.changeLines.join('; ')}` } : undefined,
+        drifted: drifted
+          ? { message: `${drifted} object(s) drifted: ${plan.changeLines.join('; ')}` }
+          : undefined,
       }),
     );
     if (drifted) run.log.info({ drifted }, 'drift reported');
@@ -330,13 +338,18 @@ export class Reconciler {
       if (!all) for (const id of state.reportedDrift) if (!ids.has(id)) still.add(id);
       const before = state.reportedDrift.size;
       state.reportedDrift = still;
-      if (still.size === 0 && before === 0 && findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted')
+      if (
+        still.size === 0 &&
+        before === 0 &&
+        findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted'
+      )
         return;
       run.step = 'report';
       await this.writeDriftReport(run, revision, plan, still.size);
       return;
     }
-    if (drifted.length === 0 && findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted') return;
+    if (drifted.length === 0 && findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted')
+      return;
     run.step = 'apply';
     if (drifted.length > 0) await this.deps.steps.apply(run, plan);
     const corrected = drifted.map((o) => describeRef(o.ref));

@@ -287,7 +287,9 @@ describe('Reconciler', () => {
       const applies: string[][] = [];
       const h = harness({
         plan: async (_ctx, desired) =>
-          planOf(desired, (o) => (!applied ? 'create' : edited.has(o.metadata.name) ? 'configure' : 'unchanged')),
+          planOf(desired, (o) =>
+            !applied ? 'create' : edited.has(o.metadata.name) ? 'configure' : 'unchanged',
+          ),
         apply: async (_ctx, plan) => {
           applies.push(plan.changeSet.objects.filter((o) => o.action !== 'unchanged').map((o) => o.ref.name));
           applied = true;
