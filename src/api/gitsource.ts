@@ -241,6 +241,8 @@ export const ANNOTATION_REQUESTED_AT = `${GROUP}/requested-at`;
 export const ANNOTATION_PRUNE = `${GROUP}/prune`;
 export const ANNOTATION_FORCE = `${GROUP}/force`;
 export const ANNOTATION_SSA = `${GROUP}/ssa`;
+/** Set by `converge rollback`: the spec.ref (JSON) to restore with `converge resume-tracking`. */
+export const ANNOTATION_ROLLBACK_FROM = `${GROUP}/rollback-from`;
 export const FIELD_MANAGER = 'converge';
 export const STATUS_FIELD_MANAGER = 'converge-status';
 

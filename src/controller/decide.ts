@@ -51,6 +51,11 @@ export interface PassFacts {
   lastAppliedRevision: string | undefined;
   /** A requested-at annotation that has not been handled yet. */
   forced: boolean;
+  /**
+   * Status says Ready is not True (e.g. FetchFailed at the applied commit): a full pass clears it
+   * once the cause passed; a no-op would leave it (and any incident opened for it) standing.
+   */
+  notReady?: boolean;
 }
 
 export function choosePass(f: PassFacts): Pass {
@@ -59,7 +64,7 @@ export function choosePass(f: PassFacts): Pass {
     f.appliedCommit === f.resolved.commit &&
     f.appliedGeneration === f.generation &&
     f.lastAppliedRevision === f.resolved.revision;
-  if (!upToDate) return 'full';
+  if (!upToDate || f.notReady) return 'full';
   if (!f.hasDesired) return f.driftedCount === 0 && f.driftWatched ? 'noop' : 'full';
   if (f.driftedCount > 0) return 'drift';
   return f.driftWatched ? 'noop' : 'resync';

@@ -131,6 +131,7 @@ export class Reconciler {
         generation: gs.metadata.generation,
         lastAppliedRevision: gs.status?.lastAppliedRevision,
         forced: isForced(run.requestedAt, gs.status?.lastHandledReconcileAt),
+        notReady: findCondition(gs.status?.conditions, 'Ready')?.status !== 'True',
       });
       if (pass === 'noop') {
         // One ls-remote, no dry-runs, no writes.

@@ -11,6 +11,8 @@ export interface EventSpec {
     | 'DriftCorrected'
     | 'Pruned'
     | 'ReconcileFailed'
+    /** On a Notifier: a notification given up on (notify/). */
+    | 'DeliveryFailed'
     // A push webhook woke the GitSource (src/webhook), once per push.
     | 'PushReceived';
   note: string;

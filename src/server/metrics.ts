@@ -11,6 +11,7 @@ export interface Metrics {
   driftCorrections: Counter<'namespace'>;
   apiRequests: Counter<'verb' | 'code'>;
   isLeader: Gauge;
+  notifications: Counter<'type' | 'result'>;
   webhookRequests: Counter<'provider' | 'result'>;
 }
 
@@ -66,6 +67,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     isLeader: new Gauge({
       name: 'converge_leader',
       help: '1 while this process holds the leader lease',
+      registers,
+    }),
+    notifications: new Counter({
+      name: 'converge_notifications_total',
+      help: 'Notifier deliveries by type and result (success, failure, dropped, duplicate, held)',
+      labelNames: ['type', 'result'],
       registers,
     }),
     webhookRequests: new Counter({
