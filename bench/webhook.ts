@@ -55,8 +55,14 @@ async function main(): Promise<void> {
   try {
     const kubectl = (...args: string[]) =>
       run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
-    await kubectl('apply', '--server-side', '-f', join(root, 'crds', 'gitsource.yaml'));
-    await kubectl('wait', '--for=condition=Established', 'crd/gitsources.gitops.converge.dev');
+    // Every CRD the operator watches (GitSource, Notifier), so no watch keeps retrying.
+    await kubectl('apply', '--server-side', '-f', join(root, 'crds'));
+    await kubectl(
+      'wait',
+      '--for=condition=Established',
+      'crd/gitsources.gitops.converge.dev',
+      'crd/notifiers.gitops.converge.dev',
+    );
     await kubectl('create', 'namespace', NS);
     const http = await fixture.serveHttp();
     const repo = await fixture.createRepo('app');
