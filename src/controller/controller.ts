@@ -72,6 +72,19 @@ export class Controller {
     return this.synced;
   }
 
+  // --- Push webhooks (issue 14): the receiver wakes a source at once. ---
+  /**
+   * Reconciles `namespace/name` at once: it joins the queue now (cancelling a scheduled pass), or
+   * runs once more right after the pass in flight, never twice at once. False when this replica
+   * does not lead (the caller then asks the leader through the requested-at annotation).
+   */
+  reconcileNow(key: string): boolean {
+    if (!this.leading || !this.cache.has(key)) return false;
+    this.queue.add(key);
+    return true;
+  }
+  // --- end push webhooks ---
+
   /** Starts the GitSource watch; reconciling waits for setLeading(true). */
   start(): void {
     if (this.started) return;
