@@ -170,6 +170,9 @@ export class Reconciler {
       return this.reportOnly(run, plan, fetched);
     }
     run.step = 'apply';
+    // The drift watch compares what it sees with this set from now on: our own writes, which come
+    // back through the watch during the apply, then match and cost nothing.
+    run.state.desired = plan.desired;
     await this.apply(run, plan, fetched.revision);
     run.step = 'prune';
     const pruned = await steps.prune(run, plan);
