@@ -12,6 +12,8 @@ export interface WaitForHealthyOptions {
   pollMs?: number;
   /** Requests in flight at once (default 16). */
   concurrency?: number;
+  /** Told the objects still not healthy whenever their number changes (for a progress message). */
+  onProgress?: (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
 }
 
 export interface ObjectHealth {
@@ -45,6 +47,7 @@ export async function waitForHealthy(
   const concurrency = opts.concurrency ?? 16;
   const health = new Map<ObjectRef, ObjectHealth>();
   let pending = [...refs];
+  let first = true;
 
   for (;;) {
     opts.signal?.throwIfAborted();
@@ -63,7 +66,14 @@ export async function waitForHealthy(
         `${failed.length === 1 ? '' : `${failed.length} objects failed: `}${failed.map((h) => h.message).join('; ')}`,
       );
     }
+    const before = pending.length;
     pending = pending.filter((r) => health.get(r)!.status !== 'Current');
+    if (pending.length > 0 && (pending.length !== before || first))
+      await opts.onProgress?.(
+        pending.map((r) => health.get(r)!),
+        refs.length,
+      );
+    first = false;
     if (pending.length === 0)
       return { objects: refs.map((r) => health.get(r)!), durationMs: Date.now() - started };
     if (Date.now() + pollMs > deadline) {
