@@ -9,9 +9,9 @@ import {
 } from '../api/index.ts';
 import type { KubeClient } from '../kube/index.ts';
 import { changeLines, hasChanges, planChanges, summarize, type ChangeSet } from '../plan/index.ts';
-import { applyChangeSet } from '../apply/index.ts';
 import { inventoryOf, pruneStale } from '../prune/index.ts';
-import { waitForHealthy } from '../health/index.ts';
+import { waitForHealthy, type ObjectHealth } from '../health/index.ts';
+import { applyInWaves, type WaveOptions } from './sync.ts';
 
 export interface PlanOutcome {
   changeSet: ChangeSet;
@@ -72,11 +72,11 @@ export async function applyDesired(
   plan: PlanOutcome,
   gs: GitSource,
   spec: GitSourceSpec,
-  opts: { signal: AbortSignal },
+  opts: { signal: AbortSignal } & WaveOptions,
 ): Promise<ApplyOutcome> {
   const { changeSet } = plan;
-  // applyChangeSet throws on any failure: nothing below (prune) runs after a failed apply.
-  await applyChangeSet(client, client.mapper, changeSet, { force: spec.force, signal: opts.signal });
+  // Throws on any failure: nothing below (prune) runs after a failed apply.
+  await applyInWaves(client, changeSet, { ...opts, force: spec.force });
   let pruned: string[] = [];
   if (spec.prune && changeSet.stale.length > 0) {
     const result = await pruneStale(client, client.mapper, changeSet.stale, {
@@ -98,7 +98,11 @@ export async function applyDesired(
 export async function waitUntilHealthy(
   client: KubeClient,
   plan: PlanOutcome,
-  opts: { signal: AbortSignal; timeoutMs: number },
+  opts: {
+    signal: AbortSignal;
+    timeoutMs: number;
+    onProgress?: (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
+  },
 ): Promise<string> {
   const refs = plan.changeSet.objects.map((o) => o.ref);
   const report = await waitForHealthy(client, client.mapper, refs, opts);

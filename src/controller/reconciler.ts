@@ -33,9 +33,21 @@ import {
   type ResolvedRevision,
 } from '../source/index.ts';
 import { renderManifests } from '../render/index.ts';
+import { classifyObjects, type SyncPlan } from '../hooks/index.ts';
 import type { ClientTools } from '../localcluster/tools.ts';
 import { applyDesired, deleteInventory, planDesired, waitUntilHealthy, type PlanOutcome } from './engine.ts';
 import { gitSourcePath, gitSourceRef } from './paths.ts';
+import {
+  hookRecordFor,
+  runFailHooks,
+  runHookPhase,
+  stallsRevision,
+  timeoutError,
+  waitForWave,
+  waitingMessage,
+  type HookContext,
+  type ReconcileStep,
+} from './sync.ts';
 
 /** What the controller remembers of a GitSource between reconciles (lost on restart, by design). */
 export interface SourceState {
@@ -48,6 +60,9 @@ export interface SourceState {
   drifted: Set<string>;
   /** Cancels an in-flight reconcile (e.g. a health wait) when the spec or revision moves on. */
   abort?: AbortController;
+  /** A commit and generation that failed in a way only a new commit or spec change can fix (Stalled). */
+  stalledCommit?: string;
+  stalledGeneration?: number;
 }
 
 export interface ReconcilerDeps {
@@ -123,6 +138,7 @@ export class Reconciler {
       spec.retryInterval ? parseDuration(spec.retryInterval) : DEFAULT_RETRY_MS,
     );
     const timeoutMs = spec.timeout ? parseDuration(spec.timeout) : DEFAULT_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
 
     if (spec.suspend) {
       await this.writeStatus(gs, suspendedStatus(this.ctx(gs)));
@@ -144,6 +160,11 @@ export class Reconciler {
     const signal = abort.signal;
     let revision: string | undefined;
     const requestedAt = gs.metadata.annotations?.[ANNOTATION_REQUESTED_AT];
+    // issue 10: which step runs (a timeout names it), the hooks of this revision and their record.
+    let step: ReconcileStep = 'fetch';
+    let sync: SyncPlan | undefined;
+    let hooks: HookContext | undefined;
+    let commit: string | undefined;
     try {
       const blocked = await this.dependencyBlock(gs, spec);
       if (blocked) {
@@ -166,7 +187,7 @@ export class Reconciler {
       // Until this process has applied something there is nothing to compare with: go straight to
       // the fetch, which then needs no separate ls-remote.
       let resolved: ResolvedRevision | undefined;
-      if (state.appliedCommit !== undefined) {
+      if (state.appliedCommit !== undefined || state.stalledCommit !== undefined) {
         const lsStart = performance.now();
         resolved = await this.deps.source.resolveRevision(request);
         this.deps.metrics.gitFetchDuration.observe(
@@ -174,6 +195,15 @@ export class Reconciler {
           (performance.now() - lsStart) / 1000,
         );
         revision = resolved.revision;
+        if (
+          state.stalledCommit === resolved.commit &&
+          state.stalledGeneration === gs.metadata.generation &&
+          !forced
+        ) {
+          // Stalled on this commit: nothing but a new commit or spec change can help; keep polling Git.
+          this.deps.metrics.reconcileTotal.inc({ result: 'noop' });
+          return { kind: 'requeue', afterMs: jitter(intervalMs) };
+        }
         const upToDate =
           state.appliedCommit === resolved.commit &&
           state.appliedGeneration === gs.metadata.generation &&
@@ -200,13 +230,17 @@ export class Reconciler {
           (performance.now() - fetchStart) / 1000,
         );
       revision = fetched.revision;
+      commit = fetched.commit;
+      step = 'render';
       const desired = await renderManifests({
         root: fetched.dir,
         path: spec.path,
         include: spec.include,
         exclude: spec.exclude,
         substitute: spec.substitute,
-        targetNamespace: spec.targetNamespace,
+        // As `kubectl apply -n` and Argo CD's destination: objects without a namespace land here.
+        targetNamespace: spec.targetNamespace ?? gs.metadata.namespace,
+        allowEmpty: spec.allowEmpty,
         helm: {
           values: spec.helm?.values ?? {},
           releaseName: spec.helm?.releaseName ?? gs.metadata.name,
@@ -215,7 +249,10 @@ export class Reconciler {
         tools: this.deps.tools,
         signal,
       });
-      const plan = await planDesired(client, desired, gs, spec, signal);
+      // Hooks run around the revision and are never planned, inventoried or pruned.
+      sync = classifyObjects(desired, { install: !gs.status?.lastAppliedRevision });
+      step = 'apply';
+      const plan = await planDesired(client, sync.managed, gs, spec, signal);
       if (plan.hasChanges) {
         await this.writeStatus(
           gs,
@@ -226,7 +263,46 @@ export class Reconciler {
           }),
         );
       }
-      const outcome = await applyDesired(client, plan, gs, spec, { signal });
+      const rev = revision;
+      const hookCtx: HookContext = {
+        client,
+        owner: { name: gs.metadata.name, namespace: gs.metadata.namespace },
+        record: hookRecordFor(gs.status, rev),
+        signal,
+        progress: (message, record) =>
+          this.writeStatus(
+            gs,
+            progressingStatus(
+              { ...this.ctx(gs, requestedAt), hooks: record },
+              { revision: rev, step: message },
+            ),
+          ),
+      };
+      hooks = hookCtx;
+      step = 'hooks';
+      await runHookPhase(hookCtx, 'pre', sync.hooks.pre);
+      step = 'apply';
+      const outcome = await applyDesired(client, plan, gs, spec, {
+        signal,
+        syncHooks: sync.hooks.sync,
+        hooks: hookCtx,
+        betweenWaves: async (wave, appliedSoFar) => {
+          if (!spec.wait) return;
+          // Objects of applied waves join the recorded inventory at once; nothing leaves it before the prune.
+          const known = new Map((gs.status?.inventory?.entries ?? []).map((e) => [e.id, e]));
+          for (const o of appliedSoFar) known.set(o.id, { id: o.id, v: o.ref.version });
+          await this.writeStatus(gs, {
+            ...progressingStatus(this.ctx(gs, requestedAt), {
+              revision: rev,
+              step: `Applied sync wave ${wave.wave}; waiting for its ${wave.changeSet.objects.length} object(s) to become healthy`,
+            }),
+            inventory: { entries: [...known.values()] },
+          });
+          step = 'wait';
+          await waitForWave(client, wave, { signal, timeoutMs: timeLeft(deadline) });
+          step = 'apply';
+        },
+      });
       let pruneEvents = outcome.pruned;
       if (spec.wait) {
         // Record what is applied before waiting: a wait that fails or is superseded must not lose
@@ -243,14 +319,30 @@ export class Reconciler {
         pruneEvents = [];
         // A health wait can be long: a new commit meanwhile cancels it rather than waiting it out.
         const watcher = this.watchForNewCommit(request, fetched.commit, abort, Math.min(intervalMs, 10_000));
+        step = 'wait';
         try {
-          outcome.healthMessage = await waitUntilHealthy(client, plan, { signal, timeoutMs });
+          outcome.healthMessage = await waitUntilHealthy(client, plan, {
+            signal,
+            // The time left before the reconcile's deadline, not the whole timeout again.
+            timeoutMs: timeLeft(deadline),
+            onProgress: (pending, total) =>
+              this.writeStatus(
+                gs,
+                progressingStatus(this.ctx(gs, requestedAt), {
+                  revision: rev,
+                  step: waitingMessage(pending, total),
+                }),
+              ),
+          });
         } finally {
           clearInterval(watcher);
         }
       }
+      step = 'hooks';
+      await runHookPhase(hookCtx, 'post', sync.hooks.post);
       state.appliedCommit = fetched.commit;
       state.appliedGeneration = gs.metadata.generation;
+      state.stalledCommit = undefined;
       state.desired = plan.desired;
       const durationMs = performance.now() - started;
       await this.writeStatus(
@@ -277,32 +369,48 @@ export class Reconciler {
         // A new commit or spec replaced this run: start over at once with the new one.
         return { kind: 'requeue', afterMs: 0 };
       }
-      const e = asConvergeError(
+      let e = asConvergeError(
         signal.aborted && signal.reason instanceof ConvergeError ? signal.reason : err,
         'ApplyFailed',
       );
+      if (e.reason === 'Timeout') e = timeoutError(step, spec.timeout ?? '2m');
+      // SyncFail hooks (Argo CD) after a failed sync; a timed-out pass gives them a fresh budget.
+      if (sync && hooks && sync.hooks.fail.length > 0) {
+        const failCtx = { ...hooks, signal: AbortSignal.timeout(Math.max(timeoutMs, 30_000)) };
+        const extra = await runFailHooks(failCtx, sync.hooks.fail);
+        if (extra) e = new ConvergeError(e.reason, e.message + extra, { cause: e });
+      }
+      // A failure that the same commit will always hit: Stalled, no retries until Git or the spec moves.
+      const stalled = e.stalled || stallsRevision(e);
+      if (stalled && !e.stalled && commit !== undefined) {
+        state.stalledCommit = commit;
+        state.stalledGeneration = gs.metadata.generation;
+      }
       const durationMs = performance.now() - started;
       log.warn({ reason: e.reason, err: e.message }, 'reconcile failed');
       const latest = (await this.deps.getGitSource(gs.metadata.namespace, gs.metadata.name)) ?? gs;
       await this.writeStatus(
         latest,
-        failedStatus(this.ctx(latest, requestedAt), {
-          reason: e.reason === 'Timeout' ? 'HealthCheckFailed' : e.reason,
-          message: e.message,
-          stalled: e.stalled,
-          revision,
-          durationMs,
-          converged: ['FetchFailed', 'AuthenticationFailed', 'RefNotFound', 'MissingSecret'].includes(
-            e.reason,
-          )
-            ? 'keep'
-            : 'false',
-        }),
+        failedStatus(
+          { ...this.ctx(latest, requestedAt), hooks: hooks?.record },
+          {
+            reason: e.reason,
+            message: e.message,
+            stalled,
+            revision,
+            durationMs,
+            converged: ['FetchFailed', 'AuthenticationFailed', 'RefNotFound', 'MissingSecret'].includes(
+              e.reason,
+            )
+              ? 'keep'
+              : 'false',
+          },
+        ),
       );
       this.deps.metrics.reconcileTotal.inc({ result: 'failed' });
       this.deps.metrics.reconcileDuration.observe({ result: 'failure' }, durationMs / 1000);
       // Stalled sources wait for a user change, but a fixed secret or RBAC rule has no event: look again each interval.
-      if (e.stalled) return { kind: 'requeue', afterMs: jitter(intervalMs) };
+      if (stalled) return { kind: 'requeue', afterMs: jitter(intervalMs) };
       return { kind: 'backoff', baseMs: retryMs, maxMs: intervalMs };
     } finally {
       clearTimeout(timer);
@@ -548,6 +656,11 @@ function target(gs: GitSource) {
 function objectIdOf(o: KubeObject): string {
   const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
   return `${o.metadata.namespace ?? ''}_${o.metadata.name}_${group}_${o.kind}`;
+}
+
+/** Milliseconds until the deadline, a little early so a wait reports its own message before the reconcile times out. */
+function timeLeft(deadline: number): number {
+  return Math.max(0, deadline - Date.now() - 250);
 }
 
 /** ±10% so sources created together do not poll together. */

@@ -1,0 +1,168 @@
+// Hooks and sync waves inside a reconcile: the glue between the hooks, apply and health stages.
+import type { GitSourceStatus, HookRecord } from '../api/index.ts';
+import { ConvergeError } from '../api/index.ts';
+import { applyChangeSet } from '../apply/index.ts';
+import { waitForHealthy, type ObjectHealth } from '../health/index.ts';
+import { runHooks, wavesOf, type Hook, type HookPhase, type Wave } from '../hooks/index.ts';
+import { ApiError, type KubeClient } from '../kube/index.ts';
+import type { ChangeSet, PlannedObject } from '../plan/index.ts';
+
+const PHASE_NAMES: Record<HookPhase, string> = {
+  pre: 'pre-sync',
+  sync: 'sync',
+  post: 'post-sync',
+  fail: 'sync-fail',
+};
+
+/** The record of this revision's completed hooks: the one in status if it is for this revision, else empty. */
+export function hookRecordFor(status: GitSourceStatus | undefined, revision: string): HookRecord {
+  return status?.hooks?.revision === revision
+    ? { revision, completed: [...status.hooks.completed] }
+    : { revision, completed: [] };
+}
+
+export interface HookContext {
+  client: KubeClient;
+  owner: { name: string; namespace: string };
+  /** Completed hook keys; appended to as hooks complete. */
+  record: HookRecord;
+  signal: AbortSignal;
+  /** Persists the step and the record (a status write); calls are serialised here. */
+  progress: (step: string, record: HookRecord) => Promise<void>;
+  pollMs?: number;
+}
+
+/**
+ * Runs one phase's hooks that have not completed for this revision. Each start and completion
+ * is written to status, so a restart neither loses nor repeats a hook. Throws HookFailed.
+ */
+export async function runHookPhase(
+  ctx: HookContext,
+  phase: HookPhase,
+  hooks: readonly Hook[],
+): Promise<void> {
+  const todo = hooks.filter((h) => !ctx.record.completed.includes(h.key));
+  if (todo.length === 0) return;
+  let writes = Promise.resolve();
+  const write = (step: string) => {
+    writes = writes.then(() => ctx.progress(step, { ...ctx.record, completed: [...ctx.record.completed] }));
+    return writes;
+  };
+  await runHooks(ctx.client, todo, {
+    owner: ctx.owner,
+    revision: ctx.record.revision,
+    completed: new Set(ctx.record.completed),
+    signal: ctx.signal,
+    ...(ctx.pollMs !== undefined ? { pollMs: ctx.pollMs } : {}),
+    onStart: (hook) => write(`Running ${PHASE_NAMES[phase]} hook ${hook.identity} (${hook.source})`),
+    onCompleted: (key) => {
+      ctx.record.completed.push(key);
+      return write(`${PHASE_NAMES[phase]} hook ${key.slice(key.indexOf(':') + 1)} completed`);
+    },
+  });
+  await writes;
+}
+
+/** SyncFail hooks after a failed pass: best effort, their own failure is added to the message, never thrown. */
+export async function runFailHooks(ctx: HookContext, hooks: readonly Hook[]): Promise<string | undefined> {
+  if (hooks.length === 0) return undefined;
+  try {
+    await runHookPhase(ctx, 'fail', hooks);
+    return undefined;
+  } catch (err) {
+    return `; sync-fail hooks failed too: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+export interface WaveOptions {
+  /** Argo CD Sync hooks, run in their wave right after its objects are applied. */
+  syncHooks?: readonly Hook[];
+  hooks?: HookContext;
+  /** Between two waves (not after the last): e.g. wait until this wave is healthy (wait: true). */
+  betweenWaves?: (wave: Wave, appliedSoFar: readonly PlannedObject[]) => Promise<void>;
+}
+
+/**
+ * Applies a ChangeSet wave by wave (argocd.argoproj.io/sync-wave, lowest first); a set without
+ * waves is one apply as before. Throws the first wave's ApplyError: later waves are not applied.
+ */
+export async function applyInWaves(
+  client: KubeClient,
+  changeSet: ChangeSet,
+  opts: { force: boolean; signal: AbortSignal } & WaveOptions,
+): Promise<void> {
+  const waves = wavesOf(changeSet, opts.syncHooks ?? []);
+  const applied: PlannedObject[] = [];
+  for (const [i, wave] of waves.entries()) {
+    await applyChangeSet(client, client.mapper, wave.changeSet, { force: opts.force, signal: opts.signal });
+    applied.push(...wave.changeSet.objects);
+    if (wave.syncHooks.length > 0) {
+      if (!opts.hooks) throw new ConvergeError('HookFailed', 'sync hooks need a hook context');
+      await runHookPhase(opts.hooks, 'sync', wave.syncHooks);
+    }
+    if (i < waves.length - 1) await opts.betweenWaves?.(wave, applied);
+  }
+}
+
+/** Waits for one wave's objects; the message names the wave. */
+export async function waitForWave(
+  client: KubeClient,
+  wave: Wave,
+  opts: {
+    signal: AbortSignal;
+    timeoutMs: number;
+    onProgress?: (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
+  },
+): Promise<void> {
+  const refs = wave.changeSet.objects.map((o) => o.ref);
+  if (refs.length === 0) return;
+  try {
+    await waitForHealthy(client, client.mapper, refs, opts);
+  } catch (err) {
+    if (err instanceof ConvergeError && err.reason === 'HealthCheckFailed')
+      throw new ConvergeError('HealthCheckFailed', `sync wave ${wave.wave}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** `waiting for 2 of 5 object(s): Deployment apps/web: 0 of 1 updated replicas available; …` */
+export function waitingMessage(pending: readonly ObjectHealth[], total: number): string {
+  const shown = pending.slice(0, 3).map((h) => h.message);
+  if (pending.length > 3) shown.push(`… and ${pending.length - 3} more`);
+  return `Waiting for ${pending.length} of ${total} object(s) to become healthy: ${shown.join('; ')}`;
+}
+
+/**
+ * Failures that retrying the same commit cannot fix: the render, an object the API server
+ * rejects as invalid, a failed hook (it must not run again and again). Only a new commit, a
+ * spec change or a requested reconcile tries again.
+ */
+export function stallsRevision(err: ConvergeError): boolean {
+  if (err.reason === 'RenderFailed' || err.reason === 'HookFailed') return true;
+  if (err.reason !== 'ApplyFailed') return false;
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (e instanceof ApiError) return e.status === 422 && !/immutable/i.test(e.message);
+  }
+  return false;
+}
+
+/** A timeout says which step ran out of time, with that step's reason. */
+export function timeoutError(step: ReconcileStep, timeout: string): ConvergeError {
+  const reasons = {
+    fetch: 'FetchFailed',
+    render: 'RenderFailed',
+    apply: 'ApplyFailed',
+    hooks: 'HookFailed',
+    wait: 'HealthCheckFailed',
+  } as const;
+  return new ConvergeError(reasons[step], `${STEP_NAMES[step]} did not finish within timeout ${timeout}`);
+}
+
+export type ReconcileStep = 'fetch' | 'render' | 'apply' | 'hooks' | 'wait';
+const STEP_NAMES: Record<ReconcileStep, string> = {
+  fetch: 'git fetch',
+  render: 'rendering',
+  apply: 'plan and apply',
+  hooks: 'running hooks',
+  wait: 'health wait',
+};
