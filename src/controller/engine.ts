@@ -101,6 +101,7 @@ export async function waitUntilHealthy(
   opts: {
     signal: AbortSignal;
     timeoutMs: number;
+    timeoutText?: string;
     onProgress?: (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
   },
 ): Promise<string> {

@@ -299,7 +299,11 @@ export class Reconciler {
             inventory: { entries: [...known.values()] },
           });
           step = 'wait';
-          await waitForWave(client, wave, { signal, timeoutMs: timeLeft(deadline) });
+          await waitForWave(client, wave, {
+            signal,
+            timeoutMs: timeLeft(deadline),
+            timeoutText: spec.timeout ?? '2m',
+          });
           step = 'apply';
         },
       });
@@ -325,6 +329,7 @@ export class Reconciler {
             signal,
             // The time left before the reconcile's deadline, not the whole timeout again.
             timeoutMs: timeLeft(deadline),
+            timeoutText: spec.timeout ?? '2m',
             onProgress: (pending, total) =>
               this.writeStatus(
                 gs,

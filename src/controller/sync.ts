@@ -111,6 +111,7 @@ export async function waitForWave(
   opts: {
     signal: AbortSignal;
     timeoutMs: number;
+    timeoutText?: string;
     onProgress?: (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
   },
 ): Promise<void> {

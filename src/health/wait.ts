@@ -6,6 +6,8 @@ import { assessHealth, type HealthStatus } from './rules.ts';
 export interface WaitForHealthyOptions {
   /** Bound for the whole wait; then HealthCheckFailed names the objects still not ready. */
   timeoutMs: number;
+  /** The bound as the message shows it (default timeoutMs in seconds), e.g. `5s` of spec.timeout when timeoutMs is what is left of it. */
+  timeoutText?: string;
   /** A new revision aborts the wait: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Between polls of the objects not yet Current (default 500 ms). */
@@ -81,7 +83,7 @@ export async function waitForHealthy(
       if (pending.length > 5) shown.push(`… and ${pending.length - 5} more`);
       throw new ConvergeError(
         'HealthCheckFailed',
-        `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${pending.length} object(s) to become ready: ${shown.join('; ')}`,
+        `timed out after ${opts.timeoutText ?? `${Math.round(opts.timeoutMs / 1000)}s`} waiting for ${pending.length} object(s) to become ready: ${shown.join('; ')}`,
       );
     }
     await sleep(pollMs, opts.signal);
