@@ -2,7 +2,7 @@
 // repository served over HTTP), from `kubectl apply` to all Ready; then a no-op interval pass.
 // Beside it, in the same run, a raw server-side-apply loop of the same objects (the API's limit).
 // Run: npx tsx bench/gitsources.ts [--counts 100,1000] [--concurrency 16] [--interval 30s]
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import {
   ensureControlPlaneBinaries,
   resolveClientTools,
   startLocalCluster,
+  startOperatorProcess,
 } from '../src/localcluster/index.ts';
 import { commitFiles, startGitFixture } from '../test/support/git-server.ts';
 import type { KubeObject } from '../src/api/index.ts';
@@ -151,48 +152,20 @@ async function main(): Promise<void> {
       const rawMs = performance.now() - r0;
       client.close();
 
+      const operator = await startOperatorProcess({
+        kubeconfig: cluster.kubeconfigPath,
+        kubectl: tools.kubectl,
+        helm: tools.helm,
+        built: values.built,
+        nodeOptions: values['node-options'].split(' ').filter(Boolean),
+        logLevel: 'info',
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
+        args: ['--leader-elect=false', '--concurrency', String(concurrency)],
+      });
+      const op = operator.child;
       const work = mkdtempSync(join(tmpdir(), 'converge-bench-'));
-      const op = spawn(
-        process.execPath,
-        [
-          // One process (no tsx CLI wrapper), so its peak RSS is the operator's.
-          ...values['node-options'].split(' ').filter(Boolean),
-          ...(values.built
-            ? [join(root, 'bin', 'converge.js')]
-            : ['--import', 'tsx', join(root, 'src', 'main.ts')]),
-          'run',
-          ...(values.transport === 'file' ? ['--allow-file-urls'] : []),
-          '--kubeconfig',
-          cluster.kubeconfigPath,
-          '--leader-elect=false',
-          '--concurrency',
-          String(concurrency),
-          '--metrics-addr',
-          '127.0.0.1:0',
-          '--health-addr',
-          '127.0.0.1:0',
-          '--work-dir',
-          join(work, 'cache'),
-          '--log-format',
-          'json',
-          '--log-level',
-          'info',
-          '--kubectl',
-          tools.kubectl,
-          '--helm',
-          tools.helm,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let log = '';
-      op.stdout!.on('data', (b: Buffer) => (log += b.toString()));
-      op.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-      let metricsPort = 0;
-      for (let tries = 0; tries < 300 && !metricsPort; tries++) {
-        await new Promise((r) => setTimeout(r, 100));
-        metricsPort = Number(/"metricsPort":(\d+)/.exec(log)?.[1] ?? 0);
-      }
-      if (!metricsPort) throw new Error(`operator metrics port not found:\n${log}`);
+      const { metricsPort } = operator;
+      const tail = () => operator.logs.slice(-20).join('\n');
 
       const apiPids = (await run('pgrep', ['-f', cluster.dir]).catch(() => ({ stdout: '' }))).stdout
         .split('\n')
@@ -219,8 +192,7 @@ async function main(): Promise<void> {
         );
         ready = stdout.split('\n').filter((s) => s === 'True').length;
         if (ready >= n) break;
-        if (Date.now() - a0 > 600_000)
-          throw new Error(`only ${ready}/${n} Ready after 10 min:\n${log.slice(-2000)}`);
+        if (Date.now() - a0 > 600_000) throw new Error(`only ${ready}/${n} Ready after 10 min:\n${tail()}`);
         await new Promise((r) => setTimeout(r, 250));
       }
       const allReadyMs = Date.now() - a0;
@@ -247,8 +219,7 @@ async function main(): Promise<void> {
         Number(new RegExp(`^converge_${name} (\\S+)`, 'm').exec(noopText)?.[1] ?? 0) / 2 ** 20;
       const memory = `heap used ${gauge('nodejs_heap_size_used_bytes').toFixed(0)} MiB of ${gauge('nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${gauge('nodejs_external_memory_bytes').toFixed(0)} MiB, RSS now ${gauge('process_resident_memory_bytes').toFixed(0)} MiB`;
       const noops = Number(/converge_reconcile_total\{result="noop"\} (\d+)/.exec(noopText)?.[1] ?? 0);
-      op.kill('SIGTERM');
-      await new Promise((r) => op.once('exit', r));
+      await operator.stop();
       rmSync(work, { recursive: true, force: true });
 
       console.log(

@@ -2,10 +2,19 @@
 import { mkdirSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { parseRunOptions, USAGE, type RunOptions } from './cli/options.ts';
-import { Controller, LeaderElector, Reconciler } from './controller/index.ts';
+import { parseRunOptions, USAGE, type RunOptions } from './cli/index.ts';
+import {
+  Controller,
+  DriftWatcher,
+  GitSourceCache,
+  LeaderElector,
+  Reconciler,
+  SourceStateStore,
+  apiWriter,
+  stageSteps,
+} from './controller/index.ts';
 import { KubeClient } from './kube/index.ts';
-import { resolveClientTools } from './localcluster/tools.ts';
+import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
 import { createGitSource } from './source/index.ts';
@@ -46,17 +55,20 @@ export async function run(argv: string[]): Promise<void> {
     allowFileUrls: opts.allowFileUrls,
   });
 
-  let controller: Controller | undefined = undefined;
+  // The controller and the reconciler share the per-source memory and the GitSource cache.
+  const states = new SourceStateStore();
+  const cache = new GitSourceCache(client, opts.namespace);
+  const drift = new DriftWatcher(client, logger);
   const reconciler = new Reconciler({
-    client,
-    source,
-    tools,
-    events: new EventRecorder(client, opts.identity, logger),
+    steps: stageSteps({ client, source, tools, metrics }),
+    writer: apiWriter(client, new EventRecorder(client, opts.identity, logger), metrics, logger),
+    states,
+    drift,
     metrics,
     logger,
-    getGitSource: (ns, name) => controller!.getGitSource(ns, name),
+    getGitSource: (ns, name) => cache.lookup(ns, name),
   });
-  controller = new Controller(client, reconciler, logger, metrics, {
+  const controller = new Controller(client, reconciler, states, cache, drift, logger, metrics, {
     namespace: opts.namespace,
     labelSelector: opts.labelSelector,
     concurrency: opts.concurrency,
@@ -66,7 +78,7 @@ export async function run(argv: string[]): Promise<void> {
     metricsAddr: opts.metricsAddr,
     healthAddr: opts.healthAddr,
     registry: metrics.registry,
-    ready: () => controller!.isSynced,
+    ready: () => controller.isSynced,
   });
   logger.info(
     {
@@ -87,7 +99,7 @@ export async function run(argv: string[]): Promise<void> {
       { namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity },
       logger,
       (leading) => {
-        if (leading) controller!.setLeading(true);
+        if (leading) controller.setLeading(true);
         else if (!shuttingDown) {
           // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
           logger.error('lost leadership; exiting');
@@ -104,7 +116,7 @@ export async function run(argv: string[]): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
-    const finished = await controller!.stop();
+    const finished = await controller.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
     await elector?.stop();
     await http.close();

@@ -27,7 +27,7 @@ function structural(node: unknown): unknown {
   return out;
 }
 
-export function openApiSchema(): Json {
+function openApiSchema(): Json {
   const spec = structural(
     z.toJSONSchema(GitSourceSpecSchema, { io: 'input', unrepresentable: 'any' }),
   ) as Json;

@@ -11,8 +11,7 @@ export type FailureReason =
   | 'HookFailed'
   | 'DependencyNotReady'
   | 'RBACDenied'
-  | 'MissingSecret'
-  | 'Timeout';
+  | 'MissingSecret';
 
 /** Reasons that no retry fixes: the GitSource is Stalled until its spec, secret or RBAC changes. */
 const STALLING: ReadonlySet<FailureReason> = new Set([
@@ -46,4 +45,20 @@ export function asConvergeError(err: unknown, fallback: FailureReason): Converge
   if (err instanceof ConvergeError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new ConvergeError(fallback, message, { cause: err });
+}
+
+/** Abort reason: a newer commit, spec or deletion replaced this run; it is dropped, not reported. */
+export class Superseded extends Error {
+  override readonly name = 'Superseded';
+  constructor(why = 'superseded by a newer revision or spec') {
+    super(why);
+  }
+}
+
+/** Abort reason: the reconcile ran out of `spec.timeout`; the step that was running is named in the report. */
+export class DeadlineExceeded extends Error {
+  override readonly name = 'DeadlineExceeded';
+  constructor(readonly timeout: string) {
+    super(`timed out after ${timeout}`);
+  }
 }

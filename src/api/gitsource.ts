@@ -215,6 +215,10 @@ export const GitSourceStatusSchema = z.object({
     })
     .optional()
     .meta({ description: 'Hooks that completed for this revision: never run twice, also across restarts.' }),
+  driftDetection: z.enum(['Watch', 'Interval']).optional().meta({
+    description:
+      'How hand edits of applied objects are found: Watch (in real time, by a watch on every kind applied) or Interval (the operator may not watch some kind, so every object is re-planned each interval).',
+  }),
 });
 
 export type GitRef = z.infer<typeof GitRefSchema>;
@@ -282,11 +286,4 @@ export function parseDuration(text: string): number {
   }
   if (consumed === 0 || consumed !== text.length) throw new Error(`invalid duration "${text}"`);
   return total;
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)}s`;
-  return `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
 }

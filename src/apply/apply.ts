@@ -1,5 +1,5 @@
 // applyChangeSet: writes a ChangeSet in stages with server-side apply; only changed objects are written.
-import { ConvergeError, describeRef, type KubeObject } from '../api/index.ts';
+import { ConvergeError, FIELD_MANAGER, describeRef, type KubeObject } from '../api/index.ts';
 import {
   ApiError,
   combineFailures,
@@ -150,7 +150,7 @@ async function applyOne(
         'created',
         await client.request<KubeObject>('POST', resourcePath(mapping, o.ref.namespace), {
           body: o.object,
-          query: { fieldManager: 'converge' },
+          query: { fieldManager: FIELD_MANAGER },
           signal,
         }),
       );

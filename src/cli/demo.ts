@@ -1,7 +1,7 @@
 // `npm run demo`: the whole loop on an embedded control plane (or the current kube context), narrated.
 // Starts the control plane, installs the CRD, runs the operator, serves examples/app from a local git
 // repository, and shows a first sync, a new commit and a hand edit being corrected.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -11,6 +11,7 @@ import {
   ensureControlPlaneBinaries,
   resolveClientTools,
   startLocalCluster,
+  startOperatorProcess,
   type LocalCluster,
 } from '../localcluster/index.ts';
 
@@ -93,43 +94,16 @@ async function main(): Promise<void> {
 
     say('Starting the operator (converge run)');
     const opLog = join(work, 'operator.log');
-    const operator: ChildProcess = spawn(
-      process.execPath,
-      [
-        join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
-        join(root, 'src', 'main.ts'),
-        'run',
-        '--kubeconfig',
-        kubeconfig,
-        '--leader-elect=false',
-        '--allow-file-urls',
-        '--metrics-addr',
-        '127.0.0.1:0',
-        '--health-addr',
-        '127.0.0.1:0',
-        '--work-dir',
-        join(work, 'cache'),
-        '--log-format',
-        'json',
-        '--log-level',
-        process.env.CONVERGE_DEMO_LOG_LEVEL ?? 'info',
-        '--kubectl',
-        tools.kubectl,
-        '--helm',
-        tools.helm,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const logLines: string[] = [];
-    operator.stdout!.on('data', (b: Buffer) => logLines.push(b.toString()));
-    operator.stderr!.on('data', (b: Buffer) => logLines.push(b.toString()));
+    const operator = await startOperatorProcess({
+      kubeconfig,
+      kubectl: tools.kubectl,
+      helm: tools.helm,
+      logLevel: process.env.CONVERGE_DEMO_LOG_LEVEL ?? 'info',
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
+    });
     cleanups.push(async () => {
-      writeFileSync(opLog, logLines.join(''));
-      if (operator.exitCode === null) {
-        const exited = new Promise((r) => operator.once('exit', r));
-        operator.kill('SIGTERM');
-        await exited;
-      }
+      writeFileSync(opLog, operator.logs.join('\n'));
+      await operator.stop();
     });
 
     say('Applying a GitSource with kubectl');
@@ -186,8 +160,8 @@ async function main(): Promise<void> {
         const s = await getStatus();
         await newEvents();
         if (until(s)) return s;
-        if (operator.exitCode !== null)
-          throw new Error(`the operator exited:\n${logLines.join('').slice(-2000)}`);
+        if (operator.child.exitCode !== null)
+          throw new Error(`the operator exited:\n${operator.logs.join('\n').slice(-2000)}`);
         if (Date.now() > deadline) throw new Error('timed out waiting for the GitSource');
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -228,7 +202,7 @@ async function main(): Promise<void> {
       if (replicas === 3) break;
       if (Date.now() - t0 > 30_000)
         throw new Error(
-          `drift was not corrected within 30 s; operator log:\n${logLines.join('').slice(-3000)}`,
+          `drift was not corrected within 30 s; operator log:\n${operator.logs.join('\n').slice(-3000)}`,
         );
       await new Promise((r) => setTimeout(r, 50));
     }

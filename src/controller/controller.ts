@@ -9,7 +9,9 @@ import { DriftWatcher, driftedFields, type DriftEvent } from './drift.ts';
 import { ignorePathsFor } from '../plan/index.ts';
 import { gitSourceListPath } from './paths.ts';
 import { WorkQueue } from './queue.ts';
-import type { Reconciler } from './reconciler.ts';
+import { keyOf, type Reconciler } from './reconciler.ts';
+import type { SourceStateStore } from './state.ts';
+import type { GitSourceCache } from './cache.ts';
 
 export interface ControllerOptions {
   /** Watch one namespace only (sharding); all namespaces when unset. */
@@ -19,13 +21,10 @@ export interface ControllerOptions {
   shutdownGraceMs: number;
 }
 
-const keyOf = (gs: GitSource) => `${gs.metadata.namespace}/${gs.metadata.name}`;
 const objectIdOf = (o: KubeObject) => objectId(refOf(o));
 
 export class Controller {
-  private readonly cache = new Map<string, GitSource>();
   private readonly queue: WorkQueue;
-  private readonly drift: DriftWatcher;
   private readonly abort = new AbortController();
   private synced = false;
   private leading = false;
@@ -34,6 +33,9 @@ export class Controller {
   constructor(
     private readonly client: KubeClient,
     private readonly reconciler: Reconciler,
+    private readonly states: SourceStateStore,
+    private readonly cache: GitSourceCache,
+    private readonly drift: DriftWatcher,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly opts: ControllerOptions,
@@ -44,23 +46,20 @@ export class Controller {
       undefined,
       (d) => metrics.queueDepth.set(d),
     );
-    this.drift = new DriftWatcher(client, logger, (event) => this.onDrift(event));
+    drift.onDrift((event) => this.onDrift(event));
   }
 
   /** A managed object changed: re-plan it if it no longer matches Git (cheap check first). */
   private onDrift({ ownerKey, id, live }: DriftEvent): void {
     const gs = this.cache.get(ownerKey);
-    const state = this.reconciler.states.get(ownerKey);
+    const state = this.states.peek(ownerKey);
     const desired = state?.desired?.find((o) => objectIdOf(o) === id);
     if (!gs || !state || !desired) return;
     if (live) {
       const ignore = ignorePathsFor(refOf(desired), gs.spec?.ignore ?? []);
       const fields = driftedFields(desired, live, ignore);
       // Back in line by hand after a reported drift: re-plan once so the status says InSync again.
-      const reported = gs.status?.conditions?.some(
-        (c) => c.type === 'Diverged' && c.reason === 'Drifted' && c.status === 'True',
-      );
-      if (fields.length === 0 && !reported) return;
+      if (fields.length === 0 && !state.reportedDrift.has(id)) return;
       this.logger.debug({ gitsource: ownerKey, id, fields: fields.slice(0, 5) }, 'drift seen');
     } else {
       this.logger.debug({ gitsource: ownerKey, id }, 'managed object deleted');
@@ -71,20 +70,6 @@ export class Controller {
 
   get isSynced(): boolean {
     return this.synced;
-  }
-
-  /** Cached GitSource, for dependsOn lookups; a GET when it lives outside what we watch. */
-  async getGitSource(namespace: string, name: string): Promise<GitSource | undefined> {
-    const cached = this.cache.get(`${namespace}/${name}`);
-    if (cached) return cached;
-    if (this.opts.namespace && this.opts.namespace !== namespace) {
-      try {
-        return await this.client.request<GitSource>('GET', `${gitSourceListPath(namespace)}/${name}`);
-      } catch {
-        return undefined;
-      }
-    }
-    return undefined;
   }
 
   /** Starts the GitSource watch; reconciling waits for setLeading(true). */
@@ -122,6 +107,7 @@ export class Controller {
     if (type === 'DELETED') {
       this.cache.delete(key);
       this.queue.remove(key);
+      this.drift.untrack(key);
       this.reconciler.forget(gs);
       return;
     }
@@ -137,7 +123,7 @@ export class Controller {
     if (interesting) {
       if (before && before.metadata.generation !== gs.metadata.generation) {
         // A new spec supersedes whatever the current run waits for.
-        this.reconciler.states.get(key)?.abort?.abort(new Error('superseded'));
+        this.states.supersede(key, 'the spec changed');
       }
       if (this.leading) this.queue.add(key);
     }
@@ -184,8 +170,6 @@ export class Controller {
         this.cache.set(key, current);
       }
       if (!this.cache.has(key)) return;
-      const state = this.reconciler.states.get(key);
-      if (state?.desired) await this.drift.track(state.desired);
       if (result.kind === 'requeue') {
         this.queue.forget(key);
         this.queue.addAfter(key, result.afterMs);
@@ -203,7 +187,7 @@ export class Controller {
   async stop(): Promise<boolean> {
     this.abort.abort();
     this.drift.stop();
-    for (const s of this.reconciler.states.values()) s.abort?.abort(new Error('superseded'));
+    this.states.supersedeAll('shutting down');
     return this.queue.shutdown(this.opts.shutdownGraceMs);
   }
 }

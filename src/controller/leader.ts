@@ -1,6 +1,6 @@
 // Leader election on a coordination.k8s.io/v1 Lease, handed over at once on shutdown.
 import type { Logger } from 'pino';
-import { ApiError, type KubeClient } from '../kube/index.ts';
+import { ApiError, isNotFound, type KubeClient } from '../kube/index.ts';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -92,7 +92,7 @@ export class LeaderElector {
     try {
       lease = await this.client.request<Lease>('GET', this.path);
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 404)) throw err;
+      if (!isNotFound(err)) throw err;
     }
     if (!lease) {
       try {

@@ -9,7 +9,3 @@ export function gitSourcePath(namespace: string, name?: string): string {
 export function gitSourceListPath(namespace?: string): string {
   return namespace ? gitSourcePath(namespace) : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
 }
-
-export function gitSourceRef(namespace: string, name: string) {
-  return { group: GROUP, version: VERSION, kind: 'GitSource', namespace, name };
-}

@@ -1,80 +1,59 @@
-// One GitSource from Git to the cluster: the named steps of a reconcile, each delegated to its stage.
+// One GitSource from Git to the cluster: `reconcile` reads as its named steps, each delegated to a
+// stage (through ReconcileSteps); the decisions are pure functions (decide.ts, report/).
 import type { Logger } from 'pino';
 import {
   ANNOTATION_REQUESTED_AT,
+  DeadlineExceeded,
   ConvergeError,
-  FINALIZER,
+  Superseded,
   asConvergeError,
   describeRef,
-  parseDuration,
+  objectId,
   parseSpec,
+  refOf,
   type GitSource,
   type GitSourceSpec,
   type GitSourceStatus,
-  type KubeObject,
+  type InventoryEntry,
 } from '../api/index.ts';
-import { ApiError, type KubeClient } from '../kube/index.ts';
+import { summarize } from '../plan/index.ts';
+import { inventoryOf } from '../prune/index.ts';
 import {
   appliedStatus,
+  classifyFailure,
   failedStatus,
   findCondition,
   progressingStatus,
-  sameStatus,
   suspendedStatus,
-  transitionEvents,
-  type EventRecorder,
   type StatusContext,
+  type Step,
 } from '../report/index.ts';
 import type { Metrics } from '../server/index.ts';
-import {
-  credentialsFromSecret,
-  type GitCredentials,
-  type GitSource as SourceFetcher,
-  type ResolvedRevision,
-} from '../source/index.ts';
-import { renderManifests } from '../render/index.ts';
-import { classifyObjects, type SyncPlan } from '../hooks/index.ts';
-import type { ClientTools } from '../localcluster/tools.ts';
-import { applyDesired, deleteInventory, planDesired, waitUntilHealthy, type PlanOutcome } from './engine.ts';
-import { gitSourcePath, gitSourceRef } from './paths.ts';
-import {
-  hookRecordFor,
-  runFailHooks,
-  runHookPhase,
-  stallsRevision,
-  timeoutError,
-  waitForWave,
-  waitingMessage,
-  type HookContext,
-  type ReconcileStep,
-} from './sync.ts';
-
-/** What the controller remembers of a GitSource between reconciles (lost on restart, by design). */
-export interface SourceState {
-  /** The commit and generation last applied successfully by this process. */
-  appliedCommit?: string;
-  appliedGeneration?: number;
-  /** Desired objects of the last applied revision, with ownership labels: the baseline for drift checks. */
-  desired?: KubeObject[];
-  /** Inventory ids someone else touched since: re-planned on the next pass. */
-  drifted: Set<string>;
-  /** Cancels an in-flight reconcile (e.g. a health wait) when the spec or revision moves on. */
-  abort?: AbortController;
-  /** A commit and generation that failed in a way only a new commit or spec change can fix (Stalled). */
-  stalledCommit?: string;
-  stalledGeneration?: number;
-}
+import type { FetchedRevision, ResolvedRevision, SourceRequest } from '../source/index.ts';
+import { Deadline, choosePass, isForced, jitter, timingOf, type Timing } from './decide.ts';
+import type { SourceState, SourceStateStore } from './state.ts';
+import type { Plan, ReconcileSteps, StepContext } from './steps.ts';
+import type { GitSourceWriter, TransitionExtras } from './writer.ts';
+import type { DriftTracker } from './drift.ts';
+import { classifyObjects, type SyncPlan, type Wave } from '../hooks/index.ts';
+import type { ObjectHealth } from '../health/index.ts';
+import { hookRecordFor, stallsRevision, waitingMessage, type HookContext, type WaveOptions } from './sync.ts';
 
 export interface ReconcilerDeps {
-  client: KubeClient;
-  source: SourceFetcher;
-  tools: ClientTools;
-  events: EventRecorder;
+  steps: ReconcileSteps;
+  writer: GitSourceWriter;
+  states: SourceStateStore;
+  /** Watches applied kinds for hand edits, and says whether it can. */
+  drift: DriftTracker;
   metrics: Metrics;
   logger: Logger;
-  now?: () => Date;
   /** Looks a GitSource up (for dependsOn): the controller's cache, or a GET. */
   getGitSource: (namespace: string, name: string) => Promise<GitSource | undefined>;
+  /** Wall clock for status times (default: now). */
+  now?: () => Date;
+  /** Monotonic milliseconds for deadlines and durations (default: performance.now). */
+  monotonic?: () => number;
+  random?: () => number;
 }
 
 export type ReconcileResult =
@@ -82,469 +61,559 @@ export type ReconcileResult =
   | { kind: 'backoff'; baseMs: number; maxMs: number }
   | { kind: 'done' };
 
-const DEFAULT_TIMEOUT_MS = 120_000;
-const DEFAULT_RETRY_MS = 15_000;
+/** One reconcile in flight: what every step needs, and which step is running. */
+interface Run extends StepContext {
+  key: string;
+  abortController: AbortController;
+  deadlineTimer: NodeJS.Timeout;
+  state: SourceState;
+  timing: Timing;
+  log: Logger;
+  requestedAt: string | undefined;
+  started: number;
+  step: Step;
+  /** The revision being worked on, once known (for failure status). */
+  revision?: string | undefined;
+  /** Its commit, once fetched (a revision that cannot succeed stalls at this commit). */
+  commit?: string | undefined;
+  /** Its hooks and their record, once rendered (SyncFail hooks run on failure). */
+  sync?: SyncPlan | undefined;
+  hooks?: HookContext | undefined;
+}
+
+export const keyOf = (gs: GitSource): string => `${gs.metadata.namespace}/${gs.metadata.name}`;
 
 export class Reconciler {
-  readonly states = new Map<string, SourceState>();
   private readonly now: () => Date;
+  private readonly monotonic: () => number;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.monotonic = deps.monotonic ?? (() => performance.now());
   }
 
   /** The GitSource is gone: stop its work and drop its memory and git cache. */
   forget(gs: GitSource): void {
-    const key = `${gs.metadata.namespace}/${gs.metadata.name}`;
-    this.states.get(key)?.abort?.abort(new Error('superseded'));
-    this.states.delete(key);
-    this.deps.source.forget(gs.metadata.uid).catch((err: unknown) => {
-      this.deps.logger.warn({ gitsource: key, err: String(err) }, 'could not remove the git cache');
+    this.deps.states.forget(keyOf(gs));
+    this.deps.steps.forgetSource(gs.metadata.uid).catch((err: unknown) => {
+      this.deps.logger.warn({ gitsource: keyOf(gs), err: String(err) }, 'could not remove the git cache');
     });
   }
 
-  state(key: string): SourceState {
-    let s = this.states.get(key);
-    if (!s) {
-      s = { drifted: new Set() };
-      this.states.set(key, s);
-    }
-    return s;
-  }
-
   async reconcile(gs: GitSource): Promise<ReconcileResult> {
-    const key = `${gs.metadata.namespace}/${gs.metadata.name}`;
-    const log = this.deps.logger.child({ gitsource: key });
-    const started = performance.now();
-    const state = this.state(key);
-
-    if (gs.metadata.deletionTimestamp) {
-      await this.finalize(gs, log);
-      return { kind: 'done' };
-    }
+    if (gs.metadata.deletionTimestamp) return this.finalize(gs);
     const parsed = parseSpec(gs.spec);
-    if (!parsed.ok) {
-      await this.writeStatus(
-        gs,
-        failedStatus(this.ctx(gs), { reason: 'InvalidSpec', message: parsed.error, stalled: true }),
-      );
-      this.deps.metrics.reconcileTotal.inc({ result: 'invalid' });
-      return { kind: 'done' };
-    }
+    if (!parsed.ok) return this.rejectSpec(gs, parsed.error);
     const spec = parsed.spec;
-    const intervalMs = parseDuration(spec.interval);
-    const retryMs = Math.min(
-      intervalMs,
-      spec.retryInterval ? parseDuration(spec.retryInterval) : DEFAULT_RETRY_MS,
-    );
-    const timeoutMs = spec.timeout ? parseDuration(spec.timeout) : DEFAULT_TIMEOUT_MS;
-    const deadline = Date.now() + timeoutMs;
-
     if (spec.suspend) {
-      await this.writeStatus(gs, suspendedStatus(this.ctx(gs)));
+      await this.deps.writer.writeStatus(gs, suspendedStatus(this.statusContext(gs)));
       return { kind: 'done' };
     }
     // Only deletionPolicy: Delete has work to do at deletion. Orphan needs no finalizer, so such a
     // GitSource never hangs in Terminating when the operator is gone, and costs one write less.
-    if (spec.deletionPolicy === 'Delete' && !gs.metadata.finalizers?.includes(FINALIZER))
-      await this.addFinalizer(gs);
+    if (spec.deletionPolicy === 'Delete') await this.deps.writer.addFinalizer(gs);
 
-    state.abort?.abort(new Error('superseded'));
-    const abort = new AbortController();
-    state.abort = abort;
-    const timer = setTimeout(
-      () => abort.abort(new ConvergeError('Timeout', `reconcile exceeded timeout ${spec.timeout ?? '2m'}`)),
-      timeoutMs,
-    );
-    timer.unref();
-    const signal = abort.signal;
-    let revision: string | undefined;
-    const requestedAt = gs.metadata.annotations?.[ANNOTATION_REQUESTED_AT];
-    // issue 10: which step runs (a timeout names it), the hooks of this revision and their record.
-    let step: ReconcileStep = 'fetch';
-    let sync: SyncPlan | undefined;
-    let hooks: HookContext | undefined;
-    let commit: string | undefined;
+    const run = this.begin(gs, spec);
     try {
-      const blocked = await this.dependencyBlock(gs, spec);
-      if (blocked) {
-        await this.writeStatus(
-          gs,
-          failedStatus(this.ctx(gs), {
-            reason: 'DependencyNotReady',
-            message: blocked,
-            stalled: false,
-            converged: 'keep',
-          }),
-        );
-        return { kind: 'requeue', afterMs: retryMs };
-      }
-      const credentials = await this.credentials(gs, spec);
-      const client = this.clientFor(gs, spec);
-      const request = { key: gs.metadata.uid, url: spec.url, ref: spec.ref, credentials, timeoutMs };
-      const forced = requestedAt !== undefined && requestedAt !== gs.status?.lastHandledReconcileAt;
+      run.step = 'dependencies';
+      const blocked = await this.checkDependencies(gs, spec);
+      if (blocked) return await this.waitForDependency(run, blocked);
+
+      run.step = 'credentials';
+      const request = await this.sourceRequest(run);
 
       // Until this process has applied something there is nothing to compare with: go straight to
       // the fetch, which then needs no separate ls-remote.
-      let resolved: ResolvedRevision | undefined;
-      if (state.appliedCommit !== undefined || state.stalledCommit !== undefined) {
-        const lsStart = performance.now();
-        resolved = await this.deps.source.resolveRevision(request);
-        this.deps.metrics.gitFetchDuration.observe(
-          { operation: 'ls-remote' },
-          (performance.now() - lsStart) / 1000,
-        );
-        revision = resolved.revision;
-        if (
-          state.stalledCommit === resolved.commit &&
-          state.stalledGeneration === gs.metadata.generation &&
-          !forced
-        ) {
-          // Stalled on this commit: nothing but a new commit or spec change can help; keep polling Git.
-          this.deps.metrics.reconcileTotal.inc({ result: 'noop' });
-          return { kind: 'requeue', afterMs: jitter(intervalMs) };
-        }
-        const upToDate =
-          state.appliedCommit === resolved.commit &&
-          state.appliedGeneration === gs.metadata.generation &&
-          gs.status?.lastAppliedRevision === revision &&
-          !forced;
-        if (upToDate && state.drifted.size === 0) {
-          // The no-op pass: one ls-remote, no dry-runs, no writes.
-          this.deps.metrics.reconcileTotal.inc({ result: 'noop' });
-          return { kind: 'requeue', afterMs: jitter(intervalMs) };
-        }
-        if (upToDate && state.desired) {
-          await this.correctDrift(gs, spec, client, state, resolved.revision, log, signal, requestedAt);
-          return { kind: 'requeue', afterMs: jitter(intervalMs) };
-        }
-      }
+      run.step = 'resolve';
+      const resolved =
+        run.state.appliedCommit !== undefined || run.state.stalledCommit !== undefined
+          ? await this.deps.steps.resolve(this.bounded(run, request))
+          : undefined;
+      run.revision = resolved?.revision;
 
-      // A full pass: fetch, render, plan, apply, prune, wait, report.
-      state.drifted.clear();
-      const fetchStart = performance.now();
-      const fetched = await this.deps.source.fetchRevision(request, resolved);
-      if (fetched.fetched)
-        this.deps.metrics.gitFetchDuration.observe(
-          { operation: 'fetch' },
-          (performance.now() - fetchStart) / 1000,
-        );
-      revision = fetched.revision;
-      commit = fetched.commit;
-      step = 'render';
-      const desired = await renderManifests({
-        root: fetched.dir,
-        path: spec.path,
-        include: spec.include,
-        exclude: spec.exclude,
-        substitute: spec.substitute,
-        // As `kubectl apply -n` and Argo CD's destination: objects without a namespace land here.
-        targetNamespace: spec.targetNamespace ?? gs.metadata.namespace,
-        allowEmpty: spec.allowEmpty,
-        helm: {
-          values: spec.helm?.values ?? {},
-          releaseName: spec.helm?.releaseName ?? gs.metadata.name,
-          namespace: spec.targetNamespace ?? gs.metadata.namespace,
-        },
-        tools: this.deps.tools,
-        signal,
+      const pass = choosePass({
+        appliedCommit: run.state.appliedCommit,
+        appliedGeneration: run.state.appliedGeneration,
+        hasDesired: run.state.desired !== undefined,
+        driftedCount: run.state.drifted.size,
+        driftWatched: run.state.driftWatched ?? true,
+        resolved,
+        generation: gs.metadata.generation,
+        lastAppliedRevision: gs.status?.lastAppliedRevision,
+        forced: isForced(run.requestedAt, gs.status?.lastHandledReconcileAt),
+        stalledCommit: run.state.stalledCommit,
+        stalledGeneration: run.state.stalledGeneration,
       });
-      // Hooks run around the revision and are never planned, inventoried or pruned.
-      sync = classifyObjects(desired, { install: !gs.status?.lastAppliedRevision });
-      step = 'apply';
-      const plan = await planDesired(client, sync.managed, gs, spec, signal);
-      if (plan.hasChanges) {
-        await this.writeStatus(
-          gs,
-          progressingStatus(this.ctx(gs, requestedAt), {
-            revision,
-            step: `Applying ${plan.divergedMessage}`,
-            diverged: { reason: 'Pending', message: plan.divergedMessage },
-          }),
-        );
+      if (pass === 'noop') {
+        // One ls-remote, no dry-runs, no writes.
+        this.deps.metrics.reconcileTotal.inc({ result: 'noop' });
+      } else if (pass === 'drift' || pass === 'resync') {
+        await this.correctDrift(run, resolved!.revision, pass === 'resync');
+      } else {
+        await this.fullPass(run, request, resolved);
       }
-      const rev = revision;
-      const hookCtx: HookContext = {
-        client,
-        owner: { name: gs.metadata.name, namespace: gs.metadata.namespace },
-        record: hookRecordFor(gs.status, rev),
-        signal,
-        progress: (message, record) =>
-          this.writeStatus(
-            gs,
-            progressingStatus(
-              { ...this.ctx(gs, requestedAt), hooks: record },
-              { revision: rev, step: message },
-            ),
-          ),
-      };
-      hooks = hookCtx;
-      step = 'hooks';
-      await runHookPhase(hookCtx, 'pre', sync.hooks.pre);
-      step = 'apply';
-      const outcome = await applyDesired(client, plan, gs, spec, {
-        signal,
-        syncHooks: sync.hooks.sync,
-        hooks: hookCtx,
-        betweenWaves: async (wave, appliedSoFar) => {
-          if (!spec.wait) return;
-          // Objects of applied waves join the recorded inventory at once; nothing leaves it before the prune.
-          const known = new Map((gs.status?.inventory?.entries ?? []).map((e) => [e.id, e]));
-          for (const o of appliedSoFar) known.set(o.id, { id: o.id, v: o.ref.version });
-          await this.writeStatus(gs, {
-            ...progressingStatus(this.ctx(gs, requestedAt), {
-              revision: rev,
-              step: `Applied sync wave ${wave.wave}; waiting for its ${wave.changeSet.objects.length} object(s) to become healthy`,
-            }),
-            inventory: { entries: [...known.values()] },
-          });
-          step = 'wait';
-          await waitForWave(client, wave, {
-            signal,
-            timeoutMs: timeLeft(deadline),
-            timeoutText: spec.timeout ?? '2m',
-          });
-          step = 'apply';
-        },
-      });
-      let pruneEvents = outcome.pruned;
-      if (spec.wait) {
-        // Record what is applied before waiting: a wait that fails or is superseded must not lose
-        // track of objects it created, or they could never be pruned.
-        await this.writeStatus(
-          gs,
-          progressingStatus(this.ctx(gs, requestedAt), {
-            revision,
-            step: `Applied; waiting for ${plan.changeSet.objects.length} object(s) to become healthy`,
-            applied: { inventory: outcome.inventory },
-          }),
-          { pruned: pruneEvents },
-        );
-        pruneEvents = [];
-        // A health wait can be long: a new commit meanwhile cancels it rather than waiting it out.
-        const watcher = this.watchForNewCommit(request, fetched.commit, abort, Math.min(intervalMs, 10_000));
-        step = 'wait';
-        try {
-          outcome.healthMessage = await waitUntilHealthy(client, plan, {
-            signal,
-            // The time left before the reconcile's deadline, not the whole timeout again.
-            timeoutMs: timeLeft(deadline),
-            timeoutText: spec.timeout ?? '2m',
-            onProgress: (pending, total) =>
-              this.writeStatus(
-                gs,
-                progressingStatus(this.ctx(gs, requestedAt), {
-                  revision: rev,
-                  step: waitingMessage(pending, total),
-                }),
-              ),
-          });
-        } finally {
-          clearInterval(watcher);
-        }
-      }
-      step = 'hooks';
-      await runHookPhase(hookCtx, 'post', sync.hooks.post);
-      state.appliedCommit = fetched.commit;
-      state.appliedGeneration = gs.metadata.generation;
-      state.stalledCommit = undefined;
-      state.desired = plan.desired;
-      const durationMs = performance.now() - started;
-      await this.writeStatus(
-        gs,
-        appliedStatus(this.ctx(gs, requestedAt), {
-          revision,
-          summary: { ...outcome.summary, drifted: 0 },
-          changes: outcome.changes,
-          inventory: outcome.inventory,
-          durationMs,
-          healthMessage: outcome.healthMessage,
-        }),
-        { pruned: pruneEvents },
-      );
-      this.deps.metrics.reconcileTotal.inc({ result: plan.hasChanges ? 'applied' : 'unchanged' });
-      this.deps.metrics.reconcileDuration.observe({ result: 'success' }, durationMs / 1000);
-      log.info(
-        { revision, ...outcome.summary, ms: Math.round(durationMs) },
-        plan.hasChanges ? 'applied' : 'in sync',
-      );
-      return { kind: 'requeue', afterMs: jitter(intervalMs) };
+      return { kind: 'requeue', afterMs: this.jitter(run.timing.intervalMs) };
     } catch (err) {
-      if (signal.aborted && signal.reason instanceof Error && signal.reason.message === 'superseded') {
-        // A new commit or spec replaced this run: start over at once with the new one.
-        return { kind: 'requeue', afterMs: 0 };
-      }
-      let e = asConvergeError(
-        signal.aborted && signal.reason instanceof ConvergeError ? signal.reason : err,
-        'ApplyFailed',
-      );
-      if (e.reason === 'Timeout') e = timeoutError(step, spec.timeout ?? '2m');
-      // SyncFail hooks (Argo CD) after a failed sync; a timed-out pass gives them a fresh budget.
-      if (sync && hooks && sync.hooks.fail.length > 0) {
-        const failCtx = { ...hooks, signal: AbortSignal.timeout(Math.max(timeoutMs, 30_000)) };
-        const extra = await runFailHooks(failCtx, sync.hooks.fail);
-        if (extra) e = new ConvergeError(e.reason, e.message + extra, { cause: e });
-      }
-      // A failure that the same commit will always hit: Stalled, no retries until Git or the spec moves.
-      const stalled = e.stalled || stallsRevision(e);
-      if (stalled && !e.stalled && commit !== undefined) {
-        state.stalledCommit = commit;
-        state.stalledGeneration = gs.metadata.generation;
-      }
-      const durationMs = performance.now() - started;
-      log.warn({ reason: e.reason, err: e.message }, 'reconcile failed');
-      const latest = (await this.deps.getGitSource(gs.metadata.namespace, gs.metadata.name)) ?? gs;
-      await this.writeStatus(
-        latest,
-        failedStatus(
-          { ...this.ctx(latest, requestedAt), hooks: hooks?.record },
-          {
-            reason: e.reason,
-            message: e.message,
-            stalled,
-            revision,
-            durationMs,
-            converged: ['FetchFailed', 'AuthenticationFailed', 'RefNotFound', 'MissingSecret'].includes(
-              e.reason,
-            )
-              ? 'keep'
-              : 'false',
-          },
-        ),
-      );
-      this.deps.metrics.reconcileTotal.inc({ result: 'failed' });
-      this.deps.metrics.reconcileDuration.observe({ result: 'failure' }, durationMs / 1000);
-      // Stalled sources wait for a user change, but a fixed secret or RBAC rule has no event: look again each interval.
-      if (stalled) return { kind: 'requeue', afterMs: jitter(intervalMs) };
-      return { kind: 'backoff', baseMs: retryMs, maxMs: intervalMs };
+      return await this.fail(run, err);
     } finally {
-      clearTimeout(timer);
-      if (state.abort === abort) state.abort = undefined;
+      clearTimeout(run.deadlineTimer);
+      this.deps.states.endRun(run.key, run.abortController);
     }
   }
 
-  private watchForNewCommit(
-    request: Parameters<SourceFetcher['resolveRevision']>[0],
-    commit: string,
-    abort: AbortController,
-    everyMs: number,
-  ): NodeJS.Timeout {
-    const timer = setInterval(() => {
-      this.deps.source
-        .resolveRevision(request)
-        .then((r) => {
-          if (r.commit !== commit) abort.abort(new Error('superseded'));
-        })
-        .catch(() => {});
-    }, everyMs);
+  /** fetch → render → plan → pre hooks → apply (wave by wave) → prune → wait → post hooks → report. */
+  private async fullPass(
+    run: Run,
+    request: SourceRequest,
+    resolved: ResolvedRevision | undefined,
+  ): Promise<void> {
+    const { steps } = this.deps;
+    run.state.drifted.clear();
+    run.step = 'fetch';
+    const fetched = await steps.fetch(this.bounded(run, request), resolved);
+    run.revision = fetched.revision;
+    run.commit = fetched.commit;
+    run.step = 'render';
+    const desired = await steps.render(run, fetched.dir);
+    // Helm and Argo CD hooks run around the revision: never planned, inventoried or pruned.
+    const sync = classifyObjects(desired, { install: !run.gs.status?.lastAppliedRevision });
+    run.sync = sync;
+    run.step = 'plan';
+    const plan = await steps.plan(run, sync.managed);
+    if (run.spec.drift === 'Report' && this.isApplied(run.gs, fetched.revision)) {
+      // Nothing new from Git (a restart, a resync): under drift: Report what differs is drift to report, not to fix.
+      return this.reportOnly(run, plan, fetched);
+    }
+    const hooks = this.hookContext(run, fetched.revision);
+    run.hooks = hooks;
+    run.step = 'hooks';
+    await steps.hooks(hooks, 'pre', sync.hooks.pre);
+    run.step = 'apply';
+    await this.apply(run, plan, fetched.revision, {
+      syncHooks: sync.hooks.sync,
+      hooks,
+      betweenWaves: (wave) => this.waitForWave(run, plan, wave, fetched.revision),
+    });
+    run.step = 'prune';
+    const pruned = await steps.prune(run, plan);
+    const detection = await this.deps.drift.track(run.key, plan.desired);
+    run.step = 'wait';
+    const health = run.spec.wait ? await this.wait(run, plan, pruned, request, fetched) : undefined;
+    run.step = 'hooks';
+    await steps.hooks(hooks, 'post', sync.hooks.post);
+    run.step = 'report';
+    this.remember(run, fetched, plan, detection);
+    run.state.reportedDrift.clear();
+    await this.reportApplied(run, plan, fetched.revision, pruned, health, detection);
+  }
+
+  /** The revision and spec generation that status says are applied already. */
+  private isApplied(gs: GitSource, revision: string): boolean {
+    return (
+      gs.status?.lastAppliedRevision === revision && gs.status.observedGeneration === gs.metadata.generation
+    );
+  }
+
+  private remember(run: Run, fetched: FetchedRevision, plan: Plan, detection: 'Watch' | 'Interval'): void {
+    run.state.appliedCommit = fetched.commit;
+    run.state.appliedGeneration = run.gs.metadata.generation;
+    run.state.desired = plan.desired;
+    run.state.driftWatched = detection === 'Watch';
+    run.state.stalledCommit = undefined;
+  }
+
+  /** This revision's hook record; hook progress is written to status, so a restart never repeats a hook. */
+  private hookContext(run: Run, revision: string): HookContext {
+    return {
+      client: run.client,
+      owner: { name: run.gs.metadata.name, namespace: run.gs.metadata.namespace },
+      record: hookRecordFor(run.gs.status, revision),
+      signal: run.signal,
+      progress: (step, record) =>
+        this.deps.writer.writeStatus(
+          run.gs,
+          progressingStatus(
+            { ...this.statusContext(run.gs, run.requestedAt), hooks: record },
+            { revision, step },
+          ),
+        ),
+    };
+  }
+
+  /** wait: true with sync waves: a wave is healthy before the next one is applied. */
+  private async waitForWave(run: Run, plan: Plan, wave: Wave, revision: string): Promise<void> {
+    if (!run.spec.wait || wave.changeSet.objects.length === 0) return;
+    run.step = 'wait';
+    await this.deps.writer.writeStatus(
+      run.gs,
+      progressingStatus(this.statusContext(run.gs, run.requestedAt), {
+        revision,
+        step: `Applied sync wave ${wave.wave}; waiting for its ${wave.changeSet.objects.length} object(s) to become healthy`,
+      }),
+    );
+    try {
+      await this.deps.steps.wait(
+        run,
+        { ...plan, changeSet: wave.changeSet },
+        { onProgress: this.progress(run, revision) },
+      );
+    } catch (err) {
+      const e = asConvergeError(err, 'HealthCheckFailed');
+      if (e.reason !== 'HealthCheckFailed') throw err;
+      throw new ConvergeError(e.reason, `sync wave ${wave.wave}: ${e.message}`, { cause: err });
+    }
+    run.step = 'apply';
+  }
+
+  /** While waiting, the Reconciling message counts only the objects still unhealthy. */
+  private progress(run: Run, revision: string) {
+    return (pending: readonly ObjectHealth[], total: number) =>
+      this.deps.writer.writeStatus(
+        run.gs,
+        progressingStatus(this.statusContext(run.gs, run.requestedAt), {
+          revision,
+          step: waitingMessage(pending, total),
+        }),
+      );
+  }
+
+  /** drift: Report at an applied revision: record what differs, change nothing. */
+  private async reportOnly(run: Run, plan: Plan, fetched: FetchedRevision): Promise<void> {
+    run.step = 'report';
+    const detection = await this.deps.drift.track(run.key, plan.desired);
+    this.remember(run, fetched, plan, detection);
+    const drifted = plan.changeSet.objects.filter((o) => o.action !== 'unchanged');
+    run.state.reportedDrift = new Set(drifted.map((o) => objectId(o.ref)));
+    await this.writeDriftReport(run, fetched.revision, plan, drifted.length, detection);
+  }
+
+  private async writeDriftReport(
+    run: Run,
+    revision: string,
+    plan: Plan,
+    drifted: number,
+    detection?: 'Watch' | 'Interval',
+  ): Promise<void> {
+    const { gs } = run;
+    const summary = {
+      ...(gs.status?.summary ?? { objects: 0, created: 0, configured: 0, unchanged: 0, pruned: 0 }),
+      drifted,
+    };
+    await this.deps.writer.writeStatus(
+      gs,
+      appliedStatus(this.statusContext(gs, run.requestedAt), {
+        revision,
+        summary,
+        changes: drifted ? plan.changeLines : (gs.status?.changes ?? []),
+        inventory: gs.status?.inventory?.entries ?? inventoryOf(plan.desired),
+        durationMs: this.monotonic() - run.started,
+        driftDetection: detection,
+        drifted: drifted
+          ? { message: `${drifted} object(s) drifted: ${plan.changeLines.join('; ')}` }
+          : undefined,
+      }),
+    );
+    if (drifted) run.log.info({ drifted }, 'drift reported');
+  }
+
+  /**
+   * Records intent, then applies. When the plan creates objects, the inventory written with the
+   * progress status already holds them, so a crash mid-apply leaves no object that a later prune
+   * cannot find.
+   */
+  private async apply(run: Run, plan: Plan, revision: string, waves: WaveOptions): Promise<void> {
+    if (plan.hasChanges) {
+      const before = run.gs.status?.inventory?.entries ?? [];
+      const intended = unionInventory(before, inventoryOf(plan.desired));
+      await this.deps.writer.writeStatus(
+        run.gs,
+        progressingStatus(this.statusContext(run.gs, run.requestedAt), {
+          revision,
+          step: `Applying ${plan.divergedMessage}`,
+          diverged: { reason: 'Pending', message: plan.divergedMessage },
+          ...(intended.length !== before.length ? { inventory: intended } : {}),
+        }),
+      );
+    }
+    await this.deps.steps.apply(run, plan, waves);
+  }
+
+  /**
+   * Records what is applied, then waits for health. A wait that fails or is superseded must not lose
+   * track of objects it created, or they could never be pruned. A new commit meanwhile cancels the
+   * wait rather than waiting it out.
+   */
+  private async wait(
+    run: Run,
+    plan: Plan,
+    pruned: string[],
+    request: SourceRequest,
+    fetched: FetchedRevision,
+  ): Promise<string> {
+    await this.deps.writer.writeStatus(
+      run.gs,
+      progressingStatus(this.statusContext(run.gs, run.requestedAt), {
+        revision: fetched.revision,
+        step: `Applied; waiting for ${plan.changeSet.objects.length} object(s) to become healthy`,
+        applied: { inventory: inventoryOf(plan.desired) },
+      }),
+      { pruned },
+    );
+    const watcher = this.watchForNewCommit(run, request, fetched);
+    try {
+      return await this.deps.steps.wait(run, plan, { onProgress: this.progress(run, fetched.revision) });
+    } finally {
+      clearInterval(watcher);
+    }
+  }
+
+  private async reportApplied(
+    run: Run,
+    plan: Plan,
+    revision: string,
+    pruned: string[],
+    healthMessage: string | undefined,
+    driftDetection: 'Watch' | 'Interval',
+  ): Promise<void> {
+    // With a health wait, the Pruned event went out with the inventory written before the wait.
+    const prunedEvents = run.spec.wait ? [] : pruned;
+    const durationMs = this.monotonic() - run.started;
+    const summary = { ...summarize(plan.changeSet), pruned: pruned.length, drifted: 0 };
+    await this.deps.writer.writeStatus(
+      run.gs,
+      appliedStatus(this.statusContext(run.gs, run.requestedAt), {
+        revision,
+        summary,
+        changes: plan.changeLines,
+        inventory: inventoryOf(plan.desired),
+        durationMs,
+        healthMessage,
+        driftDetection,
+      }),
+      { pruned: prunedEvents },
+    );
+    this.deps.metrics.reconcileTotal.inc({ result: plan.hasChanges ? 'applied' : 'unchanged' });
+    this.deps.metrics.reconcileDuration.observe({ result: 'success' }, durationMs / 1000);
+    run.log.info(
+      { revision, ...summary, ms: Math.round(durationMs) },
+      plan.hasChanges ? 'applied' : 'in sync',
+    );
+  }
+
+  /**
+   * Re-plans the objects someone else touched (or, with `all`, every object: some kind is not
+   * watched); corrects them, or under drift: Report reports them until they match Git again.
+   */
+  private async correctDrift(run: Run, revision: string, all: boolean): Promise<void> {
+    const { gs, spec, state } = run;
+    const report = spec.drift === 'Report';
+    const ids = new Set([...state.drifted, ...(report ? state.reportedDrift : [])]);
+    state.drifted.clear();
+    const touched = (state.desired ?? []).filter((o) => all || ids.has(objectId(refOf(o))));
+    if (touched.length === 0) return;
+    run.step = 'plan';
+    const plan = await this.deps.steps.plan(run, touched, { withInventory: false });
+    const drifted = plan.changeSet.objects.filter((o) => o.action !== 'unchanged');
+    if (report) {
+      // Reported drift is remembered per object: an unrelated edit or a no-op pass never clears it.
+      const still = new Set(drifted.map((o) => objectId(o.ref)));
+      if (!all) for (const id of state.reportedDrift) if (!ids.has(id)) still.add(id);
+      const before = state.reportedDrift.size;
+      state.reportedDrift = still;
+      if (
+        still.size === 0 &&
+        before === 0 &&
+        findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted'
+      )
+        return;
+      run.step = 'report';
+      await this.writeDriftReport(run, revision, plan, still.size);
+      return;
+    }
+    if (drifted.length === 0 && findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted')
+      return;
+    run.step = 'apply';
+    if (drifted.length > 0) await this.deps.steps.apply(run, plan);
+    const corrected = drifted.map((o) => describeRef(o.ref));
+    if (corrected.length)
+      this.deps.metrics.driftCorrections.inc({ namespace: gs.metadata.namespace }, corrected.length);
+    run.step = 'report';
+    const summary = {
+      ...(gs.status?.summary ?? { objects: 0, created: 0, configured: 0, unchanged: 0, pruned: 0 }),
+      drifted: 0,
+    };
+    await this.deps.writer.writeStatus(
+      gs,
+      appliedStatus(this.statusContext(gs, run.requestedAt), {
+        revision,
+        summary,
+        changes: corrected.length
+          ? plan.changeLines.map((l) => `${l} (drift corrected)`)
+          : (gs.status?.changes ?? []),
+        inventory: gs.status?.inventory?.entries ?? [],
+        durationMs: this.monotonic() - run.started,
+      }),
+      { driftCorrected: corrected },
+    );
+    if (corrected.length) run.log.info({ corrected }, 'drift corrected');
+  }
+
+  /** Maps the failure to conditions on the copy just written (never an older cached one). */
+  private async fail(run: Run, err: unknown): Promise<ReconcileResult> {
+    const reason: unknown = run.signal.aborted ? run.signal.reason : undefined;
+    // A new commit, spec or deletion replaced this run: start over at once with the new one.
+    if (reason instanceof Superseded) return { kind: 'requeue', afterMs: 0 };
+    const failure = classifyFailure(err, run.step, reason);
+    if (run.sync && run.hooks && run.sync.hooks.fail.length > 0) {
+      // Argo CD SyncFail hooks; a pass that ran out of time gives them a budget of their own.
+      const budget = AbortSignal.timeout(Math.max(run.timing.timeoutMs, 30_000));
+      try {
+        await this.deps.steps.hooks({ ...run.hooks, signal: budget }, 'fail', run.sync.hooks.fail);
+      } catch (hookErr) {
+        failure.message += `; sync-fail hooks failed too: ${hookErr instanceof Error ? hookErr.message : String(hookErr)}`;
+      }
+    }
+    // A failure this commit will always hit (not a timeout): Stalled, no retries until Git or the spec moves.
+    if (!failure.stalled && !(reason instanceof DeadlineExceeded) && stallsRevision(failure.reason, err)) {
+      failure.stalled = true;
+      if (run.commit !== undefined) {
+        run.state.stalledCommit = run.commit;
+        run.state.stalledGeneration = run.gs.metadata.generation;
+      }
+    }
+    const durationMs = this.monotonic() - run.started;
+    run.log.warn({ step: run.step, reason: failure.reason, err: failure.message }, 'reconcile failed');
+    await this.deps.writer.writeStatus(
+      run.gs,
+      failedStatus(
+        { ...this.statusContext(run.gs, run.requestedAt), hooks: run.hooks?.record },
+        {
+          ...failure,
+          revision: run.revision,
+          durationMs,
+        },
+      ),
+    );
+    this.deps.metrics.reconcileTotal.inc({ result: 'failed' });
+    this.deps.metrics.reconcileDuration.observe({ result: 'failure' }, durationMs / 1000);
+    // Stalled sources wait for a user change, but a fixed secret or RBAC rule has no event: look again each interval.
+    if (failure.stalled) return { kind: 'requeue', afterMs: this.jitter(run.timing.intervalMs) };
+    return { kind: 'backoff', baseMs: run.timing.retryMs, maxMs: run.timing.intervalMs };
+  }
+
+  private async waitForDependency(run: Run, blocked: string): Promise<ReconcileResult> {
+    await this.deps.writer.writeStatus(
+      run.gs,
+      failedStatus(this.statusContext(run.gs), {
+        reason: 'DependencyNotReady',
+        message: blocked,
+        stalled: false,
+        converged: 'keep',
+      }),
+    );
+    return { kind: 'requeue', afterMs: run.timing.retryMs };
+  }
+
+  private async rejectSpec(gs: GitSource, message: string): Promise<ReconcileResult> {
+    await this.deps.writer.writeStatus(
+      gs,
+      failedStatus(this.statusContext(gs), { reason: 'InvalidSpec', message, stalled: true }),
+    );
+    this.deps.metrics.reconcileTotal.inc({ result: 'invalid' });
+    return { kind: 'done' };
+  }
+
+  private async finalize(gs: GitSource): Promise<ReconcileResult> {
+    const key = keyOf(gs);
+    this.deps.states.supersede(key, 'the GitSource is being deleted');
+    const parsed = parseSpec(gs.spec);
+    if (parsed.ok && parsed.spec.deletionPolicy === 'Delete' && gs.metadata.finalizers?.length) {
+      const ctx: StepContext = {
+        gs,
+        spec: parsed.spec,
+        client: this.deps.steps.clientFor(gs, parsed.spec),
+        signal: new AbortController().signal,
+        remainingMs: () => timingOf(parsed.spec).timeoutMs,
+      };
+      const pruned = await this.deps.steps.deleteInventory(ctx, gs.status?.inventory?.entries ?? []);
+      this.deps.logger.info(
+        { gitsource: key, pruned: pruned.length },
+        'deleted inventory (deletionPolicy: Delete)',
+      );
+      if (pruned.length)
+        await this.deps.writer.recordEvents(gs, [
+          { type: 'Normal', reason: 'Pruned', note: `Pruned ${pruned.join(', ')}` },
+        ]);
+    }
+    await this.deps.steps.forgetSource(gs.metadata.uid);
+    await this.deps.writer.removeFinalizer(gs);
+    this.deps.states.forget(key);
+    return { kind: 'done' };
+  }
+
+  /** Starts a run: cancels the previous one, arms the deadline. */
+  private begin(gs: GitSource, spec: GitSourceSpec): Run {
+    const key = keyOf(gs);
+    const timing = timingOf(spec);
+    const abortController = this.deps.states.beginRun(key);
+    const deadline = new Deadline(timing.timeoutMs, this.monotonic);
+    const timer = setTimeout(
+      () => abortController.abort(new DeadlineExceeded(timing.timeout)),
+      timing.timeoutMs,
+    );
+    timer.unref();
+    return {
+      key,
+      gs,
+      spec,
+      client: this.deps.steps.clientFor(gs, spec),
+      signal: abortController.signal,
+      remainingMs: () => deadline.remaining(),
+      abortController,
+      deadlineTimer: timer,
+      state: this.deps.states.get(key),
+      timing,
+      log: this.deps.logger.child({ gitsource: key }),
+      requestedAt: gs.metadata.annotations?.[ANNOTATION_REQUESTED_AT],
+      started: this.monotonic(),
+      step: 'dependencies',
+    };
+  }
+
+  private async sourceRequest(run: Run): Promise<SourceRequest> {
+    const credentials = await this.deps.steps.credentials(run.gs, run.spec);
+    return {
+      key: run.gs.metadata.uid,
+      url: run.spec.url,
+      ref: run.spec.ref,
+      credentials,
+      timeoutMs: run.timing.timeoutMs,
+    };
+  }
+
+  /** The request with the time left before the deadline, so git is killed when it runs out. */
+  private bounded(run: Run, request: SourceRequest): SourceRequest {
+    return { ...request, timeoutMs: run.remainingMs() };
+  }
+
+  private watchForNewCommit(run: Run, request: SourceRequest, fetched: FetchedRevision): NodeJS.Timeout {
+    const timer = setInterval(
+      () => {
+        this.deps.steps
+          .resolve(this.bounded(run, request))
+          .then((r) => {
+            if (r.commit !== fetched.commit)
+              run.abortController.abort(new Superseded(`new commit ${r.revision}`));
+          })
+          .catch(() => {});
+      },
+      Math.min(run.timing.intervalMs, 10_000),
+    );
     timer.unref();
     return timer;
   }
 
-  /** Re-plans only the objects someone else touched; corrects them or reports them. */
-  private async correctDrift(
-    gs: GitSource,
-    spec: GitSourceSpec,
-    client: KubeClient,
-    state: SourceState,
-    revision: string,
-    log: Logger,
-    signal: AbortSignal,
-    requestedAt: string | undefined,
-  ): Promise<void> {
-    const ids = new Set(state.drifted);
-    state.drifted.clear();
-    const touched = (state.desired ?? []).filter((o) => ids.has(objectIdOf(o)));
-    if (touched.length === 0) return;
-    const started = performance.now();
-    const plan = await planDesired(client, touched, gs, spec, signal, { withInventory: false });
-    const drifted = plan.changeSet.objects.filter((o) => o.action !== 'unchanged');
-    if (drifted.length === 0) {
-      // Status may still say Drifted from an earlier report that has since been undone by hand.
-      if (findCondition(gs.status?.conditions, 'Diverged')?.reason !== 'Drifted') return;
-    }
-    const inventory = gs.status?.inventory?.entries ?? [];
-    const summary = {
-      ...(gs.status?.summary ?? { objects: 0, created: 0, configured: 0, unchanged: 0, pruned: 0 }),
-    };
-    if (spec.drift === 'Report' && drifted.length > 0) {
-      await this.writeStatus(
-        gs,
-        appliedStatus(this.ctx(gs, requestedAt), {
-          revision,
-          summary: { ...summary, drifted: drifted.length },
-          changes: plan.changeLines,
-          inventory,
-          durationMs: performance.now() - started,
-          drifted: { message: `${drifted.length} object(s) drifted: ${plan.changeLines.join('; ')}` },
-        }),
-      );
-      log.info({ drifted: drifted.length }, 'drift reported');
-      return;
-    }
-    const outcome =
-      drifted.length > 0
-        ? await applyDesired(client, plan, gs, { ...spec, prune: false }, { signal })
-        : undefined;
-    const corrected = drifted.map((o) => describeRef(o.ref));
-    if (corrected.length)
-      this.deps.metrics.driftCorrections.inc({ namespace: gs.metadata.namespace }, corrected.length);
-    await this.writeStatus(
-      gs,
-      appliedStatus(this.ctx(gs, requestedAt), {
-        revision,
-        summary: { ...summary, drifted: 0 },
-        changes: outcome ? outcome.changes.map((l) => `${l} (drift corrected)`) : (gs.status?.changes ?? []),
-        inventory,
-        durationMs: performance.now() - started,
-      }),
-      { driftCorrected: corrected },
-    );
-    if (corrected.length) log.info({ corrected }, 'drift corrected');
-  }
-
-  private async finalize(gs: GitSource, log: Logger): Promise<void> {
-    const key = `${gs.metadata.namespace}/${gs.metadata.name}`;
-    this.states.get(key)?.abort?.abort(new Error('superseded'));
-    if (!gs.metadata.finalizers?.includes(FINALIZER)) return;
-    const parsed = parseSpec(gs.spec);
-    if (parsed.ok && parsed.spec.deletionPolicy === 'Delete') {
-      const client = this.clientFor(gs, parsed.spec);
-      const pruned = await deleteInventory(client, gs, gs.status?.inventory?.entries ?? []);
-      log.info({ pruned: pruned.length }, 'deleted inventory (deletionPolicy: Delete)');
-      if (pruned.length)
-        await this.deps.events.record(target(gs), [
-          { type: 'Normal', reason: 'Pruned', note: `Pruned ${pruned.join(', ')}` },
-        ]);
-    }
-    await this.deps.source.forget(gs.metadata.uid);
-    const finalizers = (gs.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
-    try {
-      await this.deps.client.request('PATCH', gitSourcePath(gs.metadata.namespace, gs.metadata.name), {
-        body: { metadata: { finalizers, resourceVersion: gs.metadata.resourceVersion } },
-        contentType: 'application/merge-patch+json',
-      });
-    } catch (err) {
-      if (!(err instanceof ApiError && err.status === 404)) throw err;
-    }
-    this.states.delete(key);
-  }
-
-  private async addFinalizer(gs: GitSource): Promise<void> {
-    const finalizers = [...(gs.metadata.finalizers ?? []), FINALIZER];
-    const updated = await this.deps.client.request<GitSource>(
-      'PATCH',
-      gitSourcePath(gs.metadata.namespace, gs.metadata.name),
-      {
-        body: { metadata: { finalizers, resourceVersion: gs.metadata.resourceVersion } },
-        contentType: 'application/merge-patch+json',
-      },
-    );
-    gs.metadata.finalizers = updated.metadata.finalizers;
-    gs.metadata.resourceVersion = updated.metadata.resourceVersion;
-  }
-
-  private async dependencyBlock(gs: GitSource, spec: GitSourceSpec): Promise<string | undefined> {
+  private async checkDependencies(gs: GitSource, spec: GitSourceSpec): Promise<string | undefined> {
     for (const dep of spec.dependsOn ?? []) {
       const ns = dep.namespace ?? gs.metadata.namespace;
       const other = await this.deps.getGitSource(ns, dep.name);
@@ -559,47 +628,7 @@ export class Reconciler {
     return undefined;
   }
 
-  private async credentials(gs: GitSource, spec: GitSourceSpec): Promise<GitCredentials | undefined> {
-    if (!spec.secretRef) return undefined;
-    const name = spec.secretRef.name;
-    let secret: { data?: Record<string, string> };
-    try {
-      secret = await this.deps.client.request(
-        'GET',
-        `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${name}`,
-      );
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) {
-        throw new ConvergeError(
-          'MissingSecret',
-          `secret ${gs.metadata.namespace}/${name} (spec.secretRef.name) not found`,
-        );
-      }
-      if (err instanceof ApiError && err.status === 403) {
-        throw new ConvergeError(
-          'RBACDenied',
-          `reading secret ${gs.metadata.namespace}/${name} is forbidden: ${err.message}`,
-        );
-      }
-      throw err;
-    }
-    const data = Object.fromEntries(
-      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
-    );
-    return credentialsFromSecret(data, `${gs.metadata.namespace}/${name}`);
-  }
-
-  private clientFor(gs: GitSource, spec: GitSourceSpec): KubeClient {
-    // The API server adds the service-account groups itself; asking for them would need `impersonate`
-    // on groups cluster-wide, which tenant mode rightly does not grant.
-    return spec.serviceAccountName
-      ? this.deps.client.impersonating(
-          `system:serviceaccount:${gs.metadata.namespace}:${spec.serviceAccountName}`,
-        )
-      : this.deps.client;
-  }
-
-  private ctx(gs: GitSource, requestedAt?: string): StatusContext {
+  private statusContext(gs: GitSource, requestedAt?: string): StatusContext {
     return {
       old: gs.status,
       generation: gs.metadata.generation,
@@ -610,67 +639,16 @@ export class Reconciler {
     };
   }
 
-  /** Writes status only when it changed, with its own field manager; emits the Events of the transition. */
-  async writeStatus(
-    gs: GitSource,
-    status: GitSourceStatus,
-    extra: { pruned?: string[]; driftCorrected?: string[] } = {},
-  ): Promise<void> {
-    const events = transitionEvents(gs.status?.conditions, status.conditions ?? [], extra);
-    if (sameStatus(gs.status, status) && events.length === 0) return;
-    if (!sameStatus(gs.status, status)) {
-      const ref = gitSourceRef(gs.metadata.namespace, gs.metadata.name);
-      try {
-        const updated = await this.deps.client.request<GitSource>(
-          'PATCH',
-          `${gitSourcePath(ref.namespace, ref.name)}/status`,
-          {
-            query: { fieldManager: 'converge-status', force: true },
-            body: {
-              apiVersion: gs.apiVersion,
-              kind: gs.kind,
-              metadata: { name: ref.name, namespace: ref.namespace },
-              status,
-            },
-            contentType: 'application/apply-patch+yaml',
-          },
-        );
-        gs.status = updated.status;
-        gs.metadata.resourceVersion = updated.metadata.resourceVersion;
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 404) return;
-        throw err;
-      }
-    }
-    for (const c of status.conditions ?? []) {
-      for (const s of ['True', 'False', 'Unknown']) {
-        this.deps.metrics.condition.set(
-          { name: gs.metadata.name, namespace: gs.metadata.namespace, type: c.type, status: s },
-          c.status === s ? 1 : 0,
-        );
-      }
-    }
-    await this.deps.events.record(target(gs), events);
+  private jitter(ms: number): number {
+    return jitter(ms, this.deps.random);
   }
 }
 
-function target(gs: GitSource) {
-  return { name: gs.metadata.name, namespace: gs.metadata.namespace, uid: gs.metadata.uid };
+/** The previous inventory plus what is about to be written, without duplicates, in id order. */
+export function unionInventory(before: InventoryEntry[], next: InventoryEntry[]): InventoryEntry[] {
+  const byId = new Map(before.map((e) => [e.id, e]));
+  for (const e of next) byId.set(e.id, e);
+  return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
-function objectIdOf(o: KubeObject): string {
-  const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0]! : '';
-  return `${o.metadata.namespace ?? ''}_${o.metadata.name}_${group}_${o.kind}`;
-}
-
-/** Milliseconds until the deadline, a little early so a wait reports its own message before the reconcile times out. */
-function timeLeft(deadline: number): number {
-  return Math.max(0, deadline - Date.now() - 250);
-}
-
-/** ±10% so sources created together do not poll together. */
-export function jitter(ms: number): number {
-  return Math.round(ms * (0.9 + Math.random() * 0.2));
-}
-
-export type { PlanOutcome };
+export type { GitSourceStatus, TransitionExtras };

@@ -2,7 +2,7 @@
 import type { GitSourceStatus, HookRecord } from '../api/index.ts';
 import { ConvergeError } from '../api/index.ts';
 import { applyChangeSet } from '../apply/index.ts';
-import { waitForHealthy, type ObjectHealth } from '../health/index.ts';
+import type { ObjectHealth } from '../health/index.ts';
 import { runHooks, wavesOf, type Hook, type HookPhase, type Wave } from '../hooks/index.ts';
 import { ApiError, type KubeClient } from '../kube/index.ts';
 import type { ChangeSet, PlannedObject } from '../plan/index.ts';
@@ -63,17 +63,6 @@ export async function runHookPhase(
   await writes;
 }
 
-/** SyncFail hooks after a failed pass: best effort, their own failure is added to the message, never thrown. */
-export async function runFailHooks(ctx: HookContext, hooks: readonly Hook[]): Promise<string | undefined> {
-  if (hooks.length === 0) return undefined;
-  try {
-    await runHookPhase(ctx, 'fail', hooks);
-    return undefined;
-  } catch (err) {
-    return `; sync-fail hooks failed too: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
-
 export interface WaveOptions {
   /** Argo CD Sync hooks, run in their wave right after its objects are applied. */
   syncHooks?: readonly Hook[];
@@ -89,40 +78,22 @@ export interface WaveOptions {
 export async function applyInWaves(
   client: KubeClient,
   changeSet: ChangeSet,
-  opts: { force: boolean; signal: AbortSignal } & WaveOptions,
+  opts: { force: boolean; signal: AbortSignal; timeoutMs: () => number } & WaveOptions,
 ): Promise<void> {
   const waves = wavesOf(changeSet, opts.syncHooks ?? []);
   const applied: PlannedObject[] = [];
   for (const [i, wave] of waves.entries()) {
-    await applyChangeSet(client, client.mapper, wave.changeSet, { force: opts.force, signal: opts.signal });
+    await applyChangeSet(client, client.mapper, wave.changeSet, {
+      force: opts.force,
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs(),
+    });
     applied.push(...wave.changeSet.objects);
     if (wave.syncHooks.length > 0) {
       if (!opts.hooks) throw new ConvergeError('HookFailed', 'sync hooks need a hook context');
       await runHookPhase(opts.hooks, 'sync', wave.syncHooks);
     }
     if (i < waves.length - 1) await opts.betweenWaves?.(wave, applied);
-  }
-}
-
-/** Waits for one wave's objects; the message names the wave. */
-export async function waitForWave(
-  client: KubeClient,
-  wave: Wave,
-  opts: {
-    signal: AbortSignal;
-    timeoutMs: number;
-    timeoutText?: string;
-    onProgress?: (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
-  },
-): Promise<void> {
-  const refs = wave.changeSet.objects.map((o) => o.ref);
-  if (refs.length === 0) return;
-  try {
-    await waitForHealthy(client, client.mapper, refs, opts);
-  } catch (err) {
-    if (err instanceof ConvergeError && err.reason === 'HealthCheckFailed')
-      throw new ConvergeError('HealthCheckFailed', `sync wave ${wave.wave}: ${err.message}`, { cause: err });
-    throw err;
   }
 }
 
@@ -138,32 +109,11 @@ export function waitingMessage(pending: readonly ObjectHealth[], total: number):
  * rejects as invalid, a failed hook (it must not run again and again). Only a new commit, a
  * spec change or a requested reconcile tries again.
  */
-export function stallsRevision(err: ConvergeError): boolean {
-  if (err.reason === 'RenderFailed' || err.reason === 'HookFailed') return true;
-  if (err.reason !== 'ApplyFailed') return false;
+export function stallsRevision(reason: string, err: unknown): boolean {
+  if (reason === 'RenderFailed' || reason === 'HookFailed') return true;
+  if (reason !== 'ApplyFailed') return false;
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
     if (e instanceof ApiError) return e.status === 422 && !/immutable/i.test(e.message);
   }
   return false;
 }
-
-/** A timeout says which step ran out of time, with that step's reason. */
-export function timeoutError(step: ReconcileStep, timeout: string): ConvergeError {
-  const reasons = {
-    fetch: 'FetchFailed',
-    render: 'RenderFailed',
-    apply: 'ApplyFailed',
-    hooks: 'HookFailed',
-    wait: 'HealthCheckFailed',
-  } as const;
-  return new ConvergeError(reasons[step], `${STEP_NAMES[step]} did not finish within timeout ${timeout}`);
-}
-
-export type ReconcileStep = 'fetch' | 'render' | 'apply' | 'hooks' | 'wait';
-const STEP_NAMES: Record<ReconcileStep, string> = {
-  fetch: 'git fetch',
-  render: 'rendering',
-  apply: 'plan and apply',
-  hooks: 'running hooks',
-  wait: 'health wait',
-};

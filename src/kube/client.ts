@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { FIELD_MANAGER, groupOf, versionOf, type KubeObject, type ObjectRef } from '../api/index.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, isNotFound } from './errors.ts';
 import { RestMapper } from './mapper.ts';
 import { sleep } from './limit.ts';
 import { resourcePath } from './paths.ts';
@@ -381,7 +381,7 @@ export class KubeClient {
     try {
       return await this.get<T>(ref, opts);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return undefined;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }
@@ -467,7 +467,7 @@ export class KubeClient {
       await this.request('DELETE', path, { body, signal: opts.signal });
       return true;
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return false;
+      if (isNotFound(err)) return false;
       throw err;
     }
   }

@@ -5,4 +5,5 @@ export {
   type LocalCluster,
   type LocalClusterOptions,
 } from './control-plane.ts';
-export { resolveClientTools, bundledTools, type ClientTools } from './tools.ts';
+export { resolveClientTools, bundledTools, type ClientTools } from '../render/index.ts';
+export { startOperatorProcess, type OperatorProcess, type OperatorProcessOptions } from './operator.ts';

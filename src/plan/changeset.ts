@@ -97,3 +97,15 @@ export function changeLines(changeSet: ChangeSet, max = 20): string[] {
   if (lines.length > max) return [...lines.slice(0, max - 1), `… and ${lines.length - max + 1} more`];
   return lines;
 }
+
+/** The Diverged message: counts, then the first change lines, e.g. "1 to create, 2 to configure: …". */
+export function divergedMessage(changeSet: ChangeSet, shown = 5): string {
+  const s = summarize(changeSet);
+  const counts = [
+    s.created ? `${s.created} to create` : '',
+    s.configured ? `${s.configured} to configure` : '',
+    s.pruned ? `${s.pruned} to prune` : '',
+  ].filter(Boolean);
+  const lines = changeLines(changeSet);
+  return `${counts.join(', ') || 'no changes'}${lines.length ? `: ${lines.slice(0, shown).join('; ')}` : ''}`;
+}

@@ -1,7 +1,7 @@
 // Plan: desired objects vs the live cluster → a ChangeSet (create / configure / unchanged / stale), without writing.
 export { planChanges, pruneBlocker, withOwnerLabels, ownerSelector } from './plan.ts';
 export type { PlanOptions } from './plan.ts';
-export { changeLines, describeChange, hasChanges, summarize } from './changeset.ts';
+export { changeLines, describeChange, divergedMessage, hasChanges, summarize } from './changeset.ts';
 export type { Action, ChangeSet, ChangeSummary, Owner, PlannedObject, StaleObject } from './changeset.ts';
 export {
   diffObjects,

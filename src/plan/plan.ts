@@ -19,6 +19,7 @@ import {
   ApiError,
   UnknownKindError,
   combineFailures,
+  isNotFound,
   fieldToPointer,
   immutableFieldError,
   immutableFields,
@@ -252,7 +253,7 @@ export async function planChanges(
         }
       }
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return { ...base, action: 'create', object, path };
+      if (isNotFound(err)) return { ...base, action: 'create', object, path };
       const fields = immutableFields(err);
       if (!fields) throw objectError(ref, 'patch', err, 'ApplyFailed');
       if (!base.force) throw immutableFieldError(ref, fields, err);

@@ -1,7 +1,7 @@
 // A small glob matcher for include/exclude: `**` spans directories, `*` and `?` stay within one.
 
 /** Compiles a glob over `/`-separated relative paths into a predicate; supports `**`, `*`, `?`, `[...]`. */
-export function compileGlob(glob: string): (relPath: string) => boolean {
+function compileGlob(glob: string): (relPath: string) => boolean {
   const pattern = glob.startsWith('./') ? glob.slice(2) : glob;
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {

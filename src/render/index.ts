@@ -3,3 +3,4 @@ export { renderManifests, type RenderInput } from './render.ts';
 export { DEFAULT_RENDER_LIMITS, type RenderLimits } from './limits.ts';
 export type { HelmOptions } from './helm.ts';
 export type { ScopeLookup } from './scope.ts';
+export { resolveClientTools, bundledTools, type ClientTools, type ToolOptions } from './tools.ts';

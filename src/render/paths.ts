@@ -26,7 +26,7 @@ export async function openCheckout(root: string): Promise<Checkout> {
   };
 }
 
-export function toPosix(p: string): string {
+function toPosix(p: string): string {
   return p.split(path.sep).join('/');
 }
 
@@ -58,7 +58,7 @@ export async function resolveSourcePath(checkout: Checkout, rel: string): Promis
 }
 
 /** Real path of `abs` if it stays inside the checkout; an error naming the link otherwise. */
-export async function confirmInside(checkout: Checkout, abs: string): Promise<string> {
+async function confirmInside(checkout: Checkout, abs: string): Promise<string> {
   let real: string;
   try {
     real = await realpath(abs);
@@ -154,6 +154,6 @@ export async function assertNoEscapingLinks(
   await visit(dir);
 }
 
-export function byteOrder(a: string, b: string): number {
+function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

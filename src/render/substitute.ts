@@ -3,7 +3,7 @@
 const PATTERN = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** Replaces `${VAR}` in one string; unknown variables stay as written, `$${VAR}` becomes `${VAR}`. */
-export function substituteString(text: string, vars: Readonly<Record<string, string>>): string {
+function substituteString(text: string, vars: Readonly<Record<string, string>>): string {
   if (!text.includes('${')) return text;
   return text.replace(PATTERN, (whole, escape: string, name: string) => {
     if (escape) return whole.slice(1);

@@ -2,7 +2,7 @@
 import type { Condition } from '../api/index.ts';
 
 export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled' | 'Changed' | 'Diverged' | 'Converged';
-export const CONDITION_ORDER: ConditionType[] = [
+const CONDITION_ORDER: ConditionType[] = [
   'Ready',
   'Reconciling',
   'Stalled',
@@ -23,10 +23,6 @@ export function findCondition(
   type: string,
 ): Condition | undefined {
   return conditions?.find((c) => c.type === type);
-}
-
-export function isTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
-  return findCondition(conditions, type)?.status === 'True';
 }
 
 /**
@@ -60,7 +56,7 @@ export function mergeConditions(
   return [...byType.values()].sort((a, b) => rank(a.type) - rank(b.type));
 }
 
-export function truncate(text: string, max: number): string {
+function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 

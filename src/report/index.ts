@@ -3,3 +3,4 @@ export * from './conditions.ts';
 export * from './events.ts';
 export * from './status.ts';
 export { EventRecorder, type EventTarget } from './recorder.ts';
+export { classifyFailure, type Failure, type Step } from './failure.ts';

@@ -65,6 +65,8 @@ export function progressingStatus(
     diverged?: { reason: 'Pending' | 'Drifted'; message: string };
     /** Set once the objects are applied (health still pending): the inventory is recorded now. */
     applied?: { inventory: InventoryEntry[] };
+    /** Recorded before writing: the old inventory plus what is about to be created. */
+    inventory?: InventoryEntry[];
   },
 ): GitSourceStatus {
   const applied = ctx.old?.lastAppliedRevision;
@@ -102,6 +104,7 @@ export function progressingStatus(
   return base(ctx, conds(ctx, updates, ['Stalled']), {
     revision: f.revision,
     lastAttemptedRevision: f.revision,
+    ...(f.inventory ? { inventory: { entries: f.inventory } } : {}),
     ...(f.applied ? { inventory: { entries: f.applied.inventory } } : {}),
   });
 }
@@ -115,6 +118,8 @@ export interface AppliedFacts {
   /** Objects left drifted on purpose (drift: Report); empty when in sync. */
   drifted?: { message: string } | undefined;
   healthMessage?: string | undefined;
+  /** How hand edits are found from now on (kept from the old status when not given). */
+  driftDetection?: 'Watch' | 'Interval' | undefined;
 }
 
 export function appliedStatus(ctx: StatusContext, f: AppliedFacts): GitSourceStatus {
@@ -169,6 +174,7 @@ export function appliedStatus(ctx: StatusContext, f: AppliedFacts): GitSourceSta
     changes: f.changes.slice(0, 20),
     inventory: { entries: f.inventory },
     history,
+    ...(f.driftDetection ? { driftDetection: f.driftDetection } : {}),
   });
 }
 
@@ -217,7 +223,7 @@ export function suspendedStatus(ctx: StatusContext): GitSourceStatus {
   );
 }
 
-export function formatMs(ms: number): string {
+function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = ms / 1000;
   return s < 60 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;

@@ -11,7 +11,7 @@ import type { GitTransport } from './validate.ts';
 export const GIT_BINARY = 'git';
 
 /** Config passed through GIT_CONFIG_COUNT/KEY/VALUE: not argv (visible in ps) and not .git/config. */
-export function safetyConfig(allowFileUrls: boolean): Array<[string, string]> {
+function safetyConfig(allowFileUrls: boolean): Array<[string, string]> {
   return [
     // Hooks from a fetched repository must never run; /dev/null is not a directory, so no hook is found.
     ['core.hooksPath', '/dev/null'],

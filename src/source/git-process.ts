@@ -120,7 +120,7 @@ const NOT_FOUND =
   /repository not found|returned error: 404|does not appear to be a git repository|not found/i;
 
 /** Maps git's (already redacted) stderr to a condition reason and a message saying what to fix. */
-export function gitError(
+function gitError(
   op: string,
   target: string,
   stderr: string,

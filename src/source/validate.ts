@@ -77,7 +77,7 @@ export function checkUrl(url: string, allowFileUrls: boolean): GitTransport {
 }
 
 /** The rules of `git check-ref-format`, checked in-process so a bad name never reaches git. */
-export function checkRefName(name: string, field: string): void {
+function checkRefName(name: string, field: string): void {
   const bad = (why: string) => invalid(`${field} "${printable(name)}" is not a valid git ref name: ${why}`);
   if (name.length === 0) throw bad('it is empty');
   if (name.length > 255) throw bad('it is longer than 255 characters');
@@ -124,7 +124,7 @@ export function checkRef(ref: GitRef | undefined): ResolvedRefSpec {
 }
 
 /** A value safe to echo in a message: control characters escaped, length bounded. */
-export function printable(value: string): string {
+function printable(value: string): string {
   const escaped = JSON.stringify(value).slice(1, -1);
   return escaped.length > 80 ? `${escaped.slice(0, 77)}...` : escaped;
 }

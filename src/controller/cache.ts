@@ -1,0 +1,53 @@
+// The GitSources this process watches, as last seen; shared by the controller (which fills it from
+// the watch) and whatever reads GitSources (dependsOn lookups, receivers, status pages).
+import type { GitSource } from '../api/index.ts';
+import type { KubeClient } from '../kube/index.ts';
+import { gitSourceListPath } from './paths.ts';
+
+export class GitSourceCache {
+  private readonly byKey = new Map<string, GitSource>();
+
+  constructor(
+    private readonly client: KubeClient,
+    /** The one namespace watched (sharding); all namespaces when unset. */
+    private readonly namespace?: string | undefined,
+  ) {}
+
+  get(key: string): GitSource | undefined {
+    return this.byKey.get(key);
+  }
+
+  set(key: string, gs: GitSource): void {
+    this.byKey.set(key, gs);
+  }
+
+  delete(key: string): void {
+    this.byKey.delete(key);
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.byKey.keys();
+  }
+
+  values(): IterableIterator<GitSource> {
+    return this.byKey.values();
+  }
+
+  /** A GitSource by name, for dependsOn: the cached copy, or a GET when it lives outside what we watch. */
+  async lookup(namespace: string, name: string): Promise<GitSource | undefined> {
+    const cached = this.byKey.get(`${namespace}/${name}`);
+    if (cached) return cached;
+    if (this.namespace && this.namespace !== namespace) {
+      try {
+        return await this.client.request<GitSource>('GET', `${gitSourceListPath(namespace)}/${name}`);
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+}

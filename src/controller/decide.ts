@@ -1,0 +1,103 @@
+// Pure decisions of the controller: which pass a reconcile runs, and how long each step may take.
+import { parseDuration, type GitSourceSpec } from '../api/index.ts';
+
+export const DEFAULT_TIMEOUT_MS = 120_000;
+export const DEFAULT_RETRY_MS = 15_000;
+/** Whatever a spec or caller says, a failing source is retried no faster than this. */
+export const MIN_RETRY_MS = 1_000;
+
+export interface Timing {
+  intervalMs: number;
+  /** First retry after a failure; doubles up to intervalMs. */
+  retryMs: number;
+  timeoutMs: number;
+  /** `spec.timeout` as the user wrote it, for messages. */
+  timeout: string;
+}
+
+export function timingOf(spec: GitSourceSpec): Timing {
+  const intervalMs = parseDuration(spec.interval);
+  const retryMs = Math.max(
+    MIN_RETRY_MS,
+    Math.min(intervalMs, spec.retryInterval ? parseDuration(spec.retryInterval) : DEFAULT_RETRY_MS),
+  );
+  const timeoutMs = spec.timeout ? parseDuration(spec.timeout) : DEFAULT_TIMEOUT_MS;
+  return { intervalMs, retryMs, timeoutMs, timeout: spec.timeout ?? '2m' };
+}
+
+/**
+ * - `full`: fetch, render, plan, apply, prune, wait, report.
+ * - `drift`: the revision is applied, but watched objects changed (or reported drift is pending):
+ *   re-plan only those.
+ * - `resync`: the revision is applied, but some applied kind cannot be watched: re-plan every
+ *   object, so drift is never unseen for longer than an interval.
+ * - `noop`: nothing moved: no dry-runs, no writes.
+ */
+export type Pass = 'full' | 'drift' | 'resync' | 'noop';
+
+export interface PassFacts {
+  /** Commit and generation this process last applied; undefined after a restart. */
+  appliedCommit: string | undefined;
+  appliedGeneration: number | undefined;
+  /** Whether this process holds the desired objects of the applied revision (drift baseline). */
+  hasDesired: boolean;
+  driftedCount: number;
+  /** Whether every applied kind is watched (false: drift is found by re-planning each interval). */
+  driftWatched: boolean;
+  /** What the ref points at now (undefined when not resolved: nothing applied yet). */
+  resolved: { commit: string; revision: string } | undefined;
+  generation: number | undefined;
+  /** status.lastAppliedRevision as written. */
+  lastAppliedRevision: string | undefined;
+  /** A requested-at annotation that has not been handled yet. */
+  forced: boolean;
+  /** A commit and generation that failed in a way that only a new commit or spec change can fix. */
+  stalledCommit?: string | undefined;
+  stalledGeneration?: number | undefined;
+}
+
+export function choosePass(f: PassFacts): Pass {
+  // Stalled on this commit: only a new commit, a spec change or a requested reconcile can help.
+  if (
+    f.stalledCommit !== undefined &&
+    f.resolved?.commit === f.stalledCommit &&
+    f.stalledGeneration === f.generation &&
+    !f.forced
+  )
+    return 'noop';
+  if (f.appliedCommit === undefined || f.resolved === undefined || f.forced) return 'full';
+  const upToDate =
+    f.appliedCommit === f.resolved.commit &&
+    f.appliedGeneration === f.generation &&
+    f.lastAppliedRevision === f.resolved.revision;
+  if (!upToDate) return 'full';
+  if (!f.hasDesired) return f.driftedCount === 0 && f.driftWatched ? 'noop' : 'full';
+  if (f.driftedCount > 0) return 'drift';
+  return f.driftWatched ? 'noop' : 'resync';
+}
+
+/** A requested-at annotation asks for a full pass until status echoes it. */
+export function isForced(requestedAt: string | undefined, lastHandled: string | undefined): boolean {
+  return requestedAt !== undefined && requestedAt !== lastHandled;
+}
+
+/** A monotonic deadline: each step gets the time left, not the whole timeout. */
+export class Deadline {
+  private readonly at: number;
+  constructor(
+    timeoutMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.at = now() + timeoutMs;
+  }
+
+  /** Milliseconds left (at least 1, so a step that starts late still fails by itself, with its name). */
+  remaining(): number {
+    return Math.max(1, Math.round(this.at - this.now()));
+  }
+}
+
+/** ±10% so sources created together do not poll together. */
+export function jitter(ms: number, random: () => number = Math.random): number {
+  return Math.round(ms * (0.9 + random() * 0.2));
+}

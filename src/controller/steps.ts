@@ -1,0 +1,206 @@
+// The stage calls a reconcile makes, behind one interface: the reconciler orchestrates them, and its
+// decisions can be tested with fakes; `stageSteps` binds them to the real stages.
+import {
+  describeRef,
+  parseObjectId,
+  type GitSource,
+  type GitSourceSpec,
+  type InventoryEntry,
+  type KubeObject,
+} from '../api/index.ts';
+import { waitForHealthy, type ObjectHealth } from '../health/index.ts';
+import type { Hook, HookPhase } from '../hooks/index.ts';
+import { ApiError, isNotFound, type KubeClient } from '../kube/index.ts';
+import { changeLines, divergedMessage, hasChanges, planChanges, type ChangeSet } from '../plan/index.ts';
+import { pruneStale } from '../prune/index.ts';
+import { renderManifests, type ClientTools } from '../render/index.ts';
+import type { Metrics } from '../server/index.ts';
+import {
+  credentialsFromSecret,
+  type FetchedRevision,
+  type GitCredentials,
+  type GitSource as SourceFetcher,
+  type ResolvedRevision,
+  type SourceRequest,
+} from '../source/index.ts';
+import { ConvergeError } from '../api/index.ts';
+import { applyInWaves, runHookPhase, type HookContext, type WaveOptions } from './sync.ts';
+
+export type HealthProgress = (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
+
+/** What every step gets: the GitSource being reconciled, its parsed spec, and the run's bounds. */
+export interface StepContext {
+  gs: GitSource;
+  spec: GitSourceSpec;
+  /** The client this GitSource applies with (impersonating spec.serviceAccountName when set). */
+  client: KubeClient;
+  signal: AbortSignal;
+  /** Milliseconds left before spec.timeout runs out. */
+  remainingMs(): number;
+}
+
+export interface Plan {
+  changeSet: ChangeSet;
+  /** Desired objects as applied (ownership labels added): the baseline for drift checks. */
+  desired: KubeObject[];
+  hasChanges: boolean;
+  changeLines: string[];
+  /** "1 to create, 2 to configure, 1 to prune: Deployment/apps/web /spec/replicas, …" */
+  divergedMessage: string;
+}
+
+export interface ReconcileSteps {
+  /** The client a GitSource applies with. */
+  clientFor(gs: GitSource, spec: GitSourceSpec): KubeClient;
+  /** Git credentials from spec.secretRef, or undefined when none is set. */
+  credentials(gs: GitSource, spec: GitSourceSpec): Promise<GitCredentials | undefined>;
+  resolve(req: SourceRequest): Promise<ResolvedRevision>;
+  fetch(req: SourceRequest, resolved: ResolvedRevision | undefined): Promise<FetchedRevision>;
+  render(ctx: StepContext, dir: string): Promise<KubeObject[]>;
+  /** `withInventory: false` plans the given objects only (drift), with no stale entries. */
+  plan(ctx: StepContext, desired: KubeObject[], opts?: { withInventory?: boolean }): Promise<Plan>;
+  /** Applies wave by wave (argocd.argoproj.io/sync-wave); `waves` runs Sync hooks and waits between waves. */
+  apply(ctx: StepContext, plan: Plan, waves?: WaveOptions): Promise<void>;
+  /** Deletes the plan's stale objects that still belong to this GitSource; returns what went. */
+  prune(ctx: StepContext, plan: Plan): Promise<string[]>;
+  /** Resolves with a line for the Converged message once every applied object is healthy. */
+  wait(ctx: StepContext, plan: Plan, opts?: { onProgress?: HealthProgress }): Promise<string>;
+  /** Runs one phase of Helm / Argo CD hooks not yet completed for this revision; throws HookFailed. */
+  hooks(hooks: HookContext, phase: HookPhase, list: readonly Hook[]): Promise<void>;
+  /** deletionPolicy: Delete: every inventory object that still belongs to this GitSource goes. */
+  deleteInventory(ctx: StepContext, entries: InventoryEntry[]): Promise<string[]>;
+  /** Drops the git cache of a GitSource that is gone. */
+  forgetSource(uid: string): Promise<void>;
+}
+
+export interface StageStepsDeps {
+  client: KubeClient;
+  source: SourceFetcher;
+  tools: ClientTools;
+  metrics: Metrics;
+}
+
+const ownerOf = (gs: GitSource) => ({ name: gs.metadata.name, namespace: gs.metadata.namespace });
+
+export function stageSteps({ client, source, tools, metrics }: StageStepsDeps): ReconcileSteps {
+  const timed = async <T>(operation: string, fn: () => Promise<T>, count = (_: T) => true): Promise<T> => {
+    const start = performance.now();
+    const result = await fn();
+    if (count(result)) metrics.gitFetchDuration.observe({ operation }, (performance.now() - start) / 1000);
+    return result;
+  };
+
+  return {
+    clientFor(gs, spec) {
+      // The API server adds the service-account groups itself; asking for them would need
+      // `impersonate` on groups cluster-wide, which tenant mode rightly does not grant.
+      return spec.serviceAccountName
+        ? client.impersonating(`system:serviceaccount:${gs.metadata.namespace}:${spec.serviceAccountName}`)
+        : client;
+    },
+
+    async credentials(gs, spec) {
+      if (!spec.secretRef) return undefined;
+      const where = `${gs.metadata.namespace}/${spec.secretRef.name}`;
+      let secret: { data?: Record<string, string> };
+      try {
+        secret = await client.request(
+          'GET',
+          `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${spec.secretRef.name}`,
+        );
+      } catch (err) {
+        if (isNotFound(err))
+          throw new ConvergeError('MissingSecret', `secret ${where} (spec.secretRef.name) not found`);
+        if (err instanceof ApiError && err.status === 403)
+          throw new ConvergeError('RBACDenied', `reading secret ${where} is forbidden: ${err.message}`);
+        throw err;
+      }
+      const data = Object.fromEntries(
+        Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+      );
+      return credentialsFromSecret(data, where);
+    },
+
+    resolve: (req) => timed('ls-remote', () => source.resolveRevision(req)),
+
+    fetch: (req, resolved) =>
+      timed(
+        'fetch',
+        () => source.fetchRevision(req, resolved),
+        (f) => f.fetched,
+      ),
+
+    render({ gs, spec, signal }, dir) {
+      return renderManifests({
+        root: dir,
+        path: spec.path,
+        include: spec.include,
+        exclude: spec.exclude,
+        substitute: spec.substitute,
+        // As `kubectl apply -n` and Argo CD's destination: objects without a namespace land here.
+        targetNamespace: spec.targetNamespace ?? gs.metadata.namespace,
+        allowEmpty: spec.allowEmpty,
+        helm: {
+          values: spec.helm?.values ?? {},
+          releaseName: spec.helm?.releaseName ?? gs.metadata.name,
+          namespace: spec.targetNamespace ?? gs.metadata.namespace,
+        },
+        tools,
+        signal,
+      });
+    },
+
+    async plan({ gs, spec, client: c, signal }, desired, opts = {}) {
+      const changeSet = await planChanges(c, c.mapper, desired, {
+        owner: ownerOf(gs),
+        ignore: spec.ignore,
+        inventory: opts.withInventory === false ? undefined : (gs.status?.inventory?.entries ?? []),
+        force: spec.force,
+        signal,
+      });
+      if (!spec.prune) changeSet.stale = [];
+      return {
+        changeSet,
+        desired: changeSet.objects.map((o) => o.object),
+        hasChanges: hasChanges(changeSet),
+        changeLines: changeLines(changeSet),
+        divergedMessage: divergedMessage(changeSet),
+      };
+    },
+
+    async apply({ spec, client: c, signal, remainingMs }, plan, waves = {}) {
+      // Throws on any rejected object: the reconciler never prunes after that.
+      await applyInWaves(c, plan.changeSet, { ...waves, force: spec.force, signal, timeoutMs: remainingMs });
+    },
+
+    async prune({ gs, spec, client: c, signal }, plan) {
+      if (!spec.prune || plan.changeSet.stale.length === 0) return [];
+      const result = await pruneStale(c, c.mapper, plan.changeSet.stale, { owner: ownerOf(gs), signal });
+      return result.pruned.map((r) => describeRef(r.ref));
+    },
+
+    async wait({ spec, client: c, signal, remainingMs }, plan, opts = {}) {
+      const refs = plan.changeSet.objects.map((o) => o.ref);
+      const report = await waitForHealthy(c, c.mapper, refs, {
+        signal,
+        timeoutMs: remainingMs(),
+        // The wait gets the time left; its message names the bound the user set.
+        timeoutText: spec.timeout ?? '2m',
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+      return `${report.objects.length} object(s) healthy`;
+    },
+
+    async deleteInventory({ gs, client: c, signal }, entries) {
+      if (entries.length === 0) return [];
+      const stale = entries.map((e) => ({ id: e.id, ref: parseObjectId(e.id, e.v) }));
+      // pruneStale throws a PruneError naming every object it could not delete.
+      const result = await pruneStale(c, c.mapper, stale, { owner: ownerOf(gs), signal });
+      return result.pruned.map((r) => describeRef(r.ref));
+    },
+
+    hooks: (hooks, phase, list) => runHookPhase(hooks, phase, list),
+
+    forgetSource: (uid) => source.forget(uid),
+  };
+}
