@@ -94,6 +94,14 @@ describe('first repositories', () => {
       retryInterval: '2s',
       timeout: '5s',
     });
+    // While waiting, Reconciling counts the objects still unhealthy and says why.
+    await eventually(
+      async () =>
+        /^Waiting for 1 of 1 object\(s\) to become healthy: Job \S+\/never: /.test(
+          condition(await getGitSource(ns, 'slow'), 'Reconciling')?.message ?? '',
+        ),
+      { timeoutMs: 30_000, what: 'the waiting message' },
+    );
     const failed = await waitForCondition(ns, 'slow', 'Ready', 'False', { reason: 'HealthCheckFailed' });
     expect(condition(failed, 'Ready')?.message).toMatch(
       new RegExp(`^timed out after \\d+s waiting for 1 object\\(s\\) to become ready: Job ${ns}/never: job`),
