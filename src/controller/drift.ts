@@ -1,7 +1,15 @@
 // Real-time drift: watches every kind this operator manages (by ownership label) and reports objects
 // that someone else changed or deleted. The controller compares each change with what Git says, so our own writes cause no loop.
 import type { Logger } from 'pino';
-import { LABEL_NAME, LABEL_NAMESPACE, groupOf, objectId, refOf, versionOf, type KubeObject } from '../api/index.ts';
+import {
+  LABEL_NAME,
+  LABEL_NAMESPACE,
+  groupOf,
+  objectId,
+  refOf,
+  versionOf,
+  type KubeObject,
+} from '../api/index.ts';
 import { ApiError, resourcePath, type KubeClient } from '../kube/index.ts';
 
 export type DriftListener = (event: DriftEvent) => void;
@@ -57,7 +65,8 @@ export interface DriftTracker {
 
 type WatchState = 'active' | 'forbidden';
 
-const ourLabels = (o: KubeObject) => !!o.metadata.labels?.[LABEL_NAME] && !!o.metadata.labels?.[LABEL_NAMESPACE];
+const ourLabels = (o: KubeObject) =>
+  !!o.metadata.labels?.[LABEL_NAME] && !!o.metadata.labels?.[LABEL_NAMESPACE];
 
 export class DriftWatcher implements DriftTracker {
   private readonly watched = new Map<string, { state: WatchState; abort: AbortController }>();
@@ -95,7 +104,11 @@ export class DriftWatcher implements DriftTracker {
     for (const [id, owner] of this.owners) if (owner === ownerKey) this.owners.delete(id);
   }
 
-  private async watchKind(gvk: { group: string; version: string; kind: string }): Promise<WatchState | 'unmapped'> {
+  private async watchKind(gvk: {
+    group: string;
+    version: string;
+    kind: string;
+  }): Promise<WatchState | 'unmapped'> {
     let mapping;
     try {
       mapping = await this.client.mapper.mappingFor(gvk);
@@ -129,7 +142,10 @@ export class DriftWatcher implements DriftTracker {
           onError: (err) => {
             if (err instanceof ApiError && err.status === 403) {
               entry.state = 'forbidden';
-              this.logger.warn({ path }, 'drift watch forbidden for this kind: re-planned every interval instead');
+              this.logger.warn(
+                { path },
+                'drift watch forbidden for this kind: re-planned every interval instead',
+              );
               abort.abort();
               return;
             }
@@ -151,7 +167,9 @@ export class DriftWatcher implements DriftTracker {
           // to another owner must not be ignored either.
           const ownerKey =
             this.owners.get(id) ??
-            (ourLabels(obj) ? `${obj.metadata.labels![LABEL_NAMESPACE]}/${obj.metadata.labels![LABEL_NAME]}` : undefined);
+            (ourLabels(obj)
+              ? `${obj.metadata.labels![LABEL_NAMESPACE]}/${obj.metadata.labels![LABEL_NAME]}`
+              : undefined);
           if (!ownerKey) return;
           // ADDED counts too: after a reconnect, the relist reports what changed while the watch was down.
           const gone = event.type === 'DELETED' && ourLabels(obj);
@@ -161,7 +179,8 @@ export class DriftWatcher implements DriftTracker {
       .catch((err: unknown) => this.logger.warn({ path, err: String(err) }, 'drift watch ended'))
       .finally(() => {
         // A watch that ended for good is dropped, so the next track starts it again.
-        if (!this.stopped && entry.state === 'active' && this.watched.get(path) === entry) this.watched.delete(path);
+        if (!this.stopped && entry.state === 'active' && this.watched.get(path) === entry)
+          this.watched.delete(path);
       });
     return entry.state;
   }

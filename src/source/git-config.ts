@@ -2,7 +2,8 @@
 import type { GitTransport } from './validate.ts';
 
 /**
- * We spawn git directly (child_process) rather than through simple-git 4: its environment guards
+ * We spawn git directly (child_process) rather than through simple-git 4 (so it is not a
+ * dependency, although it was in the chosen stack): its environment guards
  * refuse GIT_ASKPASS, GIT_SSH_COMMAND, GIT_CONFIG_* and -c protocol overrides unless each is
  * unlocked with an `unsafe` flag, and those are exactly the variables this module must set. Spawning
  * directly lets us build the environment from scratch (nothing inherited), kill the whole process

@@ -197,13 +197,23 @@ describe("operator with the Helm chart's ServiceAccount token", () => {
     );
     await applyGitSource(teamA, 'inside', {
       url: http.url(inside.name),
-      interval: '1m',
+      interval: '5s',
       serviceAccountName: 'converge-deployer',
       wait: true,
     });
     const ok = await waitReady(teamA, 'inside', 'True');
     expect(ok.status?.summary).toMatchObject({ objects: 1, created: 1 });
     expect((await getObject(teamA, 'configmap', 'team-config'))?.data).toEqual({ team: 'a' });
+    // The tenant operator may not watch ConfigMaps cluster-wide: status says drift is found by an
+    // interval re-plan, and a hand edit is corrected within an interval or two all the same.
+    expect(ok.status?.driftDetection).toBe('Interval');
+    await kubectlOk(['patch', 'configmap', 'team-config', '-n', teamA, '-p', '{"data":{"team":"edited"}}']);
+    const editedAt = Date.now();
+    await eventually(
+      async () => (await getObject(teamA, 'configmap', 'team-config'))?.data?.team === 'a' || undefined,
+      { timeoutMs: 20_000, intervalMs: 200, what: 'the hand edit corrected by the interval re-plan' },
+    );
+    console.log(`tenant drift (interval 5s): corrected ${Date.now() - editedAt} ms after the edit`);
 
     const escape = await fixture.createRepo(uniqueName('escape'));
     await commitFiles(

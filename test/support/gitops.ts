@@ -31,6 +31,7 @@ export interface GitSourceObject {
     inventory?: { entries: { id: string; v: string }[] };
     history?: { revision: string; result: string }[];
     lastHandledReconcileAt?: string;
+    driftDetection?: 'Watch' | 'Interval';
   };
 }
 
