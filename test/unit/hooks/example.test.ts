@@ -4,6 +4,7 @@ import { classifyObjects, wavesOf } from '../../../src/hooks/index.ts';
 import { renderManifests } from '../../../src/render/index.ts';
 import type { ChangeSet } from '../../../src/plan/index.ts';
 import { refOf } from '../../../src/api/index.ts';
+import { clientTools } from '../render/support.ts';
 
 const root = path.join(import.meta.dirname, '..', '..', '..');
 
@@ -40,5 +41,24 @@ describe('examples/hooks', () => {
       [0, ['Deployment/shop/shop']],
       [1, ['Service/shop/shop']],
     ]);
+  });
+
+  it('examples/helm-hooks: pre-install/upgrade migration, post-install notification, test hook skipped, release namespace', async () => {
+    const objects = await renderManifests({
+      root,
+      path: 'examples/helm-hooks',
+      targetNamespace: 'shop',
+      helm: { releaseName: 'shop', namespace: 'shop', values: {} },
+      tools: await clientTools(),
+    });
+    const install = classifyObjects(objects, { install: true });
+    expect(install.managed.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      'Deployment/shop/shop',
+    ]);
+    expect(install.hooks.pre.map((h) => h.identity)).toEqual(['Job/shop/shop-migrate']);
+    expect(install.hooks.post.map((h) => h.identity)).toEqual(['Job/shop/shop-notify']);
+    expect([...install.hooks.post[0]!.deletePolicies]).toEqual(['hook-succeeded']);
+    const upgrade = classifyObjects(objects, { install: false });
+    expect(upgrade.hooks.pre.map((h) => h.identity)).toEqual(['Job/shop/shop-migrate']);
   });
 });
