@@ -69,24 +69,54 @@ try {
   console.log(`  heap used MB every 100 polls: ${rss.map(([i, , h]) => `${i}:${mb(h)}`).join(' ')}`);
 
   const ssh = await fixture.serveSsh();
-  const sshReq = {
-    key: 'bench-ssh',
-    url: ssh.url('fleet'),
-    credentials: credentialsFromSecret({ identity: ssh.identity, known_hosts: ssh.knownHosts }, 'bench'),
-    timeoutMs: 30_000,
-  };
-  await source.fetchRevision(sshReq);
-  const sshTimes: number[] = [];
-  for (let i = 0; i < SSH_POLLS; i++) {
-    const t0 = performance.now();
-    await source.fetchRevision(sshReq);
-    sshTimes.push(performance.now() - t0);
-  }
-  const sshSorted = sshTimes.sort((a, b) => a - b);
-  console.log(`SSH unchanged polls: ${SSH_POLLS}`);
-  console.log(
-    `  ms/poll: median ${percentile(sshSorted, 50).toFixed(1)}, p95 ${percentile(sshSorted, 95).toFixed(1)}`,
+  const sshCredentials = credentialsFromSecret(
+    { identity: ssh.identity, known_hosts: ssh.knownHosts },
+    'bench',
   );
+  // The same unchanged poll with a fresh SSH connection per call (the baseline) and with one reused
+  // connection (ControlMaster, the default), alternated so both see the same machine load.
+  const variants = [
+    { name: 'reused connection', persist: 300 },
+    { name: 'new connection per poll', persist: 0 },
+  ].map((v) => ({
+    ...v,
+    source: createGitSource({
+      workDir: join(fixture.root, `work-ssh-${v.persist}`),
+      logger: pino({ level: 'silent' }),
+      sshPersistSeconds: v.persist,
+    }),
+    times: [] as number[],
+    logins: 0,
+  }));
+  for (const v of variants)
+    await v.source.fetchRevision({
+      key: 'bench-ssh',
+      url: ssh.url('fleet'),
+      credentials: sshCredentials,
+      timeoutMs: 30_000,
+    });
+  for (let i = 0; i < SSH_POLLS; i++) {
+    for (const v of variants) {
+      const before = ssh.logins();
+      const t0 = performance.now();
+      await v.source.fetchRevision({
+        key: 'bench-ssh',
+        url: ssh.url('fleet'),
+        credentials: sshCredentials,
+        timeoutMs: 30_000,
+      });
+      v.times.push(performance.now() - t0);
+      v.logins += ssh.logins() - before;
+    }
+  }
+  for (const v of variants) {
+    const sorted = v.times.sort((a, b) => a - b);
+    console.log(`SSH unchanged polls (${v.name}): ${SSH_POLLS}`);
+    console.log(
+      `  ms/poll: median ${percentile(sorted, 50).toFixed(1)}, p95 ${percentile(sorted, 95).toFixed(1)}; SSH logins: ${v.logins}`,
+    );
+    await v.source.close();
+  }
 } finally {
   await fixture.close();
 }

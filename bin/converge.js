@@ -1,5 +1,16 @@
 #!/usr/bin/env node
-// Entry point of the published operator: runs the compiled composition root (npm run build → dist/).
-import { mainEntry, exitOnError } from '../dist/main.js';
+// Entry point of `converge` (and, through bin/kubectl-converge.js, of `kubectl converge`): the compiled
+// composition root (npm run build → dist/); in a checkout without dist/, the TypeScript sources via tsx.
+import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
-mainEntry().catch(exitOnError);
+const dist = new URL('../dist/main.js', import.meta.url);
+let main;
+if (existsSync(dist)) {
+  main = await import(dist.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  main = await import(new URL('../src/main.ts', import.meta.url).href);
+}
+main.mainEntry().catch(main.exitOnError);

@@ -11,12 +11,15 @@ converge_setup() {
   # Go toolchains installed outside PATH (the usual /usr/local/go) are found before falling back to apt.
   if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi
 
-  # Debian packages: git for sources, sshd/ssh for the SSH git server tests, unzip for kubectl/helm.
+  # Debian packages: git for sources, sshd/ssh for the SSH git server tests, unzip for kubectl/helm,
+  # chromium for the status page tests.
   command -v git >/dev/null || need_apt+=(git)
   command -v ssh >/dev/null || need_apt+=(openssh-client)
   [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
   command -v unzip >/dev/null || need_apt+=(unzip)
   command -v go >/dev/null || [ -n "${KUBEBUILDER_ASSETS:-}" ] || need_apt+=(golang-go)
+  # Debian's chromium for the status page's browser tests (driven by playwright-core; CHROMIUM_PATH overrides).
+  command -v chromium >/dev/null || [ -n "${CHROMIUM_PATH:-}" ] || need_apt+=(chromium)
   if [ ${#need_apt[@]} -gt 0 ]; then
     echo "[setup] installing Debian packages: ${need_apt[*]}"
     local sudo=""

@@ -1,8 +1,9 @@
 // The composition root: flags and env → clients, stages and the controller; the only place that reads process.env.
 import { mkdirSync } from 'node:fs';
+import { basename } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { parseRunOptions, USAGE, type RunOptions } from './cli/index.ts';
+import { parseRunOptions, runCli, USAGE, type CliIO, type RunOptions } from './cli/index.ts';
 import {
   Controller,
   DriftWatcher,
@@ -14,10 +15,12 @@ import {
   stageSteps,
 } from './controller/index.ts';
 import { KubeClient } from './kube/index.ts';
+import { NotificationDispatcher } from './notify/index.ts';
 import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
 import { createGitSource } from './source/index.ts';
+import { RecentEvents, startStatusPage, type StatusPage } from './ui/index.ts';
 
 function createLogger(opts: RunOptions): Logger {
   if (opts.logFormat === 'pretty') {
@@ -55,13 +58,34 @@ export async function run(argv: string[]): Promise<void> {
     allowFileUrls: opts.allowFileUrls,
   });
 
+  const events = new EventRecorder(client, opts.identity, logger);
+  // The status page shows the Events this process recorded, kept in memory (no API list per view).
+  const recentEvents = new RecentEvents();
+  events.onRecorded((e) =>
+    recentEvents.add(`${e.target.namespace}/${e.target.name}`, {
+      time: e.time,
+      type: e.type,
+      reason: e.reason,
+      note: e.note,
+    }),
+  );
   // The controller and the reconciler share the per-source memory and the GitSource cache.
   const states = new SourceStateStore();
   const cache = new GitSourceCache(client, opts.namespace);
   const drift = new DriftWatcher(client, logger);
+  // Transitions the status writer records also go out through the Notifiers (asynchronously).
+  const notifier = new NotificationDispatcher({
+    client,
+    logger: logger.child({ stage: 'notify' }),
+    metrics,
+    events,
+    namespace: opts.namespace,
+  });
   const reconciler = new Reconciler({
     steps: stageSteps({ client, source, tools, metrics }),
-    writer: apiWriter(client, new EventRecorder(client, opts.identity, logger), metrics, logger),
+    writer: apiWriter(client, events, metrics, logger, (gs, before, after, emitted) =>
+      notifier.onTransition(gs, before, after, emitted),
+    ),
     states,
     drift,
     metrics,
@@ -80,16 +104,33 @@ export async function run(argv: string[]): Promise<void> {
     registry: metrics.registry,
     ready: () => controller.isSynced,
   });
+  let ui: StatusPage | undefined;
+  if (opts.uiAddr) {
+    ui = await startStatusPage({
+      addr: opts.uiAddr,
+      tokenFile: opts.uiTokenFile,
+      source: {
+        gitSources: () => cache.values(),
+        gitSource: (key) => cache.get(key),
+        onChange: (listener) => cache.onChange(listener),
+      },
+      events: recentEvents,
+      logger: logger.child({ component: 'ui' }),
+    });
+  }
   logger.info(
     {
       metricsPort: http.metricsPort,
       healthPort: http.healthPort,
+      uiPort: ui?.port,
+      uiAuth: ui ? (opts.uiTokenFile ? 'token' : 'localhost-only') : undefined,
       leaderElect: opts.leaderElect,
       identity: opts.identity,
     },
     'converge starting',
   );
   controller.start();
+  notifier.start();
 
   let elector: LeaderElector | undefined;
   let shuttingDown = false;
@@ -99,8 +140,10 @@ export async function run(argv: string[]): Promise<void> {
       { namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity },
       logger,
       (leading) => {
-        if (leading) controller.setLeading(true);
-        else if (!shuttingDown) {
+        if (leading) {
+          controller.setLeading(true);
+          notifier.setLeading(true);
+        } else if (!shuttingDown) {
           // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
           logger.error('lost leadership; exiting');
           process.exit(1);
@@ -110,6 +153,7 @@ export async function run(argv: string[]): Promise<void> {
     elector.start();
   } else {
     controller.setLeading(true);
+    notifier.setLeading(true);
   }
 
   const shutdown = async (signal: string) => {
@@ -118,8 +162,12 @@ export async function run(argv: string[]): Promise<void> {
     logger.info({ signal }, 'shutting down');
     const finished = await controller.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
+    // The last transitions (a Converged just before shutdown) get a moment to go out.
+    await notifier.stop(Math.min(5000, opts.shutdownGraceMs));
     await elector?.stop();
+    await source.close();
     await http.close();
+    await ui?.close();
     client.close();
     logger.info('stopped');
     logger.flush?.();
@@ -140,8 +188,26 @@ export async function mainEntry(argv: string[] = process.argv.slice(2)): Promise
     console.log('converge 0.1.0');
     return;
   }
-  process.stderr.write(USAGE);
-  process.exit(command === undefined || command === 'help' || command === '--help' ? 0 : 2);
+  // Every other command line is the CLI (get, tree, build, diff, …; `--help` lists them).
+  process.exitCode = await runCli(argv, cliIO());
+}
+
+/** The process as the CLI sees it; run as `kubectl-converge` it names itself `kubectl converge`. */
+function cliIO(): CliIO {
+  const interrupt = new AbortController();
+  process.on('SIGINT', () => {
+    // The first Ctrl-C stops watches and waits cleanly; a second one exits at once.
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+  });
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    now: () => new Date(),
+    prog: basename(process.argv[1] ?? '').startsWith('kubectl-') ? 'kubectl converge' : 'converge',
+    signal: interrupt.signal,
+  };
 }
 
 export function exitOnError(err: unknown): never {

@@ -1,7 +1,8 @@
-// Builds the GitSource CustomResourceDefinition from the zod schemas (structural OpenAPI v3).
+// Builds the GitSource and Notifier CustomResourceDefinitions from the zod schemas (structural OpenAPI v3).
 import { z } from 'zod';
 import * as yaml from 'js-yaml';
 import { GitSourceSpecSchema, GitSourceStatusSchema, GROUP, KIND, PLURAL, VERSION } from './gitsource.ts';
+import { NOTIFIER_KIND, NOTIFIER_PLURAL, NotifierSpecSchema, NotifierStatusSchema } from './notifier.ts';
 
 type Json = Record<string, unknown>;
 
@@ -27,11 +28,12 @@ function structural(node: unknown): unknown {
   return out;
 }
 
-function openApiSchema(): Json {
-  const spec = structural(
-    z.toJSONSchema(GitSourceSpecSchema, { io: 'input', unrepresentable: 'any' }),
-  ) as Json;
-  const status = structural(z.toJSONSchema(GitSourceStatusSchema, { io: 'output' })) as Json;
+function openApiSchema(
+  specSchema: z.ZodType = GitSourceSpecSchema,
+  statusSchema: z.ZodType = GitSourceStatusSchema,
+): Json {
+  const spec = structural(z.toJSONSchema(specSchema, { io: 'input', unrepresentable: 'any' })) as Json;
+  const status = structural(z.toJSONSchema(statusSchema, { io: 'output' })) as Json;
   return {
     type: 'object',
     required: ['spec'],
@@ -89,5 +91,49 @@ export function gitSourceCrdYaml(): string {
   return (
     '# Generated from src/api/gitsource.ts by `npm run generate`. Do not edit by hand.\n' +
     yaml.dump(gitSourceCrd(), { lineWidth: 120, noRefs: true, sortKeys: false })
+  );
+}
+
+export function notifierCrd(): Json {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${NOTIFIER_PLURAL}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: NOTIFIER_KIND,
+        listKind: `${NOTIFIER_KIND}List`,
+        plural: NOTIFIER_PLURAL,
+        singular: 'notifier',
+        shortNames: ['nf'],
+        categories: ['gitops'],
+      },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Type', type: 'string', jsonPath: '.spec.type' },
+            { name: 'Ready', type: 'string', jsonPath: readyStatus },
+            { name: 'Status', type: 'string', jsonPath: readyMessage },
+            { name: 'Failed', type: 'integer', jsonPath: '.status.failedDeliveries' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1 },
+          ],
+          schema: { openAPIV3Schema: openApiSchema(NotifierSpecSchema, NotifierStatusSchema) },
+        },
+      ],
+    },
+  };
+}
+
+export function notifierCrdYaml(): string {
+  return (
+    '# Generated from src/api/notifier.ts by `npm run generate`. Do not edit by hand.\n' +
+    yaml.dump(notifierCrd(), { lineWidth: 120, noRefs: true, sortKeys: false })
   );
 }

@@ -149,8 +149,9 @@ export const GitSourceSpecSchema = z
       .enum(['Orphan', 'Delete'])
       .default('Orphan')
       .meta({ description: 'What happens to applied objects when the GitSource is deleted.' }),
-    allowEmpty: z.boolean().default(false).meta({
-      description: 'Accept a path that renders no objects (otherwise RenderFailed, and nothing is pruned).',
+    allowEmpty: z.boolean().optional().meta({
+      description:
+        'Accept a path that renders no objects (default false: RenderFailed, and nothing is pruned).',
     }),
     helm: z
       .object({
@@ -255,6 +256,8 @@ export const ANNOTATION_REQUESTED_AT = `${GROUP}/requested-at`;
 export const ANNOTATION_PRUNE = `${GROUP}/prune`;
 export const ANNOTATION_FORCE = `${GROUP}/force`;
 export const ANNOTATION_SSA = `${GROUP}/ssa`;
+/** Set by `converge rollback`: the spec.ref (JSON) to restore with `converge resume-tracking`. */
+export const ANNOTATION_ROLLBACK_FROM = `${GROUP}/rollback-from`;
 export const FIELD_MANAGER = 'converge';
 export const STATUS_FIELD_MANAGER = 'converge-status';
 

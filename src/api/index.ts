@@ -1,5 +1,6 @@
 // The GitSource API: schemas, names fixed by the contract, typed errors, and the generated CRD.
 export * from './gitsource.ts';
 export * from './errors.ts';
-export { gitSourceCrd, gitSourceCrdYaml } from './crd.ts';
+export { gitSourceCrd, gitSourceCrdYaml, notifierCrd, notifierCrdYaml } from './crd.ts';
+export * from './notifier.ts';
 export * from './object.ts';

@@ -2,14 +2,18 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
+/** Where the operator's Lease lives unless told otherwise; `converge check` looks there too. */
+export const DEFAULT_LEASE_NAMESPACE = 'converge-system';
+export const DEFAULT_LEASE_NAME = 'converge-leader';
+
 export const RunOptionsSchema = z.object({
   kubeconfig: z.string().optional(),
   namespace: z.string().optional(),
   labelSelector: z.string().optional(),
   concurrency: z.coerce.number().int().min(1).max(256).default(4),
   leaderElect: z.boolean(),
-  leaseNamespace: z.string().default('converge-system'),
-  leaseName: z.string().default('converge-leader'),
+  leaseNamespace: z.string().default(DEFAULT_LEASE_NAMESPACE),
+  leaseName: z.string().default(DEFAULT_LEASE_NAME),
   identity: z.string().min(1),
   metricsAddr: z.string().default(':8080'),
   healthAddr: z.string().default(':8081'),
@@ -20,6 +24,12 @@ export const RunOptionsSchema = z.object({
   kubectl: z.string().optional(),
   helm: z.string().optional(),
   shutdownGraceMs: z.coerce.number().int().min(0).default(20_000),
+  // Status page (src/ui): off unless an address is given.
+  uiAddr: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[^:]*):\d{1,5}$/, 'must be host:port or :port')
+    .optional(),
+  uiTokenFile: z.string().min(1).optional(),
 });
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
@@ -38,6 +48,9 @@ export const USAGE = `Usage: converge run [flags]
   --log-format FORMAT      json|pretty (default: pretty on a terminal)
   --allow-file-urls        accept file:// repository URLs (development only)
   --kubectl PATH, --helm PATH   renderer binaries (default: PATH, then the bundled copies)
+  --ui-addr ADDR           serve the read-only status page here, e.g. 127.0.0.1:9090 (default: off)
+  --ui-token-file PATH     require the bearer token in PATH (e.g. a mounted Secret) for the status page;
+                           without it the page answers only requests to localhost (kubectl port-forward)
 `;
 
 /** Parses argv (after `run`) and env into options; throws with a message naming the bad flag. */
@@ -64,6 +77,8 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
       kubectl: { type: 'string' },
       helm: { type: 'string' },
       'shutdown-grace-ms': { type: 'string' },
+      'ui-addr': { type: 'string' },
+      'ui-token-file': { type: 'string' },
     },
   });
   const inCluster = !!env.KUBERNETES_SERVICE_HOST && !values.kubeconfig && !env.KUBECONFIG;
@@ -87,11 +102,15 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
     kubectl: values.kubectl ?? env.CONVERGE_KUBECTL,
     helm: values.helm ?? env.CONVERGE_HELM,
     shutdownGraceMs: values['shutdown-grace-ms'],
+    uiAddr: values['ui-addr'],
+    uiTokenFile: values['ui-token-file'],
   });
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const flag = String(issue.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     throw new Error(`--${flag}: ${issue.message}`);
   }
+  if (result.data.uiTokenFile && !result.data.uiAddr)
+    throw new Error('--ui-token-file: the status page is off; set --ui-addr too');
   return result.data;
 }

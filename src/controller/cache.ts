@@ -6,6 +6,7 @@ import { gitSourceListPath } from './paths.ts';
 
 export class GitSourceCache {
   private readonly byKey = new Map<string, GitSource>();
+  private readonly listeners = new Set<(key: string) => void>();
 
   constructor(
     private readonly client: KubeClient,
@@ -19,10 +20,31 @@ export class GitSourceCache {
 
   set(key: string, gs: GitSource): void {
     this.byKey.set(key, gs);
+    this.changed(key);
   }
 
   delete(key: string): void {
     this.byKey.delete(key);
+    this.changed(key);
+  }
+
+  /**
+   * `listener(namespace/name)` runs after each set or delete (a watch event or our own status
+   * write), synchronously: keep it cheap (the status page only marks the key). Returns an unsubscribe.
+   */
+  onChange(listener: (key: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(key: string): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(key);
+      } catch {
+        // A reader's failure must never disturb the controller.
+      }
+    }
   }
 
   has(key: string): boolean {

@@ -54,6 +54,11 @@ export interface PassFacts {
   /** A commit and generation that failed in a way that only a new commit or spec change can fix. */
   stalledCommit?: string | undefined;
   stalledGeneration?: number | undefined;
+  /**
+   * Status says Ready is not True (e.g. FetchFailed at the applied commit): a full pass clears it
+   * once the cause passed; a no-op would leave it (and any incident opened for it) standing.
+   */
+  notReady?: boolean;
 }
 
 export function choosePass(f: PassFacts): Pass {
@@ -70,7 +75,7 @@ export function choosePass(f: PassFacts): Pass {
     f.appliedCommit === f.resolved.commit &&
     f.appliedGeneration === f.generation &&
     f.lastAppliedRevision === f.resolved.revision;
-  if (!upToDate) return 'full';
+  if (!upToDate || f.notReady) return 'full';
   if (!f.hasDesired) return f.driftedCount === 0 && f.driftWatched ? 'noop' : 'full';
   if (f.driftedCount > 0) return 'drift';
   return f.driftWatched ? 'noop' : 'resync';

@@ -143,6 +143,7 @@ export class Reconciler {
         forced: isForced(run.requestedAt, gs.status?.lastHandledReconcileAt),
         stalledCommit: run.state.stalledCommit,
         stalledGeneration: run.state.stalledGeneration,
+        notReady: findCondition(gs.status?.conditions, 'Ready')?.status !== 'True',
       });
       if (pass === 'noop') {
         // One ls-remote, no dry-runs, no writes.

@@ -13,7 +13,7 @@ import type { Hook, HookPhase } from '../hooks/index.ts';
 import { ApiError, isNotFound, type KubeClient } from '../kube/index.ts';
 import { changeLines, divergedMessage, hasChanges, planChanges, type ChangeSet } from '../plan/index.ts';
 import { pruneStale } from '../prune/index.ts';
-import { renderManifests, type ClientTools } from '../render/index.ts';
+import { renderInputFor, renderManifests, type ClientTools } from '../render/index.ts';
 import type { Metrics } from '../server/index.ts';
 import {
   credentialsFromSecret,
@@ -131,23 +131,12 @@ export function stageSteps({ client, source, tools, metrics }: StageStepsDeps): 
       ),
 
     render({ gs, spec, signal }, dir) {
-      return renderManifests({
-        root: dir,
-        path: spec.path,
-        include: spec.include,
-        exclude: spec.exclude,
-        substitute: spec.substitute,
-        // As `kubectl apply -n` and Argo CD's destination: objects without a namespace land here.
-        targetNamespace: spec.targetNamespace ?? gs.metadata.namespace,
-        allowEmpty: spec.allowEmpty,
-        helm: {
-          values: spec.helm?.values ?? {},
-          releaseName: spec.helm?.releaseName ?? gs.metadata.name,
-          namespace: spec.targetNamespace ?? gs.metadata.namespace,
-        },
-        tools,
-        signal,
-      });
+      // The same spec → render input mapping as `converge build` / `converge diff` (render/spec.ts).
+      return renderManifests(
+        renderInputFor({ name: gs.metadata.name, namespace: gs.metadata.namespace, spec }, dir, tools, {
+          signal,
+        }),
+      );
     },
 
     async plan({ gs, spec, client: c, signal }, desired, opts = {}) {

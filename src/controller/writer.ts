@@ -29,11 +29,20 @@ const targetOf = (gs: GitSource) => ({
   uid: gs.metadata.uid,
 });
 
+/** Told of every status change with the Events it emitted (notify/); must only enqueue, never block. */
+export type TransitionListener = (
+  gs: GitSource,
+  before: GitSourceStatus | undefined,
+  after: GitSourceStatus,
+  events: readonly EventSpec[],
+) => void;
+
 export function apiWriter(
   client: KubeClient,
   events: EventRecorder,
   metrics: Metrics,
   logger: Logger,
+  onTransition?: TransitionListener,
 ): GitSourceWriter {
   const patchFinalizers = async (gs: GitSource, finalizers: string[]) => {
     const updated = await client.request<GitSource>(
@@ -53,6 +62,7 @@ export function apiWriter(
       const transitions = transitionEvents(gs.status?.conditions, status.conditions ?? [], extra);
       const changed = !sameStatus(gs.status, status);
       if (!changed && transitions.length === 0) return;
+      const before = gs.status;
       if (changed) {
         try {
           const updated = await client.request<GitSource>(
@@ -85,6 +95,7 @@ export function apiWriter(
         }
       }
       await events.record(targetOf(gs), transitions);
+      onTransition?.(gs, before, status, transitions);
     },
 
     recordEvents: (gs, list) => events.record(targetOf(gs), list),

@@ -1,6 +1,6 @@
 // The change set: what the plan found for every object (the "diff" the conditions report), as plain data.
 import { describeRef, type KubeObject, type ObjectRef } from '../api/index.ts';
-import { formatChange, type FieldChange } from './diff.ts';
+import { formatChange, type ComparedObjects, type FieldChange } from './diff.ts';
 
 export type Action = 'create' | 'configure' | 'unchanged';
 
@@ -25,6 +25,8 @@ export interface PlannedObject {
   recreate?: boolean;
   /** gitops.converge.dev/ssa: IfNotPresent — created when missing, never updated. */
   createOnly: boolean;
+  /** With PlanOptions.withObjects: what the diff compared, Secret values masked. */
+  compared?: ComparedObjects;
 }
 
 export interface StaleObject {

@@ -156,3 +156,45 @@ export function formatChange(change: FieldChange): string {
   if (change.op === 'add') return `${change.path} +${show(change.to)}`;
   return `${change.path} ${show(change.from)}→${show(change.to)}`;
 }
+
+/** Live (absent for a create) and after-apply objects as the diff compares them, for showing a full diff. */
+export interface ComparedObjects {
+  live?: Record<string, unknown>;
+  after: Record<string, unknown>;
+}
+
+const MASK = '***';
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Normalized live and after-apply objects. For Secrets every value under data/stringData (and a
+ * last-applied annotation, which would repeat them) is masked, as `kubectl diff` does: `***` when
+ * the value stays, `*** (before)` / `*** (after)` when it changes.
+ */
+export function comparedObjects(
+  live: KubeObject | undefined,
+  after: KubeObject,
+  ignorePaths: readonly string[] = [],
+  isSecret = false,
+): ComparedObjects {
+  const a = normalizeForDiff(after, ignorePaths);
+  const l = live ? normalizeForDiff(live, ignorePaths) : undefined;
+  if (isSecret) maskSecret(l, a);
+  return l ? { live: l, after: a } : { after: a };
+}
+
+function maskSecret(live: Record<string, unknown> | undefined, after: Record<string, unknown>): void {
+  for (const field of ['data', 'stringData']) {
+    const before = (live?.[field] ?? undefined) as Record<string, unknown> | undefined;
+    const next = (after[field] ?? undefined) as Record<string, unknown> | undefined;
+    for (const key of new Set([...Object.keys(before ?? {}), ...Object.keys(next ?? {})])) {
+      const same = before?.[key] !== undefined && JSON.stringify(before[key]) === JSON.stringify(next?.[key]);
+      if (before && key in before) before[key] = same ? MASK : `${MASK} (before)`;
+      if (next && key in next) next[key] = same ? MASK : `${MASK} (after)`;
+    }
+  }
+  for (const obj of [live, after]) {
+    const annotations = (obj?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
+    if (annotations?.[LAST_APPLIED] !== undefined) annotations[LAST_APPLIED] = MASK;
+  }
+}

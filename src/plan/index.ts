@@ -4,6 +4,7 @@ export type { PlanOptions } from './plan.ts';
 export { changeLines, describeChange, divergedMessage, hasChanges, summarize } from './changeset.ts';
 export type { Action, ChangeSet, ChangeSummary, Owner, PlannedObject, StaleObject } from './changeset.ts';
 export {
+  comparedObjects,
   diffObjects,
   formatChange,
   getPointer,
@@ -13,6 +14,6 @@ export {
   setPointer,
   withIgnoredFromLive,
 } from './diff.ts';
-export type { FieldChange } from './diff.ts';
+export type { ComparedObjects, FieldChange } from './diff.ts';
 export { applyStage, compareApplyOrder, stagesOf, FOUNDATION_STAGE, STAGE_NAMES } from './order.ts';
 export type { Orderable } from './order.ts';

@@ -32,7 +32,7 @@ import {
   type RestMapping,
 } from '../kube/index.ts';
 import type { ChangeSet, Owner, PlannedObject, StaleObject } from './changeset.ts';
-import { diffObjects, ignorePathsFor, withIgnoredFromLive } from './diff.ts';
+import { comparedObjects, diffObjects, ignorePathsFor, withIgnoredFromLive } from './diff.ts';
 import { compareApplyOrder } from './order.ts';
 
 export interface PlanOptions {
@@ -44,6 +44,8 @@ export interface PlanOptions {
   force?: boolean;
   /** Requests in flight at once (default 16). */
   concurrency?: number;
+  /** Keep the normalized live and after-apply objects on each planned object (`converge diff`). */
+  withObjects?: boolean;
   signal?: AbortSignal;
 }
 
@@ -225,19 +227,23 @@ export async function planChanges(
       force: Boolean(opts.force) || annotations[ANNOTATION_FORCE] === 'enabled',
       createOnly: annotations[ANNOTATION_SSA] === 'IfNotPresent',
     };
-    if (!p.mapping) return { ...base, action: 'create', object, pending: 'crd' };
+    const ignorePaths = ignorePathsFor(ref, opts.ignore);
+    const isSecret = ref.kind === 'Secret' && ref.group === '';
+    const compared = (live: KubeObject | undefined, after: KubeObject) =>
+      opts.withObjects ? { compared: comparedObjects(live, after, ignorePaths, isSecret) } : {};
+    if (!p.mapping)
+      return { ...base, action: 'create', object, pending: 'crd', ...compared(undefined, object) };
     const path = resourcePath(p.mapping, ref.namespace, ref.name);
     let live = owned.get(path);
     if (!live && (existing.has(path) || unknown.has(resourcePath(p.mapping, ref.namespace)))) {
       live = await client.getIfExists<KubeObject>(path, { signal });
     }
-    if (!live) return { ...base, action: 'create', object, path };
+    if (!live) return { ...base, action: 'create', object, path, ...compared(undefined, object) };
     const identity = {
       uid: String(live.metadata.uid ?? ''),
       resourceVersion: String(live.metadata.resourceVersion ?? ''),
     };
     if (base.createOnly) return { ...base, action: 'unchanged', object, path, live: identity };
-    const ignorePaths = ignorePathsFor(ref, opts.ignore);
     let toApply = withIgnoredFromLive(object, live, ignorePaths);
     let dryRun: KubeObject;
     try {
@@ -253,18 +259,24 @@ export async function planChanges(
         }
       }
     } catch (err) {
-      if (isNotFound(err)) return { ...base, action: 'create', object, path };
+      if (isNotFound(err)) return { ...base, action: 'create', object, path, ...compared(undefined, object) };
       const fields = immutableFields(err);
       if (!fields) throw objectError(ref, 'patch', err, 'ApplyFailed');
       if (!base.force) throw immutableFieldError(ref, fields, err);
       // With force the apply deletes and recreates it; the diff names what forces that.
       const changes = fields.map((f) => ({ op: 'replace' as const, path: fieldToPointer(f) }));
-      return { ...base, action: 'configure', object: toApply, path, live: identity, changes, recreate: true };
+      return {
+        ...base,
+        action: 'configure',
+        object: toApply,
+        path,
+        live: identity,
+        changes,
+        recreate: true,
+        ...compared(live, toApply),
+      };
     }
-    const changes = diffObjects(live, dryRun, {
-      ignorePaths,
-      hideValues: ref.kind === 'Secret' && ref.group === '',
-    });
+    const changes = diffObjects(live, dryRun, { ignorePaths, hideValues: isSecret });
     return {
       ...base,
       action: changes.length ? 'configure' : 'unchanged',
@@ -272,6 +284,7 @@ export async function planChanges(
       path,
       live: identity,
       ...(changes.length ? { changes } : {}),
+      ...compared(live, dryRun),
     };
   });
   const objects: PlannedObject[] = [];

@@ -4,7 +4,15 @@ import { findCondition } from './conditions.ts';
 
 export interface EventSpec {
   type: 'Normal' | 'Warning';
-  reason: 'Changed' | 'Diverged' | 'Converged' | 'DriftCorrected' | 'Pruned' | 'ReconcileFailed';
+  reason:
+    | 'Changed'
+    | 'Diverged'
+    | 'Converged'
+    | 'DriftCorrected'
+    | 'Pruned'
+    | 'ReconcileFailed'
+    /** On a Notifier: a notification given up on (notify/). */
+    | 'DeliveryFailed';
   note: string;
 }
 

@@ -9,15 +9,31 @@ export interface EventTarget {
   name: string;
   namespace: string;
   uid: string;
+  /** Kind of the object the Events are about (default GitSource; Notifier for delivery failures). */
+  kind?: string;
+}
+
+/** An Event as recorded, for in-process readers (the status page keeps the recent ones). */
+export interface RecordedEvent extends EventSpec {
+  target: EventTarget;
+  time: string;
 }
 
 export class EventRecorder {
+  private readonly listeners = new Set<(event: RecordedEvent) => void>();
+
   constructor(
     private readonly client: KubeClient,
     private readonly instance: string,
     private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /** `listener` runs after each Event the API server accepted; returns an unsubscribe. */
+  onRecorded(listener: (event: RecordedEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   async record(target: EventTarget, events: readonly EventSpec[]): Promise<void> {
     for (const e of events) {
@@ -37,7 +53,7 @@ export class EventRecorder {
         type: e.type,
         regarding: {
           apiVersion: API_VERSION,
-          kind: KIND,
+          kind: target.kind ?? KIND,
           name: target.name,
           namespace: target.namespace,
           uid: target.uid,
@@ -47,6 +63,7 @@ export class EventRecorder {
         await this.client.request('POST', `/apis/events.k8s.io/v1/namespaces/${target.namespace}/events`, {
           body,
         });
+        for (const listener of this.listeners) listener({ ...e, target, time });
       } catch (err) {
         this.logger.warn({ err: String(err), reason: e.reason }, 'could not record event');
       }

@@ -8,13 +8,14 @@ export interface HttpEndpoints {
   healthPort: number;
 }
 
-function parseAddr(addr: string): { host: string; port: number } {
+export function parseAddr(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
   const host = i > 0 ? addr.slice(0, i) : '0.0.0.0';
   return { host: host.replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
 }
 
-function listen(server: Server, addr: string): Promise<number> {
+/** Listens on `host:port` (`:port` is every interface; port 0 picks one) and resolves with the port. */
+export function listen(server: Server, addr: string): Promise<number> {
   const { host, port } = parseAddr(addr);
   return new Promise((resolve, reject) => {
     server.once('error', reject);

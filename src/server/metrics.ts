@@ -11,6 +11,7 @@ export interface Metrics {
   driftCorrections: Counter<'namespace'>;
   apiRequests: Counter<'verb' | 'code'>;
   isLeader: Gauge;
+  notifications: Counter<'type' | 'result'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -65,6 +66,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     isLeader: new Gauge({
       name: 'converge_leader',
       help: '1 while this process holds the leader lease',
+      registers,
+    }),
+    notifications: new Counter({
+      name: 'converge_notifications_total',
+      help: 'Notifier deliveries by type and result (success, failure, dropped, duplicate, held)',
+      labelNames: ['type', 'result'],
       registers,
     }),
   };

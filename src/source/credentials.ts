@@ -85,6 +85,12 @@ export interface PrepareAuthInput {
   /** Parent of the private temp dir for SSH key files. */
   tmpDir: string;
   timeoutMs: number;
+  /**
+   * Reuse one SSH connection across calls: the ControlPath of a master that stays up for
+   * `persistSeconds` after the last use. Keyed by the credentials, so a rotated key never rides on a
+   * connection the old key opened.
+   */
+  connection?: { controlPath: string; persistSeconds: number };
 }
 
 /**
@@ -153,6 +159,13 @@ export async function prepareAuth(input: PrepareAuthInput): Promise<PreparedAuth
       '-o KbdInteractiveAuthentication=no',
       `-o ConnectTimeout=${connectTimeout}`,
       '-o LogLevel=ERROR',
+      ...(input.connection
+        ? [
+            '-o ControlMaster=auto',
+            `-o ControlPath=${shellQuote(input.connection.controlPath)}`,
+            `-o ControlPersist=${input.connection.persistSeconds}s`,
+          ]
+        : []),
     ].join(' ');
     const secrets = credentials.ssh.identity
       .split(/\r?\n/)

@@ -1,6 +1,7 @@
 // The source stage: resolves a GitSource's ref with one ls-remote and keeps a per-GitSource shallow checkout of it.
 import { createHash } from 'node:crypto';
-import { access, mkdir, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -22,6 +23,11 @@ export interface GitSourceOptions {
   tmpDir?: string;
   /** PATH for finding git and ssh (default /usr/local/bin:/usr/bin:/bin). */
   searchPath?: string;
+  /**
+   * How long an SSH connection stays open after its last use, for the next poll to reuse
+   * (ControlMaster); 0 opens a connection per git call. Default 300 s.
+   */
+  sshPersistSeconds?: number;
 }
 
 export interface SourceRequest {
@@ -59,8 +65,10 @@ export interface GitSource {
    * resolveRevision moments ago) it trusts that answer instead of asking the remote again.
    */
   fetchRevision(req: SourceRequest, resolved?: ResolvedRevision): Promise<FetchedRevision>;
-  /** Deletes the cache of `key` (the GitSource is gone). */
+  /** Deletes the cache of `key` (the GitSource is gone) and closes its SSH connections. */
   forget(key: string): Promise<void>;
+  /** Closes every SSH connection kept open for reuse (shutdown). */
+  close(): Promise<void>;
   /** Running totals of git processes, ls-remotes and fetches. */
   stats(): Readonly<GitStats>;
 }
@@ -82,6 +90,45 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   const checkedOut = new Map<string, string>();
   /** key → tail of the chain that serializes work on that cache. */
   const chains = new Map<string, Promise<unknown>>();
+  const persistSeconds = options.sshPersistSeconds ?? 300;
+  /** key → ControlPaths of the SSH masters its calls opened. */
+  const masters = new Map<string, Set<string>>();
+  let controlDir: Promise<string> | undefined;
+
+  /**
+   * Where the reused SSH connection of a request lives. Socket paths are limited to ~100 bytes, so
+   * a short private dir (0700) and a hash of what authenticates the connection.
+   */
+  async function connectionFor(req: SourceRequest, transport: GitTransport) {
+    if (transport !== 'ssh' || persistSeconds <= 0 || !req.credentials?.ssh) return undefined;
+    controlDir ??= mkdtemp(join(tmpDir, 'converge-mux-'));
+    const id = createHash('sha256')
+      .update([req.key, req.url, req.credentials.ssh.identity, req.credentials.ssh.knownHosts].join('\0'))
+      .digest('hex')
+      .slice(0, 20);
+    const controlPath = join(await controlDir, id);
+    let set = masters.get(req.key);
+    if (!set) masters.set(req.key, (set = new Set()));
+    set.add(controlPath);
+    return { controlPath, persistSeconds };
+  }
+
+  /** Asks each master to exit (it removes its socket); one that is already gone is fine. */
+  async function closeMasters(paths: Iterable<string>): Promise<void> {
+    await Promise.all(
+      [...paths].map(
+        (controlPath) =>
+          new Promise<void>((resolve) => {
+            execFile(
+              'ssh',
+              ['-F', '/dev/null', '-o', `ControlPath=${controlPath}`, '-O', 'exit', 'converge-mux'],
+              { env: { PATH: searchPath }, timeout: 5_000 },
+              () => resolve(),
+            );
+          }),
+      ),
+    );
+  }
 
   function serialize<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = chains.get(key) ?? Promise.resolve();
@@ -114,6 +161,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       credentials: req.credentials,
       tmpDir,
       timeoutMs: req.timeoutMs,
+      connection: await connectionFor(req, checked.transport),
     });
     try {
       return await work(auth);
@@ -273,8 +321,17 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     forget(key) {
       return serialize(key, async () => {
         checkedOut.delete(key);
+        await closeMasters(masters.get(key) ?? []);
+        masters.delete(key);
         await rm(paths(key).root, { recursive: true, force: true });
       });
+    },
+
+    async close() {
+      await closeMasters([...masters.values()].flatMap((set) => [...set]));
+      masters.clear();
+      if (controlDir) await rm(await controlDir, { recursive: true, force: true });
+      controlDir = undefined;
     },
 
     stats: () => ({ ...stats }),

@@ -61,6 +61,8 @@ export interface SshGitServer {
   knownHosts: string;
   /** known_hosts line for the same host:port with a different key (a spoofed or rotated host). */
   wrongKnownHosts: string;
+  /** Successful logins so far (sshd's "Accepted publickey" lines): one per SSH connection. */
+  logins(): number;
   close(): Promise<void>;
 }
 
@@ -477,6 +479,7 @@ async function startSsh(
       wrongIdentity: wrongClient.privateKey,
       knownHosts: `[127.0.0.1]:${port} ${hostKey}\n`,
       wrongKnownHosts: `[127.0.0.1]:${port} ${otherKey}\n`,
+      logins: () => log.split('\n').filter((l) => l.includes('Accepted publickey')).length,
       close: () =>
         new Promise<void>((resolve) => {
           if (sshd.exitCode !== null || sshd.signalCode !== null) return resolve();

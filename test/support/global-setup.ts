@@ -1,5 +1,5 @@
 // vitest globalSetup for the "cluster" project: one real control plane shared by every test file,
-// with the GitSource CRD installed by real kubectl. Each test isolates itself in its own namespace.
+// with the GitSource and Notifier CRDs installed by real kubectl. Each test isolates itself in its own namespace.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,12 +26,20 @@ export default async function setup(project: TestProject) {
   try {
     const kubectl = (...args: string[]) =>
       run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
-    await kubectl('apply', '--server-side', '-f', join(root, 'crds', 'gitsource.yaml'));
+    await kubectl(
+      'apply',
+      '--server-side',
+      '-f',
+      join(root, 'crds', 'gitsource.yaml'),
+      '-f',
+      join(root, 'crds', 'notifier.yaml'),
+    );
     await kubectl(
       'wait',
       '--for=condition=Established',
       '--timeout=30s',
       'crd/gitsources.gitops.converge.dev',
+      'crd/notifiers.gitops.converge.dev',
     );
   } catch (err) {
     await cluster.stop();

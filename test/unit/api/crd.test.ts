@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gitSourceCrdYaml, parseDuration, parseSpec } from '../../../src/api/index.ts';
+import { gitSourceCrdYaml, notifierCrdYaml, parseDuration, parseSpec } from '../../../src/api/index.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -11,6 +11,13 @@ describe('generated CRD', () => {
     '%s is up to date (run `npm run generate`)',
     (rel) => {
       expect(readFileSync(join(root, rel), 'utf8')).toBe(gitSourceCrdYaml());
+    },
+  );
+
+  it.each(['crds/notifier.yaml', 'deploy/helm/converge/crds/notifier.yaml'])(
+    '%s is up to date (run `npm run generate`)',
+    (rel) => {
+      expect(readFileSync(join(root, rel), 'utf8')).toBe(notifierCrdYaml());
     },
   );
 

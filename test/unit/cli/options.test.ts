@@ -34,4 +34,16 @@ describe('parseRunOptions', () => {
     expect(() => parseRunOptions(['--log-level', 'loud'], {}, false)).toThrow(/^--log-level:/);
     expect(() => parseRunOptions(['--bogus'], {}, false)).toThrow(/bogus/);
   });
+  it('status page: off by default; --ui-addr turns it on, --ui-token-file needs it', () => {
+    expect(parseRunOptions([], {}, false).uiAddr).toBeUndefined();
+    expect(
+      parseRunOptions(['--ui-addr', '127.0.0.1:9090', '--ui-token-file', '/etc/ui/token'], {}, false),
+    ).toMatchObject({ uiAddr: '127.0.0.1:9090', uiTokenFile: '/etc/ui/token' });
+    expect(parseRunOptions(['--ui-addr=:9090'], {}, false).uiAddr).toBe(':9090');
+    expect(parseRunOptions(['--ui-addr=[::1]:9090'], {}, false).uiAddr).toBe('[::1]:9090');
+    expect(() => parseRunOptions(['--ui-addr', '9090'], {}, false)).toThrow(/^--ui-addr: must be host:port/);
+    expect(() => parseRunOptions(['--ui-token-file', '/t'], {}, false)).toThrow(
+      /^--ui-token-file:.*--ui-addr/,
+    );
+  });
 });

@@ -53,6 +53,7 @@ describe('choosePass', () => {
     ['on a new generation', { generation: 3 }],
     ['when status lost the applied revision', { lastAppliedRevision: undefined }],
     ['on a requested-at annotation', { forced: true }],
+    ['while status is not Ready (a fetch failure at the applied commit)', { notReady: true }],
   ])('runs a full pass %s', (_name, change) => {
     expect(choosePass({ ...applied, ...change })).toBe('full');
   });

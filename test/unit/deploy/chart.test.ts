@@ -140,6 +140,7 @@ describe('helm template, default values', () => {
       '--metrics-addr=:8080',
       '--health-addr=:8081',
       '--work-dir=/tmp/converge',
+      '--ui-addr=127.0.0.1:9090',
     ]);
     const port = (name: string) => c.ports.find((p: { name: string }) => p.name === name)?.containerPort;
     expect(port('http-metrics')).toBe(8080);
@@ -223,6 +224,7 @@ describe('helm template, default values', () => {
       metricsAddr: ':8080',
       healthAddr: ':8081',
       workDir: '/tmp/converge',
+      uiAddr: '127.0.0.1:9090',
     });
   });
 
@@ -239,6 +241,12 @@ describe('helm template, default values', () => {
         verbs: ['get', 'update', 'patch'],
       },
       { apiGroups: ['gitops.converge.dev'], resources: ['gitsources/finalizers'], verbs: ['update'] },
+      { apiGroups: ['gitops.converge.dev'], resources: ['notifiers'], verbs: ['get', 'list', 'watch'] },
+      {
+        apiGroups: ['gitops.converge.dev'],
+        resources: ['notifiers/status'],
+        verbs: ['get', 'update', 'patch'],
+      },
       { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
     ]);
     expect(only(docs, 'ClusterRole', 'conv-converge-sources').rules).toEqual([
@@ -268,12 +276,127 @@ describe('helm template, default values', () => {
     }
   });
 
-  it('ships the CRD byte-identical to crds/gitsource.yaml', async () => {
-    const chartCrd = readFileSync(join(chart, 'crds', 'gitsource.yaml'));
-    const repoCrd = readFileSync(join(root, 'crds', 'gitsource.yaml'));
-    expect(chartCrd.equals(repoCrd), 'run `npm run generate`').toBe(true);
+  it('ships the CRDs byte-identical to crds/', async () => {
+    for (const file of ['gitsource.yaml', 'notifier.yaml']) {
+      const chartCrd = readFileSync(join(chart, 'crds', file));
+      const repoCrd = readFileSync(join(root, 'crds', file));
+      expect(chartCrd.equals(repoCrd), `${file}: run \`npm run generate\``).toBe(true);
+    }
     const withCrds = await render('--include-crds');
-    expect(only(withCrds, 'CustomResourceDefinition').metadata.name).toBe('gitsources.gitops.converge.dev');
+    expect(
+      withCrds
+        .filter((d) => d.kind === 'CustomResourceDefinition')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(['gitsources.gitops.converge.dev', 'notifiers.gitops.converge.dev']);
+  });
+});
+
+describe('helm template, status page', () => {
+  const token = ['--set', 'ui.tokenSecret.name=converge-ui'];
+
+  it('is on by default on the pod loopback only, with no Service, port or token', async () => {
+    const docs = await render();
+    const c = only(docs, 'Deployment').spec.template.spec.containers[0];
+    expect(c.args.filter((a: string) => a.startsWith('--ui-'))).toEqual(['--ui-addr=127.0.0.1:9090']);
+    expect(c.ports.map((p: { name: string }) => p.name)).not.toContain('http-ui');
+    expect(docs.filter((d) => d.metadata.name.endsWith('-ui'))).toEqual([]);
+  });
+
+  it('is off with ui.enabled=false', async () => {
+    const c = only(await render('--set', 'ui.enabled=false'), 'Deployment').spec.template.spec.containers[0];
+    expect(c.args.filter((a: string) => a.startsWith('--ui-'))).toEqual([]);
+  });
+
+  it('mounts the token Secret read-only and passes --ui-token-file', async () => {
+    const deploy = only(await render(...token, '--set', 'ui.tokenSecret.key=t'), 'Deployment');
+    const pod = deploy.spec.template.spec;
+    const c = pod.containers[0];
+    expect(c.args).toEqual(
+      expect.arrayContaining(['--ui-addr=127.0.0.1:9090', '--ui-token-file=/etc/converge/ui/token']),
+    );
+    expect(c.volumeMounts).toContainEqual({
+      name: 'ui-token',
+      mountPath: '/etc/converge/ui',
+      readOnly: true,
+    });
+    expect(pod.volumes).toContainEqual({
+      name: 'ui-token',
+      secret: { secretName: 'converge-ui', items: [{ key: 't', path: 'token' }] },
+    });
+    const [, ...args] = c.args as string[];
+    expect(parseRunOptions(args, { KUBERNETES_SERVICE_HOST: 'x', POD_NAME: 'p' }, false)).toMatchObject({
+      uiAddr: '127.0.0.1:9090',
+      uiTokenFile: '/etc/converge/ui/token',
+    });
+  });
+
+  it('with an Ingress: a Service to a named port, listening on all interfaces', async () => {
+    const docs = await render(
+      ...token,
+      '--set',
+      'ui.ingress.enabled=true',
+      '--set',
+      'ui.ingress.host=converge.example.com',
+      '--set',
+      'ui.ingress.className=nginx',
+    );
+    const c = only(docs, 'Deployment').spec.template.spec.containers[0];
+    expect(c.args).toContain('--ui-addr=:9090');
+    expect(c.ports).toContainEqual({ name: 'http-ui', containerPort: 9090, protocol: 'TCP' });
+    const service = only(docs, 'Service', 'conv-converge-ui');
+    expect(service.spec.ports).toEqual([
+      { name: 'http-ui', port: 9090, targetPort: 'http-ui', protocol: 'TCP' },
+    ]);
+    const ingress = only(docs, 'Ingress');
+    expect(ingress.spec.ingressClassName).toBe('nginx');
+    expect(ingress.spec.rules).toEqual([
+      {
+        host: 'converge.example.com',
+        http: {
+          paths: [
+            {
+              path: '/',
+              pathType: 'Prefix',
+              backend: { service: { name: 'conv-converge-ui', port: { name: 'http-ui' } } },
+            },
+          ],
+        },
+      },
+    ]);
+    const lint = await helm([
+      'lint',
+      '--strict',
+      chart,
+      ...token,
+      '--set',
+      'ui.ingress.enabled=true',
+      '--set',
+      'ui.ingress.host=converge.example.com',
+    ]);
+    expect(lint.code).toBe(0);
+  });
+
+  it('renders examples/status-page/values-ingress.yaml', async () => {
+    const docs = await render('-f', join(root, 'examples', 'status-page', 'values-ingress.yaml'));
+    expect(only(docs, 'Ingress').spec.tls).toEqual([
+      { secretName: 'converge-ui-tls', hosts: ['converge.example.com'] },
+    ]);
+    expect(only(docs, 'Deployment').spec.template.spec.containers[0].args).toContain(
+      '--ui-token-file=/etc/converge/ui/token',
+    );
+  });
+
+  it('refuses a Service or Ingress without a token, and an Ingress without a host', async () => {
+    for (const set of ['ui.service.enabled=true', 'ui.ingress.enabled=true']) {
+      const r = await helm(['template', 'conv', chart, '--set', set, '--set', 'ui.ingress.host=h']);
+      expect(r.code, set).not.toBe(0);
+      expect(r.stderr).toMatch(
+        /ui\.tokenSecret\.name: a status page reachable through a Service or Ingress needs/,
+      );
+    }
+    const r = await helm(['template', 'conv', chart, ...token, '--set', 'ui.ingress.enabled=true']);
+    expect(r.stderr).toMatch(/ui\.ingress\.host: the Ingress needs a host name/);
   });
 });
 
@@ -295,7 +418,7 @@ describe('helm template, tenant mode', () => {
     'bind',
   ];
 
-  it('has no cluster-wide write beyond GitSources and Events, and no cluster-wide secrets or impersonation', () => {
+  it('has no cluster-wide write beyond GitSources, Notifier status and Events, and no cluster-wide secrets or impersonation', () => {
     const clusterRoles = docs.filter((d) => d.kind === 'ClusterRole');
     expect(clusterRoles.map((r) => r.metadata.name)).toEqual(['conv-converge-gitsources']);
     for (const role of clusterRoles) {
@@ -306,7 +429,13 @@ describe('helm template, tenant mode', () => {
         if (rule.verbs.some((v) => writeVerbs.includes(v))) {
           expect(rule.verbs).not.toContain('*');
           for (const r of rule.resources ?? [])
-            expect(['gitsources', 'gitsources/status', 'gitsources/finalizers', 'events']).toContain(r);
+            expect([
+              'gitsources',
+              'gitsources/status',
+              'gitsources/finalizers',
+              'notifiers/status',
+              'events',
+            ]).toContain(r);
         }
       }
     }
@@ -378,6 +507,9 @@ describe('values.schema.json', () => {
     ['replica=3', /additional properties 'replica' not allowed/],
     ['metrics.port=70000', /\/metrics\/port.*maximum/],
     ['image.pullPolicy=Sometimes', /\/image\/pullPolicy.*one of/],
+    ['ui.port=0', /\/ui\/port.*minimum/],
+    ['ui.enabled=yes', /\/ui\/enabled.*want boolean/],
+    ['ui.tokenSecret.name=Bad_Name', /\/ui\/tokenSecret\/name.*pattern/],
   ])('rejects %s', async (set, message) => {
     const r = await helm(['template', 'conv', chart, '--set', set]);
     expect(r.code).not.toBe(0);

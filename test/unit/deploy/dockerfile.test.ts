@@ -373,12 +373,23 @@ describe('the entrypoint starts with only what the image holds', () => {
     expect(build.code).toBe(0);
   });
 
-  it('`node /app/bin/converge.js --help` exits 0 and prints the usage of `run`', async () => {
+  it('`node /app/bin/converge.js --help` exits 0 and lists the commands, `run` among them', async () => {
     const { stdout, stderr } = await run(process.execPath, [join(app, 'bin', 'converge.js'), '--help'], {
       cwd: app,
       timeout: 20_000,
       env: { PATH: process.env.PATH ?? '', HOME: app },
     });
-    expect(`${stdout}${stderr}`).toMatch(/Usage: converge run/);
+    expect(`${stdout}${stderr}`).toMatch(/Usage: converge COMMAND/);
+    expect(stdout).toMatch(/^ {2}run\s/m);
+    expect(stdout).toMatch(/^ {2}diff\s/m);
+  }, 30_000);
+
+  it('`node /app/bin/converge.js run --help` prints the usage of `run`', async () => {
+    const { stdout } = await run(process.execPath, [join(app, 'bin', 'converge.js'), 'run', '--help'], {
+      cwd: app,
+      timeout: 20_000,
+      env: { PATH: process.env.PATH ?? '', HOME: app },
+    });
+    expect(stdout).toMatch(/Usage: converge run/);
   }, 30_000);
 });

@@ -1,6 +1,8 @@
 // The source stage against a real OpenSSH server: key auth, strict host keys, and what leaks (nothing).
 import { readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConvergeError } from '../../../src/api/index.ts';
@@ -15,6 +17,7 @@ import {
 } from '../../support/git-server.ts';
 import { captureLog, type CapturedLog } from '../../support/git-log.ts';
 
+const run = promisify(execFile);
 const T = 15_000;
 let fixture: GitFixture;
 let ssh: SshGitServer;
@@ -37,6 +40,12 @@ async function expectFailure(promise: Promise<unknown>, reason: string): Promise
     return e;
   }
   throw new Error(`expected ${reason}, but it succeeded`);
+}
+
+/** PIDs of processes whose command line mentions `text` (an SSH master keeps its ControlPath there). */
+async function pgrep(text: string): Promise<number[]> {
+  const { stdout } = await run('pgrep', ['-f', text]).catch(() => ({ stdout: '' }));
+  return stdout.split('\n').filter(Boolean).map(Number);
 }
 
 const keyBody = (pem: string) => pem.split('\n').filter((l) => l.length > 0 && !l.startsWith('-----'));
@@ -156,13 +165,45 @@ describe('ssh', () => {
     expect(fresh.stats().processes).toBe(0);
   });
 
-  it('logs and messages hold no private key material, and key files are removed', () => {
+  it('reuses one SSH connection across polls, and closes it when the source is forgotten', async () => {
+    const muxTmp = await mkdtemp(join(fixture.root, 'mux-'));
+    const reusing = createGitSource({
+      workDir: join(fixture.root, 'work-mux'),
+      logger: log.logger,
+      tmpDir: muxTmp,
+    });
+    const req = { key: 'ssh-mux', url: ssh.url('fleet'), credentials: good(), timeoutMs: T };
+    const loginsBefore = ssh.logins();
+    await reusing.fetchRevision(req);
+    for (let i = 0; i < 5; i++) await reusing.resolveRevision(req);
+    // A fetch and five polls over one login (a second may race in while the first master starts).
+    expect(ssh.logins() - loginsBefore).toBeLessThanOrEqual(2);
+    const masters = () => pgrep(muxTmp);
+    expect(await masters()).not.toEqual([]);
+    // A rotated key gets its own connection, never the one the old key opened.
+    const rotated = credentialsFromSecret(
+      { identity: ssh.identity, known_hosts: `${ssh.knownHosts}\n` },
+      'git-ssh',
+    );
+    const beforeRotation = ssh.logins();
+    await reusing.resolveRevision({ ...req, credentials: rotated });
+    expect(ssh.logins()).toBe(beforeRotation + 1);
+
+    await reusing.forget('ssh-mux');
+    expect(await masters()).toEqual([]);
+    await reusing.close();
+    expect(readdirSync(muxTmp)).toEqual([]);
+  });
+
+  it('logs and messages hold no private key material, and key files are removed', async () => {
     const everything = log.text() + messages.join('\n');
     expect(log.lines.length).toBeGreaterThan(5);
     for (const line of [...keyBody(ssh.identity), ...keyBody(ssh.wrongIdentity)]) {
       expect(everything).not.toContain(line);
     }
     expect(everything).not.toMatch(/PRIVATE KEY/);
+    await source.close();
     expect(readdirSync(tmpDir)).toEqual([]);
+    expect(await pgrep(tmpDir)).toEqual([]);
   });
 });

@@ -51,7 +51,18 @@ app.kubernetes.io/part-of: converge
 {{- if and (eq .Values.rbac.mode "tenant") (not .Values.rbac.tenantNamespaces) -}}
 {{- fail "rbac.tenantNamespaces: tenant mode needs at least one namespace the operator may deploy into" -}}
 {{- end -}}
+{{- if and .Values.ui.enabled (or .Values.ui.service.enabled .Values.ui.ingress.enabled) (not .Values.ui.tokenSecret.name) -}}
+{{- fail "ui.tokenSecret.name: a status page reachable through a Service or Ingress needs a token Secret (without one it answers only port-forward)" -}}
+{{- end -}}
+{{- if and .Values.ui.ingress.enabled (not .Values.ui.ingress.host) -}}
+{{- fail "ui.ingress.host: the Ingress needs a host name" -}}
+{{- end -}}
 {{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) -}}
 {{- fail "leaderElection.enabled: must be true when replicas > 1, or every replica would reconcile the same GitSources" -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The status page leaves the pod's loopback only when a Service or Ingress is to reach it. */}}
+{{- define "converge.uiExposed" -}}
+{{- if and .Values.ui.enabled (or .Values.ui.service.enabled .Values.ui.ingress.enabled) -}}true{{- end -}}
 {{- end -}}

@@ -1,0 +1,142 @@
+// What every CLI command shares: global flags, the kubeconfig → KubeClient, the namespace, GitSource reads and patches.
+import { KubeConfig } from '@kubernetes/client-node';
+import { ANNOTATION_REQUESTED_AT, type GitSource } from '../api/index.ts';
+import { gitSourceListPath, gitSourcePath } from '../controller/index.ts';
+import { ApiError, KubeClient } from '../kube/index.ts';
+import { CliError, type CliIO } from './command.ts';
+
+export interface GlobalFlags {
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  namespace?: string | undefined;
+  allNamespaces: boolean;
+  output?: 'json' | 'yaml' | undefined;
+}
+
+/** A GitSource as listed: the API fields the CLI shows beyond the typed ones. */
+export type ListedGitSource = GitSource & { metadata: { creationTimestamp?: string } };
+
+export class CliContext {
+  private kc: KubeConfig | undefined;
+  private clientPromise: Promise<KubeClient> | undefined;
+
+  constructor(
+    readonly io: CliIO,
+    readonly flags: GlobalFlags,
+  ) {}
+
+  out(text: string): void {
+    this.io.stdout.write(text);
+  }
+
+  err(text: string): void {
+    this.io.stderr.write(text);
+  }
+
+  /** The kubeconfig as kubectl reads it: --kubeconfig, else $KUBECONFIG, else ~/.kube/config (or in-cluster). */
+  kubeConfig(): KubeConfig {
+    if (this.kc) return this.kc;
+    const kc = new KubeConfig();
+    try {
+      if (this.flags.kubeconfig) kc.loadFromFile(this.flags.kubeconfig);
+      else kc.loadFromDefault();
+    } catch (err) {
+      throw new CliError(
+        `cannot load kubeconfig ${this.flags.kubeconfig ?? '(default)'}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    if (this.flags.context) {
+      if (!kc.getContextObject(this.flags.context))
+        throw new CliError(`context "${this.flags.context}" not found in the kubeconfig`);
+      kc.setCurrentContext(this.flags.context);
+    }
+    this.kc = kc;
+    return kc;
+  }
+
+  client(): Promise<KubeClient> {
+    this.clientPromise ??= KubeClient.fromKubeConfig(this.kubeConfig(), {
+      userAgent: 'converge-cli',
+      timeoutMs: 30_000,
+    }).catch((err: unknown) => {
+      throw new CliError(`cannot use the kubeconfig: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    return this.clientPromise;
+  }
+
+  /** -n, else the kubeconfig context's namespace, else `default` (as kubectl). */
+  namespace(): string {
+    if (this.flags.namespace) return this.flags.namespace;
+    const kc = this.kubeConfig();
+    return kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
+  }
+
+  /** -n, else the context's namespace when a kubeconfig loads, else `default`: for commands that need no cluster. */
+  namespaceWithoutCluster(): string {
+    if (this.flags.namespace) return this.flags.namespace;
+    try {
+      return this.namespace();
+    } catch {
+      return 'default';
+    }
+  }
+
+  async getGitSource(name: string, namespace = this.namespace()): Promise<ListedGitSource> {
+    const client = await this.client();
+    try {
+      return await client.request<ListedGitSource>('GET', gitSourcePath(namespace, name));
+    } catch (err) {
+      throw notFoundAs(err, `gitsource ${namespace}/${name} not found`);
+    }
+  }
+
+  async listGitSources(namespace: string | undefined): Promise<ListedGitSource[]> {
+    const client = await this.client();
+    try {
+      return (await client.list<ListedGitSource>(gitSourceListPath(namespace))).items;
+    } catch (err) {
+      throw notFoundAs(err, `cannot list gitsources`);
+    }
+  }
+
+  /** JSON merge patch of a GitSource (spec fields, annotations); returns the updated object. */
+  async patchGitSource(name: string, patch: unknown, namespace = this.namespace()): Promise<ListedGitSource> {
+    const client = await this.client();
+    try {
+      return await client.request<ListedGitSource>('PATCH', gitSourcePath(namespace, name), {
+        body: patch,
+        contentType: 'application/merge-patch+json',
+      });
+    } catch (err) {
+      throw notFoundAs(err, `gitsource ${namespace}/${name} not found`);
+    }
+  }
+
+  /** Sets the requested-at annotation to a new value (now, to the millisecond): the operator reconciles at once. */
+  async requestReconcile(name: string, namespace = this.namespace()): Promise<string> {
+    const at = this.io.now().toISOString();
+    await this.patchGitSource(
+      name,
+      { metadata: { annotations: { [ANNOTATION_REQUESTED_AT]: at } } },
+      namespace,
+    );
+    return at;
+  }
+
+  close(): void {
+    void this.clientPromise?.then(
+      (c) => c.close(),
+      () => undefined,
+    );
+  }
+}
+
+/** A 404 as a one-line CliError; a missing CRD (the collection itself 404s) says so. */
+function notFoundAs(err: unknown, message: string): unknown {
+  if (!(err instanceof ApiError) || err.status !== 404) return err;
+  if (/could not find the requested resource/.test(err.message))
+    return new CliError(
+      'the GitSource CRD (gitsources.gitops.converge.dev) is not installed in this cluster; run `converge check`',
+    );
+  return new CliError(message);
+}
