@@ -110,10 +110,12 @@ export function waitingMessage(pending: readonly ObjectHealth[], total: number):
  * spec change or a requested reconcile tries again.
  */
 export function stallsRevision(reason: string, err: unknown): boolean {
-  if (reason === 'RenderFailed' || reason === 'HookFailed') return true;
-  if (reason !== 'ApplyFailed') return false;
+  if (reason === 'RenderFailed') return true;
+  if (reason !== 'ApplyFailed' && reason !== 'HookFailed') return false;
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    // An API error: only an invalid object stays invalid (a 5xx, a conflict or a lost connection may pass).
     if (e instanceof ApiError) return e.status === 422 && !/immutable/i.test(e.message);
   }
-  return false;
+  // No API error behind it: an apply that failed otherwise is retried; a hook that ran and failed is not.
+  return reason === 'HookFailed';
 }

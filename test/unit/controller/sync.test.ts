@@ -28,6 +28,13 @@ describe('reconcile glue for hooks and waves', () => {
       new ConvergeError('ApplyFailed', 'x', { cause: new ConvergeError('ApplyFailed', 'y', { cause }) });
     expect(stallsRevision('RenderFailed', new ConvergeError('RenderFailed', 'bad YAML'))).toBe(true);
     expect(stallsRevision('HookFailed', new ConvergeError('HookFailed', 'Job failed'))).toBe(true);
+    // A hook that could not even be created because the API server was unavailable is retried.
+    expect(
+      stallsRevision(
+        'HookFailed',
+        new ConvergeError('HookFailed', 'x', { cause: new ApiError(503, 'ServiceUnavailable', 'etcd') }),
+      ),
+    ).toBe(false);
     expect(stallsRevision('ApplyFailed', wrapped(invalid))).toBe(true);
     expect(stallsRevision('ApplyFailed', wrapped(immutable))).toBe(false);
     expect(stallsRevision('ApplyFailed', wrapped(new ApiError(500, 'InternalError', 'etcd')))).toBe(false);
