@@ -8,6 +8,7 @@ export type FailureReason =
   | 'ApplyFailed'
   | 'PruneFailed'
   | 'HealthCheckFailed'
+  | 'HookFailed'
   | 'DependencyNotReady'
   | 'RBACDenied'
   | 'MissingSecret';
