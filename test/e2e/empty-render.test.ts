@@ -87,7 +87,12 @@ describe('first repositories', () => {
 
   it('names the unhealthy object when the wait times out, and keeps Ready=False while it retries', async () => {
     const repo = await fixture.createRepo('slow');
-    await commitFiles(repo, { 'job.yaml': jobManifest('never', {}) }, 'a Job nothing runs');
+    // Its pod runs on a kwok node but never becomes Ready, so the Job never completes.
+    await commitFiles(
+      repo,
+      { 'job.yaml': jobManifest('never', {}, { pods: 'never-ready' }) },
+      'a Job that never ends',
+    );
     await applyGitSource(ns, 'slow', {
       url: http.url('slow'),
       interval: '10s',

@@ -67,11 +67,16 @@ const chart = (message: string) => ({
     '  releaseNamespace: {{ .Release.Namespace | quote }}',
     '',
   ].join('\n'),
-  'chart/templates/migrate.yaml': jobManifest('{{ .Release.Name }}-migrate', {
-    'helm.sh/hook': 'pre-install,pre-upgrade',
-    'helm.sh/hook-weight': '1',
-    'converge.test/values': '{{ .Values.message }}',
-  }),
+  'chart/templates/migrate.yaml': jobManifest(
+    '{{ .Release.Name }}-migrate',
+    {
+      'helm.sh/hook': 'pre-install,pre-upgrade',
+      'helm.sh/hook-weight': '1',
+      'converge.test/values': '{{ .Values.message }}',
+    },
+    // kwok leaves the pod running; the test decides how the hook ends (finishJob).
+    { pods: 'never-ready' },
+  ),
   'chart/templates/done.yaml': [
     'apiVersion: v1',
     'kind: ConfigMap',
@@ -181,12 +186,12 @@ describe('hooks and waves', () => {
       repo,
       {
         'db.yaml': configMapWithAnnotations('db', { a: '1' }, wave(-1)),
-        'migrate.yaml': jobManifest('migrate', wave(0)),
+        'migrate.yaml': jobManifest('migrate', wave(0), { pods: 'never-ready' }),
         'app.yaml': configMapWithAnnotations('app', { a: '1' }, wave(1)),
         'presync.yaml': jobManifest(
           'presync-',
           { 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/hook-delete-policy': 'HookSucceeded' },
-          { generateName: true },
+          { generateName: true, pods: 'never-ready' },
         ),
         'postsync.yaml': configMapWithAnnotations(
           'postsync',

@@ -1,5 +1,6 @@
-// Finishing Jobs by hand: until the test cluster runs pods, a test writes the status of a Job's pod
-// and the real job controller turns it into the Job's Complete or Failed condition.
+// Finishing Jobs by hand: kwok runs a pod labelled converge.dev/kwok: never-ready without ending it,
+// the test writes how it ended, and the real job controller turns that into Complete or Failed.
+import type { PodBehaviour } from './apps.ts';
 import { eventually, kubectl, kubectlOk } from './cluster.ts';
 
 interface Pod {
@@ -90,7 +91,7 @@ export async function finishJob(
 export function jobManifest(
   name: string,
   annotations: Record<string, string>,
-  extra: { generateName?: boolean } = {},
+  extra: { generateName?: boolean; pods?: PodBehaviour } = {},
 ): string {
   return JSON.stringify(
     {
@@ -100,6 +101,7 @@ export function jobManifest(
       spec: {
         backoffLimit: 0,
         template: {
+          ...(extra.pods ? { metadata: { labels: { 'converge.dev/kwok': extra.pods } } } : {}),
           spec: {
             restartPolicy: 'Never',
             containers: [{ name: 'run', image: 'busybox:1.36', command: ['true'] }],
