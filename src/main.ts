@@ -103,6 +103,16 @@ export async function run(argv: string[]): Promise<void> {
     labelSelector: opts.labelSelector,
     concurrency: opts.concurrency,
     shutdownGraceMs: opts.shutdownGraceMs,
+    // Caches of GitSources deleted while no operator ran have no DELETED event: collect them once.
+    onFirstSync: (list) => {
+      source
+        .retainOnly(list.map((gs) => gs.metadata.uid))
+        .then((removed) => {
+          if (removed.length)
+            logger.info({ removed: removed.length }, 'removed git caches of deleted GitSources');
+        })
+        .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not collect old git caches'));
+    },
   });
   const http = await startHttpEndpoints({
     metricsAddr: opts.metricsAddr,

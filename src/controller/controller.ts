@@ -19,6 +19,8 @@ export interface ControllerOptions {
   labelSelector?: string | undefined;
   concurrency: number;
   shutdownGraceMs: number;
+  /** Called once, after the first full list of GitSources (e.g. to collect caches of deleted ones). */
+  onFirstSync?: (sources: GitSource[]) => void;
 }
 
 const objectIdOf = (o: KubeObject) => objectId(refOf(o));
@@ -99,6 +101,7 @@ export class Controller {
         },
         (event) => {
           if (event.type === 'SYNCED') {
+            if (!this.synced) this.opts.onFirstSync?.(event.objects);
             this.synced = true;
             return;
           }
