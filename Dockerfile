@@ -40,6 +40,6 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY crds ./crds
 USER 65532:65532
-EXPOSE 8080 8081 9090
+EXPOSE 8080 8081 9090 9292
 ENTRYPOINT ["node", "/app/bin/converge.js"]
 CMD ["run"]

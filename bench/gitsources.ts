@@ -1,7 +1,9 @@
 // Benchmark: N GitSources (each a ServiceAccount, ConfigMap, Service and Deployment in its own
 // repository served over HTTP), from `kubectl apply` to all Ready; then a no-op interval pass.
 // Beside it, in the same run, a raw server-side-apply loop of the same objects (the API's limit).
-// Run: npx tsx bench/gitsources.ts [--counts 100,1000] [--concurrency 16] [--interval 30s]
+// With --wait the GitSources keep `wait: true` and the cluster runs kube-controller-manager,
+// kube-scheduler and kwok fake nodes: Ready then means every Deployment rolled out (pods Ready).
+// Run: npx tsx bench/gitsources.ts [--counts 100,1000] [--concurrency 16] [--interval 30s] [--wait]
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { KubeClient, mapLimit } from '../src/kube/index.ts';
 import {
+  canRunPods,
   ensureControlPlaneBinaries,
   resolveClientTools,
   startLocalCluster,
@@ -30,6 +33,8 @@ const { values } = parseArgs({
     built: { type: 'boolean', default: false },
     // Extra node flags for the operator, e.g. --max-old-space-size=160 (a container's memory limit does this).
     'node-options': { type: 'string', default: '' },
+    // wait: true with real health: pods are scheduled on kwok nodes and must become Ready.
+    wait: { type: 'boolean', default: false },
   },
 });
 const counts = values.counts.split(',').map(Number);
@@ -101,7 +106,14 @@ async function main(): Promise<void> {
   const bin = await ensureControlPlaneBinaries({ log: (l) => console.error(l) });
   const tools = await resolveClientTools({ searchPath: false });
   for (const n of counts) {
-    const cluster = await startLocalCluster({ binDir: bin, controllerManager: false, log: () => {} });
+    if (values.wait && !canRunPods(bin)) throw new Error(`--wait needs kube-scheduler and kwok in ${bin}`);
+    const cluster = await startLocalCluster({
+      binDir: bin,
+      // Deployments only roll out with their controllers and somewhere to run pods.
+      controllerManager: values.wait,
+      nodes: values.wait ? 3 : 0,
+      log: () => {},
+    });
     const fixture = await startGitFixture();
     try {
       const http = await fixture.serveHttp();
@@ -135,7 +147,7 @@ async function main(): Promise<void> {
             spec: {
               url: values.transport === 'file' ? repo.fileUrl : http.url(`app-${i}`),
               interval: values.interval,
-              wait: false,
+              wait: values.wait,
             },
           }),
         );
@@ -151,6 +163,25 @@ async function main(): Promise<void> {
       await mapLimit(raw, concurrency, (o) => client.apply(o));
       const rawMs = performance.now() - r0;
       client.close();
+      const readyPods = async (prefix: string) => {
+        const { stdout } = await kubectl(
+          'get',
+          'pods',
+          '-A',
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.namespace} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+        );
+        return stdout.split('\n').filter((l) => l.startsWith(prefix) && l.endsWith(' True')).length;
+      };
+      if (values.wait) {
+        // The baseline's Deployments roll out too: let them settle so they do not load the measurement.
+        const s0 = Date.now();
+        while ((await readyPods('raw-')) < n) {
+          if (Date.now() - s0 > 600_000) throw new Error('the baseline pods did not get Ready in 10 min');
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        console.error(`[bench] baseline: ${n} pods Ready ${Date.now() - s0} ms after the raw apply`);
+      }
 
       const operator = await startOperatorProcess({
         kubeconfig: cluster.kubeconfigPath,
@@ -196,6 +227,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 250));
       }
       const allReadyMs = Date.now() - a0;
+      const podsReady = values.wait ? await readyPods('bench-') : 0;
       const afterSync = await metrics(metricsPort);
       const peakRss = peakRssOf(op.pid!);
       const cpuEnd = {
@@ -223,7 +255,7 @@ async function main(): Promise<void> {
       rmSync(work, { recursive: true, force: true });
 
       console.log(
-        `\n## ${n} GitSources (${n * 4} objects), concurrency ${concurrency}, ${values.transport} git, ${values.built ? 'compiled' : 'tsx'} ${values['node-options']}, 2 cores, API server on the same machine`,
+        `\n## ${n} GitSources (${n * 4} objects), ${values.wait ? `wait: true, pods on kwok nodes (${podsReady} Ready at the end)` : 'wait: false'}, concurrency ${concurrency}, ${values.transport} git, ${values.built ? 'compiled' : 'tsx'} ${values['node-options']}, 2 cores, API server on the same machine`,
       );
       console.log(`kubectl apply of ${n} GitSources: ${appliedMs} ms`);
       console.log(

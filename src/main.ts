@@ -21,6 +21,12 @@ import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
 import { createGitSource } from './source/index.ts';
 import { RecentEvents, startStatusPage, type StatusPage } from './ui/index.ts';
+import {
+  createWebhookSecrets,
+  requestReconcileByAnnotation,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from './webhook/index.ts';
 
 function createLogger(opts: RunOptions): Logger {
   if (opts.logFormat === 'pretty') {
@@ -103,6 +109,16 @@ export async function run(argv: string[]): Promise<void> {
     labelSelector: opts.labelSelector,
     concurrency: opts.concurrency,
     shutdownGraceMs: opts.shutdownGraceMs,
+    // Caches of GitSources deleted while no operator ran have no DELETED event: collect them once.
+    onFirstSync: (list) => {
+      source
+        .retainOnly(list.map((gs) => gs.metadata.uid))
+        .then((removed) => {
+          if (removed.length)
+            logger.info({ removed: removed.length }, 'removed git caches of deleted GitSources');
+        })
+        .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not collect old git caches'));
+    },
   });
   const http = await startHttpEndpoints({
     metricsAddr: opts.metricsAddr,
@@ -124,12 +140,40 @@ export async function run(argv: string[]): Promise<void> {
       logger: logger.child({ component: 'ui' }),
     });
   }
+  // --- Push webhooks (issue 14): served only when a secret is configured. ---
+  let webhook: WebhookReceiver | undefined;
+  const webhookSecrets = createWebhookSecrets({
+    file: opts.webhookSecretFile,
+    namespaceSecretName: opts.webhookNamespaceSecret,
+    client,
+    hasSources: (ns) => [...cache.values()].some((gs) => gs.metadata.namespace === ns),
+    logger,
+  });
+  if (opts.webhookAddr && webhookSecrets.configured) {
+    webhook = await startWebhookReceiver({
+      addr: opts.webhookAddr,
+      secrets: webhookSecrets,
+      sources: () => cache.values(),
+      // A standby replica (the Service may route to it) asks the leader through the annotation.
+      wake: (gs) =>
+        controller.reconcileNow(`${gs.metadata.namespace}/${gs.metadata.name}`)
+          ? undefined
+          : requestReconcileByAnnotation(client, gs),
+      events,
+      metrics,
+      logger,
+    });
+  } else if (opts.webhookAddr) {
+    logger.info('push webhooks off: no --webhook-secret-file or --webhook-namespace-secret');
+  }
+  // --- end push webhooks ---
   logger.info(
     {
       metricsPort: http.metricsPort,
       healthPort: http.healthPort,
       uiPort: ui?.port,
       uiAuth: ui ? (opts.uiTokenFile ? 'token' : 'localhost-only') : undefined,
+      webhookPort: webhook?.port,
       leaderElect: opts.leaderElect,
       identity: opts.identity,
     },
@@ -174,6 +218,7 @@ export async function run(argv: string[]): Promise<void> {
     await source.close();
     await http.close();
     await ui?.close();
+    await webhook?.close();
     client.close();
     logger.info('stopped');
     logger.flush?.();

@@ -15,6 +15,7 @@ export type FailureReason =
   | 'ApplyFailed'
   | 'PruneFailed'
   | 'HealthCheckFailed'
+  | 'HookFailed'
   | 'DependencyNotReady'
   | 'RBACDenied'
   | 'MissingSecret';

@@ -122,7 +122,10 @@ export const GitSourceSpecSchema = z
       .max(63)
       .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label')
       .optional()
-      .meta({ description: 'Namespace for namespaced objects that set none.' }),
+      .meta({
+        description:
+          "Namespace for namespaced objects that set none, and the Helm release namespace (default: the GitSource's own namespace).",
+      }),
     serviceAccountName: z
       .string()
       .min(1)
@@ -149,6 +152,10 @@ export const GitSourceSpecSchema = z
       .enum(['Orphan', 'Delete'])
       .default('Orphan')
       .meta({ description: 'What happens to applied objects when the GitSource is deleted.' }),
+    allowEmpty: z.boolean().optional().meta({
+      description:
+        'Accept a path that renders no objects (default false: RenderFailed, and nothing is pruned).',
+    }),
     helm: z
       .object({
         values: z.record(z.string(), z.unknown()).optional().meta({
@@ -207,6 +214,13 @@ export const GitSourceStatusSchema = z.object({
   changes: z.array(z.string()).optional(),
   inventory: z.object({ entries: z.array(InventoryEntrySchema) }).optional(),
   history: z.array(HistoryEntrySchema).optional(),
+  hooks: z
+    .object({
+      revision: z.string(),
+      completed: z.array(z.string()).meta({ description: 'phase:Kind/namespace/name of hooks that ran.' }),
+    })
+    .optional()
+    .meta({ description: 'Hooks that completed for this revision: never run twice, also across restarts.' }),
   driftDetection: z.enum(['Watch', 'Interval']).optional().meta({
     description:
       'How hand edits of applied objects are found: Watch (in real time, by a watch on every kind applied) or Interval (the operator may not watch some kind, so every object is re-planned each interval).',
@@ -219,6 +233,7 @@ export type GitSourceSpec = z.infer<typeof GitSourceSpecSchema>;
 export type GitSourceStatus = z.infer<typeof GitSourceStatusSchema>;
 export type Condition = z.infer<typeof ConditionSchema>;
 export type InventoryEntry = z.infer<typeof InventoryEntrySchema>;
+export type HookRecord = NonNullable<GitSourceStatus['hooks']>;
 
 export interface GitSource {
   apiVersion: typeof API_VERSION;

@@ -1,6 +1,7 @@
 // `npm run demo`: the whole loop on an embedded control plane (or the current kube context), narrated.
 // Starts the control plane, installs the CRD, runs the operator, serves examples/app from a local git
-// repository, and shows a first sync, a new commit and a hand edit being corrected.
+// repository, and shows a first sync, a new commit (each rolled out: pods Ready before Converged) and
+// a hand edit being corrected. The embedded cluster has kwok fake nodes, so pods run and roll out.
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import {
+  canRunPods,
   ensureControlPlaneBinaries,
   resolveClientTools,
   startLocalCluster,
@@ -55,6 +57,8 @@ async function main(): Promise<void> {
 
   try {
     let kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG;
+    // A real cluster runs pods; the embedded one does when kube-scheduler and kwok were built.
+    let podsRun = true;
     if (kubeconfig) {
       say(`Using the cluster of ${kubeconfig}`);
     } else {
@@ -63,7 +67,14 @@ async function main(): Promise<void> {
         kubebuilderAssets: process.env.KUBEBUILDER_ASSETS,
         log: detail,
       });
-      const cluster: LocalCluster = await startLocalCluster({ binDir: bin, log: detail });
+      podsRun = canRunPods(bin);
+      if (podsRun) detail('with kube-scheduler and 3 kwok fake nodes: pods are scheduled and become Ready');
+      else detail(`no kube-scheduler/kwok in ${bin}: pods will not run, so the GitSource uses wait: false`);
+      const cluster: LocalCluster = await startLocalCluster({
+        binDir: bin,
+        nodes: podsRun ? 3 : 0,
+        log: detail,
+      });
       cleanups.push(() => cluster.stop());
       kubeconfig = cluster.kubeconfigPath;
     }
@@ -111,12 +122,13 @@ async function main(): Promise<void> {
       apiVersion: 'gitops.converge.dev/v1alpha1',
       kind: 'GitSource',
       metadata: { name: 'web', namespace: 'default' },
-      // No kubelet runs on the embedded control plane, so pods never start: wait: false.
+      // wait: true holds Converged until the Deployment has rolled out (its pods Ready).
       spec: {
         url: `file://${repo}`,
         path: './app',
         interval: '5s',
-        wait: false,
+        wait: podsRun,
+        timeout: '2m',
         substitute: { CLUSTER: 'demo' },
       },
     };
@@ -129,6 +141,42 @@ async function main(): Promise<void> {
 
     const getStatus = async (): Promise<Status> =>
       JSON.parse(await kubectl('get', 'gitsource', 'web', '-n', 'default', '-o', 'json')).status ?? {};
+    // The rollout as kubectl shows it, printed whenever it moves between a Diverged event (applied)
+    // and the Converged one: pods Ready out of desired, and the (fake) nodes they run on.
+    let shownRollout = '';
+    let rollingOut = false;
+    const rolloutProgress = async () => {
+      if (!podsRun || !rollingOut) return;
+      const r = await run(tools.kubectl, [
+        '--kubeconfig',
+        kubeconfig!,
+        'get',
+        'deployment',
+        'web',
+        '-n',
+        'demo',
+        '-o',
+        'jsonpath={.spec.replicas} {.status.readyReplicas} {.status.updatedReplicas}',
+      ]).catch(() => undefined);
+      if (!r) return;
+      const [want = '0', ready = '0', updated = '0'] = r.stdout.split(' ');
+      const nodes = await run(tools.kubectl, [
+        '--kubeconfig',
+        kubeconfig!,
+        'get',
+        'pods',
+        '-n',
+        'demo',
+        '-l',
+        'app=web',
+        '-o',
+        'jsonpath={.items[*].spec.nodeName}',
+      ]).catch(() => ({ stdout: '' }));
+      const on = [...new Set(nodes.stdout.split(' ').filter(Boolean))].sort().join(', ');
+      const line = `Rollout        deployment/web: ${ready || 0}/${want} pods Ready, ${updated || 0} updated${on ? ` (on ${on})` : ''}`;
+      if (line !== shownRollout) detail(line);
+      shownRollout = line;
+    };
     // Narrate from the GitSource's Events: they are emitted once per transition, so none is missed.
     const shownEvents = new Set<string>();
     const newEvents = async () => {
@@ -151,7 +199,11 @@ async function main(): Promise<void> {
       for (const e of items) {
         if (shownEvents.has(e.metadata.name)) continue;
         shownEvents.add(e.metadata.name);
+        // Converged means the pods were Ready: show the rollout's last step before it.
+        if (e.reason === 'Converged') await rolloutProgress();
         detail(`${e.reason.padEnd(14)} ${e.note}`);
+        if (e.reason === 'Diverged') rollingOut = true;
+        if (e.reason === 'Converged') rollingOut = false;
       }
     };
     const narrate = async (until: (s: Status) => boolean, timeoutMs = 60_000): Promise<Status> => {
@@ -159,6 +211,7 @@ async function main(): Promise<void> {
       for (;;) {
         const s = await getStatus();
         await newEvents();
+        await rolloutProgress();
         if (until(s)) return s;
         if (operator.child.exitCode !== null)
           throw new Error(`the operator exited:\n${operator.logs.join('\n').slice(-2000)}`);
@@ -209,7 +262,9 @@ async function main(): Promise<void> {
     say(`Drift corrected in ${Date.now() - t0} ms: replicas back to 3`);
     await new Promise((r) => setTimeout(r, 300));
     await newEvents();
-    say('Demo finished: Changed → Diverged → Converged, a new commit, and a corrected hand edit.');
+    say(
+      `Demo finished: Changed → Diverged → ${podsRun ? 'pods rolled out → ' : ''}Converged, a new commit, and a corrected hand edit.`,
+    );
   } finally {
     await cleanup();
   }

@@ -30,6 +30,16 @@ export const RunOptionsSchema = z.object({
     .regex(/^(\[[0-9a-fA-F:]+\]|[^:]*):\d{1,5}$/, 'must be host:port or :port')
     .optional(),
   uiTokenFile: z.string().min(1).optional(),
+  // Push webhooks (src/webhook): "off" or "" disables the receiver.
+  webhookAddr: z
+    .string()
+    .default(':9292')
+    .transform((a) => (a === 'off' ? '' : a)),
+  webhookSecretFile: z.string().min(1).optional(),
+  webhookNamespaceSecret: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Secret name')
+    .optional(),
 });
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
@@ -51,6 +61,13 @@ export const USAGE = `Usage: converge run [flags]
   --ui-addr ADDR           serve the read-only status page here, e.g. 127.0.0.1:9090 (default: off)
   --ui-token-file PATH     require the bearer token in PATH (e.g. a mounted Secret) for the status page;
                            without it the page answers only requests to localhost (kubectl port-forward)
+
+Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /generic; append
+/<namespace> to use that namespace's secret). Served only when a secret is configured:
+  --webhook-addr ADDR      webhook listen address (default :9292; "off" disables)
+  --webhook-secret-file PATH   file holding the shared secret (a mounted Secret key; never a flag value)
+  --webhook-namespace-secret NAME   also accept, on /<provider>/<namespace>, the key "token" of the
+                           Secret NAME in that namespace (tenant mode; wakes only that namespace)
 `;
 
 /** Parses argv (after `run`) and env into options; throws with a message naming the bad flag. */
@@ -79,6 +96,9 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
       'shutdown-grace-ms': { type: 'string' },
       'ui-addr': { type: 'string' },
       'ui-token-file': { type: 'string' },
+      'webhook-addr': { type: 'string' },
+      'webhook-secret-file': { type: 'string' },
+      'webhook-namespace-secret': { type: 'string' },
     },
   });
   const inCluster = !!env.KUBERNETES_SERVICE_HOST && !values.kubeconfig && !env.KUBECONFIG;
@@ -104,6 +124,9 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
     shutdownGraceMs: values['shutdown-grace-ms'],
     uiAddr: values['ui-addr'],
     uiTokenFile: values['ui-token-file'],
+    webhookAddr: values['webhook-addr'],
+    webhookSecretFile: values['webhook-secret-file'],
+    webhookNamespaceSecret: values['webhook-namespace-secret'],
   });
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -19,6 +19,8 @@ export interface ControllerOptions {
   labelSelector?: string | undefined;
   concurrency: number;
   shutdownGraceMs: number;
+  /** Called once, after the first full list of GitSources (e.g. to collect caches of deleted ones). */
+  onFirstSync?: (sources: GitSource[]) => void;
 }
 
 const objectIdOf = (o: KubeObject) => objectId(refOf(o));
@@ -72,6 +74,19 @@ export class Controller {
     return this.synced;
   }
 
+  // --- Push webhooks (issue 14): the receiver wakes a source at once. ---
+  /**
+   * Reconciles `namespace/name` at once: it joins the queue now (cancelling a scheduled pass), or
+   * runs once more right after the pass in flight, never twice at once. False when this replica
+   * does not lead (the caller then asks the leader through the requested-at annotation).
+   */
+  reconcileNow(key: string): boolean {
+    if (!this.leading || !this.cache.has(key)) return false;
+    this.queue.add(key);
+    return true;
+  }
+  // --- end push webhooks ---
+
   /** Starts the GitSource watch; reconciling waits for setLeading(true). */
   start(): void {
     if (this.started) return;
@@ -86,6 +101,7 @@ export class Controller {
         },
         (event) => {
           if (event.type === 'SYNCED') {
+            if (!this.synced) this.opts.onFirstSync?.(event.objects);
             this.synced = true;
             return;
           }

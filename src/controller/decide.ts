@@ -51,6 +51,9 @@ export interface PassFacts {
   lastAppliedRevision: string | undefined;
   /** A requested-at annotation that has not been handled yet. */
   forced: boolean;
+  /** A commit and generation that failed in a way that only a new commit or spec change can fix. */
+  stalledCommit?: string | undefined;
+  stalledGeneration?: number | undefined;
   /**
    * Status says Ready is not True (e.g. FetchFailed at the applied commit): a full pass clears it
    * once the cause passed; a no-op would leave it (and any incident opened for it) standing.
@@ -59,6 +62,14 @@ export interface PassFacts {
 }
 
 export function choosePass(f: PassFacts): Pass {
+  // Stalled on this commit: only a new commit, a spec change or a requested reconcile can help.
+  if (
+    f.stalledCommit !== undefined &&
+    f.resolved?.commit === f.stalledCommit &&
+    f.stalledGeneration === f.generation &&
+    !f.forced
+  )
+    return 'noop';
   if (f.appliedCommit === undefined || f.resolved === undefined || f.forced) return 'full';
   const upToDate =
     f.appliedCommit === f.resolved.commit &&

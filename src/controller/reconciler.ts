@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import {
   ANNOTATION_REQUESTED_AT,
   DeadlineExceeded,
+  ConvergeError,
   Superseded,
+  asConvergeError,
   describeRef,
   objectId,
   parseSpec,
@@ -33,6 +35,9 @@ import type { SourceState, SourceStateStore } from './state.ts';
 import type { Plan, ReconcileSteps, StepContext } from './steps.ts';
 import type { GitSourceWriter, TransitionExtras } from './writer.ts';
 import type { DriftTracker } from './drift.ts';
+import { classifyObjects, type SyncPlan, type Wave } from '../hooks/index.ts';
+import type { ObjectHealth } from '../health/index.ts';
+import { hookRecordFor, stallsRevision, waitingMessage, type HookContext, type WaveOptions } from './sync.ts';
 
 export interface ReconcilerDeps {
   steps: ReconcileSteps;
@@ -69,6 +74,11 @@ interface Run extends StepContext {
   step: Step;
   /** The revision being worked on, once known (for failure status). */
   revision?: string | undefined;
+  /** Its commit, once fetched (a revision that cannot succeed stalls at this commit). */
+  commit?: string | undefined;
+  /** Its hooks and their record, once rendered (SyncFail hooks run on failure). */
+  sync?: SyncPlan | undefined;
+  hooks?: HookContext | undefined;
 }
 
 export const keyOf = (gs: GitSource): string => `${gs.metadata.namespace}/${gs.metadata.name}`;
@@ -116,7 +126,7 @@ export class Reconciler {
       // the fetch, which then needs no separate ls-remote.
       run.step = 'resolve';
       const resolved =
-        run.state.appliedCommit !== undefined
+        run.state.appliedCommit !== undefined || run.state.stalledCommit !== undefined
           ? await this.deps.steps.resolve(this.bounded(run, request))
           : undefined;
       run.revision = resolved?.revision;
@@ -131,6 +141,8 @@ export class Reconciler {
         generation: gs.metadata.generation,
         lastAppliedRevision: gs.status?.lastAppliedRevision,
         forced: isForced(run.requestedAt, gs.status?.lastHandledReconcileAt),
+        stalledCommit: run.state.stalledCommit,
+        stalledGeneration: run.state.stalledGeneration,
         notReady: findCondition(gs.status?.conditions, 'Ready')?.status !== 'True',
       });
       if (pass === 'noop') {
@@ -150,7 +162,7 @@ export class Reconciler {
     }
   }
 
-  /** fetch → render → plan → apply → prune → wait → report. */
+  /** fetch → render → plan → pre hooks → apply (wave by wave) → prune → wait → post hooks → report. */
   private async fullPass(
     run: Run,
     request: SourceRequest,
@@ -161,21 +173,38 @@ export class Reconciler {
     run.step = 'fetch';
     const fetched = await steps.fetch(this.bounded(run, request), resolved);
     run.revision = fetched.revision;
+    run.commit = fetched.commit;
     run.step = 'render';
     const desired = await steps.render(run, fetched.dir);
+    // Helm and Argo CD hooks run around the revision: never planned, inventoried or pruned.
+    const sync = classifyObjects(desired, { install: !run.gs.status?.lastAppliedRevision });
+    run.sync = sync;
     run.step = 'plan';
-    const plan = await steps.plan(run, desired);
+    const plan = await steps.plan(run, sync.managed);
     if (run.spec.drift === 'Report' && this.isApplied(run.gs, fetched.revision)) {
       // Nothing new from Git (a restart, a resync): under drift: Report what differs is drift to report, not to fix.
       return this.reportOnly(run, plan, fetched);
     }
+    const hooks = this.hookContext(run, fetched.revision);
+    run.hooks = hooks;
+    run.step = 'hooks';
+    await steps.hooks(hooks, 'pre', sync.hooks.pre);
     run.step = 'apply';
-    await this.apply(run, plan, fetched.revision);
+    // The drift watch compares what it sees with this set from now on: our own writes, which come
+    // back through the watch during the apply, then match and cost nothing.
+    run.state.desired = plan.desired;
+    await this.apply(run, plan, fetched.revision, {
+      syncHooks: sync.hooks.sync,
+      hooks,
+      betweenWaves: (wave) => this.waitForWave(run, plan, wave, fetched.revision),
+    });
     run.step = 'prune';
     const pruned = await steps.prune(run, plan);
     const detection = await this.deps.drift.track(run.key, plan.desired);
     run.step = 'wait';
     const health = run.spec.wait ? await this.wait(run, plan, pruned, request, fetched) : undefined;
+    run.step = 'hooks';
+    await steps.hooks(hooks, 'post', sync.hooks.post);
     run.step = 'report';
     this.remember(run, fetched, plan, detection);
     run.state.reportedDrift.clear();
@@ -194,6 +223,62 @@ export class Reconciler {
     run.state.appliedGeneration = run.gs.metadata.generation;
     run.state.desired = plan.desired;
     run.state.driftWatched = detection === 'Watch';
+    run.state.stalledCommit = undefined;
+  }
+
+  /** This revision's hook record; hook progress is written to status, so a restart never repeats a hook. */
+  private hookContext(run: Run, revision: string): HookContext {
+    return {
+      client: run.client,
+      owner: { name: run.gs.metadata.name, namespace: run.gs.metadata.namespace },
+      record: hookRecordFor(run.gs.status, revision),
+      signal: run.signal,
+      progress: (step, record) =>
+        this.deps.writer.writeStatus(
+          run.gs,
+          progressingStatus(
+            { ...this.statusContext(run.gs, run.requestedAt), hooks: record },
+            { revision, step },
+          ),
+        ),
+    };
+  }
+
+  /** wait: true with sync waves: a wave is healthy before the next one is applied. */
+  private async waitForWave(run: Run, plan: Plan, wave: Wave, revision: string): Promise<void> {
+    if (!run.spec.wait || wave.changeSet.objects.length === 0) return;
+    run.step = 'wait';
+    await this.deps.writer.writeStatus(
+      run.gs,
+      progressingStatus(this.statusContext(run.gs, run.requestedAt), {
+        revision,
+        step: `Applied sync wave ${wave.wave}; waiting for its ${wave.changeSet.objects.length} object(s) to become healthy`,
+      }),
+    );
+    try {
+      await this.deps.steps.wait(
+        run,
+        { ...plan, changeSet: wave.changeSet },
+        { onProgress: this.progress(run, revision) },
+      );
+    } catch (err) {
+      const e = asConvergeError(err, 'HealthCheckFailed');
+      if (e.reason !== 'HealthCheckFailed') throw err;
+      throw new ConvergeError(e.reason, `sync wave ${wave.wave}: ${e.message}`, { cause: err });
+    }
+    run.step = 'apply';
+  }
+
+  /** While waiting, the Reconciling message counts only the objects still unhealthy. */
+  private progress(run: Run, revision: string) {
+    return (pending: readonly ObjectHealth[], total: number) =>
+      this.deps.writer.writeStatus(
+        run.gs,
+        progressingStatus(this.statusContext(run.gs, run.requestedAt), {
+          revision,
+          step: waitingMessage(pending, total),
+        }),
+      );
   }
 
   /** drift: Report at an applied revision: record what differs, change nothing. */
@@ -240,7 +325,7 @@ export class Reconciler {
    * progress status already holds them, so a crash mid-apply leaves no object that a later prune
    * cannot find.
    */
-  private async apply(run: Run, plan: Plan, revision: string): Promise<void> {
+  private async apply(run: Run, plan: Plan, revision: string, waves: WaveOptions): Promise<void> {
     if (plan.hasChanges) {
       const before = run.gs.status?.inventory?.entries ?? [];
       const intended = unionInventory(before, inventoryOf(plan.desired));
@@ -254,7 +339,7 @@ export class Reconciler {
         }),
       );
     }
-    await this.deps.steps.apply(run, plan);
+    await this.deps.steps.apply(run, plan, waves);
   }
 
   /**
@@ -280,7 +365,7 @@ export class Reconciler {
     );
     const watcher = this.watchForNewCommit(run, request, fetched);
     try {
-      return await this.deps.steps.wait(run, plan);
+      return await this.deps.steps.wait(run, plan, { onProgress: this.progress(run, fetched.revision) });
     } finally {
       clearInterval(watcher);
     }
@@ -383,15 +468,35 @@ export class Reconciler {
     // A new commit, spec or deletion replaced this run: start over at once with the new one.
     if (reason instanceof Superseded) return { kind: 'requeue', afterMs: 0 };
     const failure = classifyFailure(err, run.step, reason);
+    if (run.sync && run.hooks && run.sync.hooks.fail.length > 0) {
+      // Argo CD SyncFail hooks; a pass that ran out of time gives them a budget of their own.
+      const budget = AbortSignal.timeout(Math.max(run.timing.timeoutMs, 30_000));
+      try {
+        await this.deps.steps.hooks({ ...run.hooks, signal: budget }, 'fail', run.sync.hooks.fail);
+      } catch (hookErr) {
+        failure.message += `; sync-fail hooks failed too: ${hookErr instanceof Error ? hookErr.message : String(hookErr)}`;
+      }
+    }
+    // A failure this commit will always hit (not a timeout): Stalled, no retries until Git or the spec moves.
+    if (!failure.stalled && !(reason instanceof DeadlineExceeded) && stallsRevision(failure.reason, err)) {
+      failure.stalled = true;
+      if (run.commit !== undefined) {
+        run.state.stalledCommit = run.commit;
+        run.state.stalledGeneration = run.gs.metadata.generation;
+      }
+    }
     const durationMs = this.monotonic() - run.started;
     run.log.warn({ step: run.step, reason: failure.reason, err: failure.message }, 'reconcile failed');
     await this.deps.writer.writeStatus(
       run.gs,
-      failedStatus(this.statusContext(run.gs, run.requestedAt), {
-        ...failure,
-        revision: run.revision,
-        durationMs,
-      }),
+      failedStatus(
+        { ...this.statusContext(run.gs, run.requestedAt), hooks: run.hooks?.record },
+        {
+          ...failure,
+          revision: run.revision,
+          durationMs,
+        },
+      ),
     );
     this.deps.metrics.reconcileTotal.inc({ result: 'failed' });
     this.deps.metrics.reconcileDuration.observe({ result: 'failure' }, durationMs / 1000);

@@ -16,6 +16,9 @@ export interface SourceState {
   driftWatched?: boolean | undefined;
   /** Cancels the in-flight reconcile (e.g. a health wait) when the spec or revision moves on. */
   abort?: AbortController | undefined;
+  /** A commit and generation that failed in a way only a new commit or spec change can fix (Stalled). */
+  stalledCommit?: string | undefined;
+  stalledGeneration?: number | undefined;
 }
 
 export class SourceStateStore {

@@ -9,8 +9,8 @@ import {
   type InventoryEntry,
   type KubeObject,
 } from '../api/index.ts';
-import { applyChangeSet } from '../apply/index.ts';
-import { waitForHealthy } from '../health/index.ts';
+import { waitForHealthy, type ObjectHealth } from '../health/index.ts';
+import type { Hook, HookPhase } from '../hooks/index.ts';
 import { ApiError, isNotFound, type KubeClient } from '../kube/index.ts';
 import { changeLines, divergedMessage, hasChanges, planChanges, type ChangeSet } from '../plan/index.ts';
 import { pruneStale } from '../prune/index.ts';
@@ -26,6 +26,9 @@ import {
 } from '../source/index.ts';
 import { ConvergeError } from '../api/index.ts';
 import { gitSourceListPath } from './paths.ts';
+import { applyInWaves, runHookPhase, type HookContext, type WaveOptions } from './sync.ts';
+
+export type HealthProgress = (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
 
 /** What every step gets: the GitSource being reconciled, its parsed spec, and the run's bounds. */
 export interface StepContext {
@@ -58,11 +61,14 @@ export interface ReconcileSteps {
   render(ctx: StepContext, dir: string): Promise<KubeObject[]>;
   /** `withInventory: false` plans the given objects only (drift), with no stale entries. */
   plan(ctx: StepContext, desired: KubeObject[], opts?: { withInventory?: boolean }): Promise<Plan>;
-  apply(ctx: StepContext, plan: Plan): Promise<void>;
+  /** Applies wave by wave (argocd.argoproj.io/sync-wave); `waves` runs Sync hooks and waits between waves. */
+  apply(ctx: StepContext, plan: Plan, waves?: WaveOptions): Promise<void>;
   /** Deletes the plan's stale objects that still belong to this GitSource; returns what went. */
   prune(ctx: StepContext, plan: Plan): Promise<string[]>;
   /** Resolves with a line for the Converged message once every applied object is healthy. */
-  wait(ctx: StepContext, plan: Plan): Promise<string>;
+  wait(ctx: StepContext, plan: Plan, opts?: { onProgress?: HealthProgress }): Promise<string>;
+  /** Runs one phase of Helm / Argo CD hooks not yet completed for this revision; throws HookFailed. */
+  hooks(hooks: HookContext, phase: HookPhase, list: readonly Hook[]): Promise<void>;
   /** deletionPolicy: Delete: every inventory object that still belongs to this GitSource goes. */
   deleteInventory(ctx: StepContext, entries: InventoryEntry[]): Promise<string[]>;
   /** Drops the git cache of a GitSource that is gone. */
@@ -176,13 +182,9 @@ export function stageSteps({
       };
     },
 
-    async apply({ spec, client: c, signal, remainingMs }, plan) {
-      // applyChangeSet throws on any rejected object: the reconciler never prunes after that.
-      await applyChangeSet(c, c.mapper, plan.changeSet, {
-        force: spec.force,
-        signal,
-        timeoutMs: remainingMs(),
-      });
+    async apply({ spec, client: c, signal, remainingMs }, plan, waves = {}) {
+      // Throws on any rejected object: the reconciler never prunes after that.
+      await applyInWaves(c, plan.changeSet, { ...waves, force: spec.force, signal, timeoutMs: remainingMs });
     },
 
     async prune({ gs, spec, client: c, signal }, plan) {
@@ -191,9 +193,15 @@ export function stageSteps({
       return result.pruned.map((r) => describeRef(r.ref));
     },
 
-    async wait({ client: c, signal, remainingMs }, plan) {
+    async wait({ spec, client: c, signal, remainingMs }, plan, opts = {}) {
       const refs = plan.changeSet.objects.map((o) => o.ref);
-      const report = await waitForHealthy(c, c.mapper, refs, { signal, timeoutMs: remainingMs() });
+      const report = await waitForHealthy(c, c.mapper, refs, {
+        signal,
+        timeoutMs: remainingMs(),
+        // The wait gets the time left; its message names the bound the user set.
+        timeoutText: spec.timeout ?? '2m',
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
       return `${report.objects.length} object(s) healthy`;
     },
 
@@ -204,6 +212,8 @@ export function stageSteps({
       const result = await pruneStale(c, c.mapper, stale, { owner: ownerOf(gs), signal });
       return result.pruned.map((r) => describeRef(r.ref));
     },
+
+    hooks: (hooks, phase, list) => runHookPhase(hooks, phase, list),
 
     forgetSource: (uid) => source.forget(uid),
   };

@@ -6,12 +6,16 @@ import { assessHealth, type HealthStatus } from './rules.ts';
 export interface WaitForHealthyOptions {
   /** Bound for the whole wait; then HealthCheckFailed names the objects still not ready. */
   timeoutMs: number;
+  /** The bound as the message shows it (default timeoutMs in seconds), e.g. `5s` of spec.timeout when timeoutMs is what is left of it. */
+  timeoutText?: string;
   /** A new revision aborts the wait: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Between polls of the objects not yet Current (default 500 ms). */
   pollMs?: number;
   /** Requests in flight at once (default 16). */
   concurrency?: number;
+  /** Told the objects still not healthy whenever their number changes (for a progress message). */
+  onProgress?: (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
 }
 
 export interface ObjectHealth {
@@ -45,6 +49,7 @@ export async function waitForHealthy(
   const concurrency = opts.concurrency ?? 16;
   const health = new Map<ObjectRef, ObjectHealth>();
   let pending = [...refs];
+  let first = true;
 
   for (;;) {
     opts.signal?.throwIfAborted();
@@ -63,7 +68,14 @@ export async function waitForHealthy(
         `${failed.length === 1 ? '' : `${failed.length} objects failed: `}${failed.map((h) => h.message).join('; ')}`,
       );
     }
+    const before = pending.length;
     pending = pending.filter((r) => health.get(r)!.status !== 'Current');
+    if (pending.length > 0 && (pending.length !== before || first))
+      await opts.onProgress?.(
+        pending.map((r) => health.get(r)!),
+        refs.length,
+      );
+    first = false;
     if (pending.length === 0)
       return { objects: refs.map((r) => health.get(r)!), durationMs: Date.now() - started };
     if (Date.now() + pollMs > deadline) {
@@ -71,7 +83,7 @@ export async function waitForHealthy(
       if (pending.length > 5) shown.push(`… and ${pending.length - 5} more`);
       throw new ConvergeError(
         'HealthCheckFailed',
-        `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${pending.length} object(s) to become ready: ${shown.join('; ')}`,
+        `timed out after ${opts.timeoutText ?? `${Math.round(opts.timeoutMs / 1000)}s`} waiting for ${pending.length} object(s) to become ready: ${shown.join('; ')}`,
       );
     }
     await sleep(pollMs, opts.signal);

@@ -1,5 +1,6 @@
-// Runs a real single-node control plane (etcd, kube-apiserver, kube-controller-manager) on loopback
-// for tests, benchmarks and `npm run demo`, like controller-runtime's envtest, and stops it cleanly.
+// Runs a real single-node control plane (etcd, kube-apiserver, kube-controller-manager, and with
+// `nodes` kube-scheduler and kwok fake nodes) on loopback for tests, benchmarks and `npm run demo`,
+// like controller-runtime's envtest, and stops it cleanly.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canRunPods, fakeNode, fakeNodeNames, kwokArgs, schedulerArgs } from './nodes.ts';
 
 export interface LocalCluster {
   /** Admin kubeconfig (system:masters) for this cluster. */
@@ -18,14 +20,22 @@ export interface LocalCluster {
   caFile: string;
   dir: string;
   startedInMs: number;
+  /** Names of the fake (kwok) nodes (created; kwok marks them Ready within its first second); empty without `nodes`. */
+  nodes: string[];
   stop(): Promise<void>;
 }
 
 export interface LocalClusterOptions {
-  /** Directory with etcd, kube-apiserver and (optionally) kube-controller-manager. */
+  /** Directory with etcd, kube-apiserver and (optionally) kube-controller-manager, kube-scheduler, kwok. */
   binDir: string;
-  /** Namespace deletion and garbage collection need it; most tests do. */
+  /** Namespace deletion and garbage collection need it; most tests do. Rollouts need it too. */
   controllerManager?: boolean;
+  /**
+   * Fake nodes to create (default 0). With any, kube-scheduler and kwok run too, so pods are
+   * scheduled and become Running/Ready, Jobs complete and rollouts finish (see hack/kwok/README.md
+   * for the labels that make pods fail). Needs kube-scheduler and kwok in binDir (`canRunPods`).
+   */
+  nodes?: number;
   log?: (line: string) => void;
   timeoutMs?: number;
 }
@@ -118,6 +128,43 @@ function probe(url: string, token: string, ca: string | undefined): Promise<numb
   });
 }
 
+/** One JSON request to the API server as the admin; throws on a non-2xx answer. */
+function apiJson(
+  api: { server: string; token: string; ca: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${api.server}${path}`,
+      {
+        method,
+        ca: api.ca,
+        headers: {
+          Authorization: `Bearer ${api.token}`,
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (b: Buffer) => (text += b.toString()));
+        res.on('end', () => {
+          const code = res.statusCode ?? 0;
+          if (code < 200 || code >= 300)
+            reject(new Error(`${method} ${path}: HTTP ${code}: ${text.slice(0, 300)}`));
+          else resolve(text ? JSON.parse(text) : undefined);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
 export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {
   const started = Date.now();
   const log = opts.log ?? (() => {});
@@ -144,6 +191,17 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     rmSync(dir, { recursive: true, force: true });
   };
 
+  // The last lines of a process's log, for errors (the directory goes away with stop()).
+  const tail = (name: string) => {
+    try {
+      return readFileSync(join(dir, `${name}.log`), 'utf8')
+        .split('\n')
+        .slice(-15)
+        .join('\n');
+    } catch {
+      return '';
+    }
+  };
   try {
     const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     const token = randomBytes(24).toString('hex');
@@ -177,8 +235,10 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${join(dir, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-      // No kubelet runs, so pods never need tokens mounted (as in envtest).
-      '--disable-admission-plugins=ServiceAccount',
+      // No kubelet runs, so pods never need tokens mounted (as in envtest). TaintNodesByCondition
+      // would give each new node a not-ready taint that only the (disabled) node-lifecycle
+      // controller removes; kwok marks fake nodes Ready instead.
+      '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition',
       '--allow-privileged=true',
       '--v=0',
     ]);
@@ -190,11 +250,6 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       const ca = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
       if (ca && (await probe(`${server}/readyz`, token, ca)) === 200) break;
       if (children.some((c) => c.exitCode !== null)) {
-        const tail = (name: string) =>
-          readFileSync(join(dir, `${name}.log`), 'utf8')
-            .split('\n')
-            .slice(-15)
-            .join('\n');
         throw new Error(`control plane exited while starting:\n${tail('etcd')}\n${tail('kube-apiserver')}`);
       }
       if (Date.now() > deadline)
@@ -233,15 +288,30 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         '--leader-elect=false',
         '--secure-port=0',
         `--service-account-private-key-file=${join(dir, 'sa.key')}`,
-        // Namespace deletion and garbage collection are what tests rely on; no cloud, no nodes.
+        // Namespace deletion, garbage collection and the workload controllers (deployment,
+        // replicaset, job, statefulset, daemonset) are what tests rely on; no cloud, no real nodes.
         '--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service,-route,-persistentvolume-binder,-attachdetach,-ttl,-bootstrapsigner,-tokencleaner',
         '--concurrent-gc-syncs=10',
         '--v=0',
       ]);
     }
+    const nodes = fakeNodeNames(opts.nodes ?? 0);
+    if (nodes.length > 0) {
+      if (!canRunPods(opts.binDir))
+        throw new Error(`fake nodes need kube-scheduler and kwok in ${opts.binDir}`);
+      launch('kube-scheduler', schedulerArgs(kubeconfigPath));
+      launch('kwok', kwokArgs(kubeconfigPath));
+      const api = { server, token, ca: ca.toString() };
+      await Promise.all(nodes.map((name) => apiJson(api, 'POST', '/api/v1/nodes', fakeNode(name))));
+      // Not waiting for kwok to mark them Ready: they carry no taint, so the scheduler binds pods
+      // at once, and kwok runs the pods bound to its nodes as soon as it is up.
+    }
     const startedInMs = Date.now() - started;
-    log(`control plane ready at ${server} in ${(startedInMs / 1000).toFixed(1)}s`);
-    return { kubeconfigPath, server, token, caFile, dir, startedInMs, stop };
+    log(
+      `control plane ready at ${server} in ${(startedInMs / 1000).toFixed(1)}s` +
+        (nodes.length ? ` with ${nodes.length} fake nodes` : ''),
+    );
+    return { kubeconfigPath, server, token, caFile, dir, startedInMs, nodes, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -5,5 +5,6 @@ export {
   type LocalCluster,
   type LocalClusterOptions,
 } from './control-plane.ts';
+export { canRunPods, kwokStagesDir } from './nodes.ts';
 export { resolveClientTools, bundledTools, type ClientTools } from '../render/index.ts';
 export { startOperatorProcess, type OperatorProcess, type OperatorProcessOptions } from './operator.ts';

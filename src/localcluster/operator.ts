@@ -36,6 +36,8 @@ export interface OperatorProcess {
   logs: string[];
   metricsPort: number;
   healthPort: number;
+  /** Port of the push webhook receiver; undefined when it is off (no secret configured). */
+  webhookPort?: number;
   workDir: string;
   /** Signals the process, waits for it (SIGKILL after 25 s), removes its work dir; the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -56,6 +58,9 @@ export async function startOperatorProcess(opts: OperatorProcessOptions): Promis
     '--metrics-addr',
     '127.0.0.1:0',
     '--health-addr',
+    '127.0.0.1:0',
+    // Push webhooks: served only when a secret flag is added; loopback and a free port then.
+    '--webhook-addr',
     '127.0.0.1:0',
     '--work-dir',
     join(workDir, 'cache'),
@@ -109,8 +114,12 @@ export async function startOperatorProcess(opts: OperatorProcessOptions): Promis
   for (;;) {
     const line = logs.find((l) => l.includes('converge starting'));
     if (line) {
-      const { metricsPort, healthPort } = JSON.parse(line) as { metricsPort: number; healthPort: number };
-      return { child, logs, metricsPort, healthPort, workDir, stop };
+      const { metricsPort, healthPort, webhookPort } = JSON.parse(line) as {
+        metricsPort: number;
+        healthPort: number;
+        webhookPort?: number;
+      };
+      return { child, logs, metricsPort, healthPort, webhookPort, workDir, stop };
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop('SIGKILL');

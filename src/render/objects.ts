@@ -1,5 +1,6 @@
 // From parsed documents to validated Kubernetes objects: List flattening, checks, namespaces, duplicates.
 import { ConvergeError, describeRef, groupOf, type KubeObject } from '../api/index.ts';
+import { ARGO_HOOK, HELM_HOOK, isHookObject } from '../hooks/index.ts';
 import type { ScopeResolver } from './scope.ts';
 import { substituteDeep } from './substitute.ts';
 import type { SourceDocument } from './yaml.ts';
@@ -61,10 +62,15 @@ function validate(value: unknown, origin: string): PlacedObject {
   if (!isRecord(metadata)) return fail(`${kind} has no metadata`);
   const { name, namespace } = metadata;
   if (typeof name !== 'string' || name === '') {
-    return fail(
-      `${kind} has no metadata.name` +
-        ('generateName' in metadata ? ' (generateName is not supported in GitOps)' : ''),
-    );
+    const generateName = metadata['generateName'];
+    if (typeof generateName !== 'string' || generateName === '') return fail(`${kind} has no metadata.name`);
+    // A hook runs as a new object each time, so it may be named by the API server; a kept object may not.
+    if (!isHookObject({ metadata: metadata as KubeObject['metadata'] })) {
+      return fail(
+        `${kind} ${generateName}*: generateName is only allowed for hooks (${HELM_HOOK} or ${ARGO_HOOK}); an object Converge keeps in sync needs metadata.name`,
+      );
+    }
+    metadata['name'] = '';
   }
   if (namespace !== undefined && (typeof namespace !== 'string' || namespace === '')) {
     return fail(`${kind} ${name}: metadata.namespace must be a non-empty string`);
@@ -92,6 +98,11 @@ export function placeObjects(
       object.metadata.namespace = targetNamespace;
     }
     const ns = object.metadata.namespace ?? '';
+    // Hooks named by generateName are new objects each run: no two of them can clash.
+    if (object.metadata.name === '') {
+      out.push(object);
+      continue;
+    }
     const key = [groupOf(object.apiVersion), object.kind, ns, object.metadata.name].join('\u0000');
     const first = seen.get(key);
     if (first !== undefined) {

@@ -27,6 +27,8 @@ export interface RenderInput {
   /** Scope of kinds this module does not know, typically backed by API discovery. */
   isClusterScoped?: ScopeLookup;
   limits?: Partial<RenderLimits>;
+  /** spec.allowEmpty: a render with no objects is accepted instead of failing. */
+  allowEmpty?: boolean;
   signal?: AbortSignal;
 }
 
@@ -57,13 +59,17 @@ async function render(input: RenderInput): Promise<KubeObject[]> {
   const vars = input.substitute ?? {};
 
   let placed: PlacedObject[];
+  let mode: 'file' | 'kustomize' | 'helm' | 'plain';
   if ((await stat(source)).isFile()) {
+    mode = 'file';
     placed = await readPlainFiles(checkout, [source], budget, vars, input.signal);
   } else if (await findKustomization(source)) {
+    mode = 'kustomize';
     const out = await kustomizeBuild(checkout, source, input.tools.kubectl, limits, input.signal);
     budget.addBytes('kustomize output', Buffer.byteLength(out));
     placed = toObjects(parseDocuments(out, `kustomize build of ${checkout.display(source)}`, budget), vars);
   } else if (await isFile(path.join(source, 'Chart.yaml'))) {
+    mode = 'helm';
     const helm: HelmOptions = input.helm ?? {
       releaseName: path.basename(source),
       namespace: input.targetNamespace ?? 'default',
@@ -72,6 +78,7 @@ async function render(input: RenderInput): Promise<KubeObject[]> {
     budget.addBytes('helm output', Buffer.byteLength(out));
     placed = toObjects(splitHelmOutput(out, checkout.display(source), budget), vars);
   } else {
+    mode = 'plain';
     const filter = pathFilter(input.include, input.exclude);
     const files = await walkFiles(checkout, source, {
       wantFile: (rel, name) => MANIFEST_FILE.test(name) && !TOOL_FILES.has(name) && filter(rel),
@@ -89,6 +96,26 @@ async function render(input: RenderInput): Promise<KubeObject[]> {
   }
 
   input.signal?.throwIfAborted();
+  if (placed.length === 0 && !input.allowEmpty) {
+    const where = `"${checkout.display(source)}"`;
+    const found =
+      mode === 'kustomize'
+        ? 'the kustomize build produced no objects'
+        : mode === 'helm'
+          ? 'helm template produced no objects'
+          : mode === 'file'
+            ? 'the file holds no Kubernetes object'
+            : await describeDirectory(
+                checkout,
+                source,
+                pathFilter(input.include, input.exclude),
+                input.signal,
+              );
+    throw new ConvergeError(
+      'RenderFailed',
+      `no manifests at ${where}: ${found} (set spec.allowEmpty: true if an empty set is intended)`,
+    );
+  }
   const scopes = scopeResolver(
     placed.filter((p) => isCrd(p.object)).map((p) => p.object),
     input.isClusterScoped,
@@ -118,6 +145,38 @@ async function readPlainFiles(
     out.push(...toObjects(docs, vars));
   }
   return out;
+}
+
+/** What a plain directory without objects holds instead, e.g. `3 .jsonnet files found; Converge renders …`. */
+async function describeDirectory(
+  checkout: Checkout,
+  dir: string,
+  filter: (rel: string) => boolean,
+  signal?: AbortSignal,
+): Promise<string> {
+  const files = await walkFiles(checkout, dir, { wantFile: () => true, signal });
+  const manifests = files.filter((f) => MANIFEST_FILE.test(f.rel) && !TOOL_FILES.has(path.basename(f.rel)));
+  const selected = manifests.filter((f) => filter(f.rel));
+  if (selected.length > 0)
+    return `${plural(selected.length, 'YAML/JSON file')} found, none holds a Kubernetes object (apiVersion, kind, metadata)`;
+  if (manifests.length > 0)
+    return `include/exclude match none of the ${plural(manifests.length, 'YAML/JSON file')}`;
+  if (files.length === 0) return 'the directory is empty';
+  const byExtension = new Map<string, number>();
+  for (const f of files) {
+    const ext = path.extname(f.rel) || path.basename(f.rel);
+    byExtension.set(ext, (byExtension.get(ext) ?? 0) + 1);
+  }
+  const shown = [...byExtension]
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .slice(0, 3)
+    .map(([ext, n]) => plural(n, `${ext} file`));
+  if (byExtension.size > 3) shown.push('…');
+  return `${shown.join(', ')} found; Converge renders YAML/JSON, kustomize and Helm`;
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
 /** Names each helm document by its `# Source:` template, so errors point into the chart. */

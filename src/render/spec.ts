@@ -27,6 +27,7 @@ export function renderInputFor(
     exclude: spec.exclude,
     substitute: spec.substitute,
     targetNamespace: spec.targetNamespace ?? source.namespace,
+    allowEmpty: spec.allowEmpty,
     helm: {
       values: spec.helm?.values ?? {},
       releaseName: spec.helm?.releaseName ?? source.name,

@@ -12,7 +12,9 @@ export interface EventSpec {
     | 'Pruned'
     | 'ReconcileFailed'
     /** On a Notifier: a notification given up on (notify/). */
-    | 'DeliveryFailed';
+    | 'DeliveryFailed'
+    // A push webhook woke the GitSource (src/webhook), once per push.
+    | 'PushReceived';
   note: string;
 }
 

@@ -10,6 +10,7 @@ export type Step =
   | 'render'
   | 'plan'
   | 'apply'
+  | 'hooks'
   | 'prune'
   | 'wait'
   | 'report';
@@ -23,6 +24,7 @@ const STEP_REASON: Record<Step, FailureReason> = {
   render: 'RenderFailed',
   plan: 'ApplyFailed',
   apply: 'ApplyFailed',
+  hooks: 'HookFailed',
   prune: 'PruneFailed',
   wait: 'HealthCheckFailed',
   report: 'ApplyFailed',
@@ -37,6 +39,7 @@ const STEP_ACTIVITY: Record<Step, string> = {
   render: 'rendering manifests',
   plan: 'planning (server-side dry-run)',
   apply: 'applying',
+  hooks: 'running hooks',
   prune: 'pruning',
   wait: 'waiting for health',
   report: 'writing status',

@@ -1,6 +1,13 @@
 // Builds GitSource status for each outcome of a reconcile: pure functions of the old status and the facts.
-import { sanitizeMessage, type Condition, type GitSourceStatus, type InventoryEntry } from '../api/index.ts';
 import {
+  sanitizeMessage,
+  type Condition,
+  type GitSourceStatus,
+  type HookRecord,
+  type InventoryEntry,
+} from '../api/index.ts';
+import {
+  findCondition,
   mergeConditions,
   revisionChangeMessage,
   shortRevision,
@@ -22,12 +29,15 @@ export interface StatusContext {
   generation: number | undefined;
   now: string;
   requestedAt?: string | undefined;
+  /** Hooks completed for a revision, when this pass ran some (kept from the old status otherwise). */
+  hooks?: HookRecord | undefined;
 }
 
 function base(ctx: StatusContext, conditions: Condition[], extra: Partial<GitSourceStatus>): GitSourceStatus {
   const next: GitSourceStatus = { ...(ctx.old ?? {}), ...extra, conditions };
   if (ctx.generation !== undefined) next.observedGeneration = ctx.generation;
   if (ctx.requestedAt !== undefined) next.lastHandledReconcileAt = ctx.requestedAt;
+  if (ctx.hooks !== undefined) next.hooks = ctx.hooks;
   return next;
 }
 
@@ -66,9 +76,19 @@ export function progressingStatus(
   },
 ): GitSourceStatus {
   const applied = ctx.old?.lastAppliedRevision;
+  const ready = findCondition(ctx.old?.conditions, 'Ready');
+  // After a failure, Ready keeps saying what failed until a pass succeeds; Reconciling shows the retry.
+  const retrying = ready?.status === 'False' && ready.reason !== 'Suspended';
   const updates: ConditionUpdate[] = [
-    { type: 'Ready', status: 'Unknown', reason: 'Progressing', message: f.step },
-    { type: 'Reconciling', status: 'True', reason: 'Progressing', message: f.step },
+    ...(retrying
+      ? []
+      : [{ type: 'Ready', status: 'Unknown', reason: 'Progressing', message: f.step } as const]),
+    {
+      type: 'Reconciling',
+      status: 'True',
+      reason: retrying ? 'ProgressingWithRetry' : 'Progressing',
+      message: retrying ? `${f.step} (retrying after ${ready.reason})` : f.step,
+    },
     changedCondition(applied, f.revision),
     { type: 'Converged', status: 'False', reason: 'Progressing', message: f.step },
   ];

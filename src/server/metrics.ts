@@ -12,6 +12,7 @@ export interface Metrics {
   apiRequests: Counter<'verb' | 'code'>;
   isLeader: Gauge;
   notifications: Counter<'type' | 'result'>;
+  webhookRequests: Counter<'provider' | 'result'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -72,6 +73,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'converge_notifications_total',
       help: 'Notifier deliveries by type and result (success, failure, dropped, duplicate, held)',
       labelNames: ['type', 'result'],
+      registers,
+    }),
+    webhookRequests: new Counter({
+      name: 'converge_webhook_requests_total',
+      help: 'Push webhook requests by provider and result (matched, unmatched, ping, ignored, replayed, unauthorized, …)',
+      labelNames: ['provider', 'result'],
       registers,
     }),
   };

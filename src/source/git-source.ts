@@ -1,9 +1,9 @@
 // The source stage: resolves a GitSource's ref with one ls-remote and keeps a per-GitSource shallow checkout of it.
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { asConvergeError, type GitRef } from '../api/index.ts';
 import { prepareAuth, type GitCredentials, type PreparedAuth } from './credentials.ts';
@@ -69,6 +69,11 @@ export interface GitSource {
   forget(key: string): Promise<void>;
   /** Closes every SSH connection kept open for reuse (shutdown). */
   close(): Promise<void>;
+  /**
+   * Deletes the caches of every key not in `keys` (GitSources deleted while the operator was down, or
+   * moved to another shard); returns the directory names removed.
+   */
+  retainOnly(keys: Iterable<string>): Promise<string[]>;
   /** Running totals of git processes, ls-remotes and fetches. */
   stats(): Readonly<GitStats>;
 }
@@ -130,9 +135,20 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     );
   }
 
+  /** Keys whose work is running right now (their caches are never collected). */
+  const active = new Set<string>();
+
   function serialize<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = chains.get(key) ?? Promise.resolve();
-    const next = previous.then(work, work);
+    const run = async () => {
+      active.add(key);
+      try {
+        return await work();
+      } finally {
+        active.delete(key);
+      }
+    };
+    const next = previous.then(run, run);
     const tail = next.catch(() => undefined);
     chains.set(key, tail);
     void tail.then(() => {
@@ -325,6 +341,21 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         masters.delete(key);
         await rm(paths(key).root, { recursive: true, force: true });
       });
+    },
+
+    async retainOnly(keys) {
+      const keep = new Set([...keys, ...active].map((k) => basename(paths(k).root)));
+      let entries: string[];
+      try {
+        entries = await readdir(workDir);
+      } catch {
+        return [];
+      }
+      const stale = entries.filter((name) => !keep.has(name));
+      for (const key of [...checkedOut.keys()])
+        if (stale.includes(basename(paths(key).root))) checkedOut.delete(key);
+      await Promise.all(stale.map((name) => rm(join(workDir, name), { recursive: true, force: true })));
+      return stale;
     },
 
     async close() {

@@ -1,7 +1,7 @@
 // `npm run demo` end to end, on its own embedded control plane, asserting on what it narrates.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -31,5 +31,17 @@ describe('npm run demo', () => {
     expect(plain).toMatch(/Drift corrected in \d+ ms: replicas back to 3/);
     expect(plain).toMatch(/DriftCorrected\s+Corrected Deployment\/demo\/web/);
     expect(plain).toMatch(/Demo finished/);
+    if (inject('podsRun')) {
+      // wait: true on fake nodes: each rollout is narrated, and finishes before its Converged event.
+      const rolledOut = (ready: number, converged: number) => {
+        const at = plain.indexOf(`deployment/web: ${ready}/${ready} pods Ready`);
+        return at >= 0 && at < converged;
+      };
+      const convergedAt = [...plain.matchAll(/Converged\s+Applied revision/g)].map((m) => m.index);
+      expect(convergedAt.length, plain).toBeGreaterThanOrEqual(2);
+      expect(rolledOut(2, convergedAt[0]!), plain).toBe(true);
+      expect(rolledOut(3, convergedAt[1]!), plain).toBe(true);
+      expect(plain.indexOf('deployment/web: 3/3 pods Ready')).toBeGreaterThan(convergedAt[0]!);
+    }
   }, 120_000);
 });

@@ -25,7 +25,12 @@ describe('events', () => {
     const [good, bad] = await Promise.all([fixture.createRepo('good'), fixture.createRepo('bad')]);
     await Promise.all([
       commitFiles(good, { 'cm.yaml': configMap('quiet', { v: '1' }) }, 'good'),
-      commitFiles(bad, { 'broken.yaml': 'kind: ConfigMap\nmetadata: [\n' }, 'broken'),
+      // A kind with no CRD: retried (a render failure would stall instead, with no retries to watch).
+      commitFiles(
+        bad,
+        { 'w.yaml': 'apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\n' },
+        'no CRD',
+      ),
     ]);
     await applyGitSource(ns, 'good', { url: http.url('good'), interval: '5s', targetNamespace: ns });
     await applyGitSource(ns, 'bad', {
@@ -35,7 +40,7 @@ describe('events', () => {
       targetNamespace: ns,
     });
     await waitForCondition(ns, 'good', 'Ready', 'True');
-    await waitForCondition(ns, 'bad', 'Ready', 'False', { reason: 'RenderFailed' });
+    await waitForCondition(ns, 'bad', 'Ready', 'False', { reason: 'ApplyFailed' });
 
     const goodEvents = await eventsFor(ns, 'good');
     const badEvents = await eventsFor(ns, 'bad');

@@ -20,9 +20,13 @@ beforeAll(async () => {
 afterAll(() => stopJourney(journey));
 
 describe('health wait', () => {
-  it('a new commit cancels a health wait that cannot succeed (no kubelet runs pods here)', async () => {
+  it('a new commit cancels a health wait that cannot succeed', async () => {
     const repo = await fixture.createRepo('stuck');
-    await commitFiles(repo, { 'web.yaml': deployment('web', 1) }, 'a Deployment that never becomes ready');
+    await commitFiles(
+      repo,
+      { 'web.yaml': deployment('web', 1, 'nginx:1.27', 'never-ready') },
+      'a Deployment that never becomes ready',
+    );
     await applyGitSource(ns, 'stuck', {
       url: http.url('stuck'),
       interval: '5s',
@@ -55,7 +59,7 @@ describe('health wait', () => {
 
   it('a wait that runs out of time is HealthCheckFailed, naming the object that is not ready', async () => {
     const repo = await fixture.createRepo('slow');
-    await commitFiles(repo, { 'api.yaml': deployment('api', 2) }, 'never ready');
+    await commitFiles(repo, { 'api.yaml': deployment('api', 2, 'nginx:1.27', 'never-ready') }, 'never ready');
     await applyGitSource(ns, 'slow', {
       url: http.url('slow'),
       interval: '5s',

@@ -1,10 +1,12 @@
 // vitest globalSetup for the "cluster" project: one real control plane shared by every test file,
-// with the GitSource and Notifier CRDs installed by real kubectl. Each test isolates itself in its own namespace.
+// with fake kwok nodes (pods run) when the binaries exist, and the GitSource and Notifier CRDs
+// installed by real kubectl. Each test isolates itself in its own namespace.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import {
+  canRunPods,
   ensureControlPlaneBinaries,
   resolveClientTools,
   startLocalCluster,
@@ -22,7 +24,9 @@ export default async function setup(project: TestProject) {
     // Tests pin the bundled kubectl/helm versions unless told otherwise.
     searchPath: false,
   });
-  const cluster = await startLocalCluster({ binDir, controllerManager: true, log });
+  const podsRun = canRunPods(binDir);
+  // Without them (KUBEBUILDER_ASSETS from setup-envtest) the build script has said so in one line.
+  const cluster = await startLocalCluster({ binDir, controllerManager: true, nodes: podsRun ? 3 : 0, log });
   try {
     const kubectl = (...args: string[]) =>
       run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args]);
@@ -49,6 +53,7 @@ export default async function setup(project: TestProject) {
   project.provide('kubectl', tools.kubectl);
   project.provide('helm', tools.helm);
   project.provide('controlPlaneBin', binDir);
+  project.provide('podsRun', podsRun);
   return async () => {
     await cluster.stop();
   };
@@ -60,5 +65,7 @@ declare module 'vitest' {
     kubectl: string;
     helm: string;
     controlPlaneBin: string;
+    /** kube-scheduler and kwok fake nodes run: pods become Running/Ready, rollouts finish. */
+    podsRun: boolean;
   }
 }

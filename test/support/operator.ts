@@ -8,6 +8,8 @@ export interface OperatorProcess {
   child: Process['child'];
   healthPort(): Promise<number>;
   metricsPort(): Promise<number>;
+  /** Port of the push webhook receiver; undefined when it is off (no secret configured). */
+  webhookPort(): Promise<number | undefined>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -35,6 +37,7 @@ export async function startOperator(
     child: op.child,
     healthPort: async () => op.healthPort,
     metricsPort: async () => op.metricsPort,
+    webhookPort: async () => op.webhookPort,
     stop: op.stop,
   };
 }

@@ -1,5 +1,6 @@
 // `converge diff NAME`: what applying the render would change in the live cluster (server-side dry-run); exit 0/1/2.
 import { parseSpec } from '../../api/index.ts';
+import { classifyObjects } from '../../hooks/index.ts';
 import { planChanges } from '../../plan/index.ts';
 import { CliError, requireName, type Command } from '../command.ts';
 import { renderDesired, RENDER_FLAGS } from '../desired.ts';
@@ -39,7 +40,9 @@ export const diff: Command = {
     const spec = parsed.spec;
     const desired = await renderDesired(ctx, gs, args.values, gs.metadata.namespace);
     const client = await ctx.client();
-    const changeSet = await planChanges(client, client.mapper, desired.objects, {
+    // As the operator: Helm / Argo CD hooks run around a revision and are never planned.
+    const managed = classifyObjects(desired.objects, { install: !gs.status?.lastAppliedRevision }).managed;
+    const changeSet = await planChanges(client, client.mapper, managed, {
       owner: { name, namespace: gs.metadata.namespace },
       ignore: spec.ignore,
       inventory: gs.status?.inventory?.entries ?? [],

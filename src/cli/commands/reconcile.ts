@@ -56,7 +56,9 @@ export function reconcileOutcome(gs: ListedGitSource, at: string): Outcome {
       ok: true,
       line: `✔ ${gs.metadata.namespace}/${gs.metadata.name} is Ready at ${shortRevision(gs.status?.lastAppliedRevision)}: ${ready.message}`,
     };
-  if (handled && ready?.status === 'False')
+  // Ready stays False with the last failure while a retry runs: only a pass that ended (no
+  // Reconciling) decides.
+  if (handled && ready?.status === 'False' && reconciling?.status !== 'True')
     return {
       done: true,
       ok: false,

@@ -14,15 +14,19 @@ import {
 export function deploymentHealth(obj: KubeObject): HealthResult {
   const stale = staleGeneration(obj, true);
   if (stale) return stale;
-  const progressing = condition(obj, 'Progressing');
-  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
-    return result('Failed', obj, `rollout exceeded its progress deadline${explain(progressing)}`);
-  }
   const status = statusOf(obj) ?? {};
   const want = desiredReplicas(obj);
   const updated = num(status['updatedReplicas']) ?? 0;
   const total = num(status['replicas']) ?? 0;
   const available = num(status['availableReplicas']) ?? 0;
+  const progressing = condition(obj, 'Progressing');
+  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
+    return result(
+      'Failed',
+      obj,
+      `rollout exceeded its progress deadline with ${updated} of ${want} replicas updated, ${available} available${explain(progressing)}`,
+    );
+  }
   if (updated < want) return result('InProgress', obj, `${updated} of ${want} replicas updated`);
   if (total > updated)
     return result('InProgress', obj, `${total - updated} old replicas pending termination`);

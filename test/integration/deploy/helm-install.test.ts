@@ -122,8 +122,8 @@ describe('helm install, rbac.mode cluster-admin (default)', () => {
   it('creates the Deployment, whose 2 pods pass the restricted Pod Security Standard', async () => {
     const deploy = JSON.parse(await kubectlOk(['get', 'deployment', sa, '-n', ns, '-o', 'json']));
     expect(deploy.spec.replicas).toBe(2);
-    // No kubelet or scheduler here: the pods stay Pending, but the ReplicaSet controller creating
-    // them at all means admission accepted the pod spec.
+    // The pods only run on fake (kwok) nodes here, but the ReplicaSet controller creating them at
+    // all means admission accepted the pod spec.
     const pods = await eventually(
       async () => {
         const list = JSON.parse(await kubectlOk(['get', 'pods', '-n', ns, '-o', 'json']));

@@ -84,6 +84,23 @@ describe('reconcileOutcome', () => {
       ],
     });
     expect(reconcileOutcome(working, 'new')).toEqual({ done: false, step: 'Applying 1 to create' });
+    // A retry after a failure: Ready keeps the failure until the pass ends.
+    const retrying = gs({
+      lastHandledReconcileAt: 'new',
+      conditions: [
+        cond('Ready', 'False', 'RenderFailed', 'a.yaml: bad'),
+        cond(
+          'Reconciling',
+          'True',
+          'ProgressingWithRetry',
+          'Applying 1 to configure (retrying after RenderFailed)',
+        ),
+      ],
+    });
+    expect(reconcileOutcome(retrying, 'new')).toEqual({
+      done: false,
+      step: 'Applying 1 to configure (retrying after RenderFailed)',
+    });
   });
   it('is done and ok on Ready=True, done and failed with reason and message on Ready=False', () => {
     const ok = gs({

@@ -1,6 +1,6 @@
 // `converge run` flags: defaults, env, and errors that name the flag.
 import { describe, expect, it } from 'vitest';
-import { parseRunOptions } from '../../../src/cli/options.ts';
+import { parseRunOptions, USAGE } from '../../../src/cli/options.ts';
 
 describe('parseRunOptions', () => {
   it('defaults: leader election on in-cluster, off outside', () => {
@@ -45,5 +45,33 @@ describe('parseRunOptions', () => {
     expect(() => parseRunOptions(['--ui-token-file', '/t'], {}, false)).toThrow(
       /^--ui-token-file:.*--ui-addr/,
     );
+  });
+  it('push webhook flags: :9292 by default, "off" or "" disables, secrets only as a file or Secret name', () => {
+    expect(parseRunOptions([], {}, false)).toMatchObject({ webhookAddr: ':9292' });
+    expect(parseRunOptions(['--webhook-addr', 'off'], {}, false).webhookAddr).toBe('');
+    expect(parseRunOptions(['--webhook-addr='], {}, false).webhookAddr).toBe('');
+    expect(
+      parseRunOptions(
+        [
+          '--webhook-addr',
+          '127.0.0.1:0',
+          '--webhook-secret-file',
+          '/s/token',
+          '--webhook-namespace-secret',
+          'converge-webhook',
+        ],
+        {},
+        false,
+      ),
+    ).toMatchObject({
+      webhookAddr: '127.0.0.1:0',
+      webhookSecretFile: '/s/token',
+      webhookNamespaceSecret: 'converge-webhook',
+    });
+    expect(() => parseRunOptions(['--webhook-namespace-secret', 'Bad_Name'], {}, false)).toThrow(
+      /^--webhook-namespace-secret:/,
+    );
+    for (const flag of ['--webhook-addr', '--webhook-secret-file', '--webhook-namespace-secret'])
+      expect(USAGE).toContain(flag);
   });
 });

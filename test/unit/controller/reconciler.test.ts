@@ -123,6 +123,9 @@ function harness(
     },
     deleteInventory: async () => [],
     forgetSource: async () => {},
+    hooks: async (_ctx, phase, list) => {
+      if (list.length) calls.push(`hooks:${phase}`);
+    },
     ...overrides,
   };
   const writer: GitSourceWriter = {
@@ -368,5 +371,54 @@ describe('Reconciler', () => {
       ['a', 'b'],
     ]);
     expect(h.writes).toHaveLength(writes); // nothing drifted: nothing written
+  });
+
+  // Issue 10: hooks around the revision, and a revision that cannot succeed stalls.
+  it('runs pre hooks before the apply and post hooks after the health wait, never planning them', async () => {
+    const hook = (name: string, phase: string): KubeObject => ({
+      ...configMap(name),
+      metadata: { name, namespace: 'apps', annotations: { 'argocd.argoproj.io/hook': phase } },
+    });
+    const planned: string[] = [];
+    const h = harness({
+      render: async () => [configMap('a'), hook('before', 'PreSync'), hook('after', 'PostSync')],
+    });
+    const basePlan = h.steps.plan;
+    h.steps.plan = async (ctx, desired, o) => {
+      planned.push(...desired.map((d) => d.metadata.name));
+      return basePlan(ctx, desired, o);
+    };
+    await h.reconciler.reconcile(gitSource({ wait: true }));
+    expect(h.calls).toEqual(['fetch', 'plan', 'hooks:pre', 'apply', 'prune', 'wait', 'hooks:post']);
+    expect(planned).toEqual(['a']);
+  });
+
+  it('stalls on a render failure at an unchanged commit, polls Git without retrying, and clears at the next commit', async () => {
+    let broken = true;
+    const h = harness({
+      render: async () => {
+        h.calls.push('render');
+        if (broken) throw new ConvergeError('RenderFailed', 'a.yaml: invalid YAML at line 3');
+        return [configMap('a')];
+      },
+    });
+    const gs = gitSource();
+    const first = await h.reconciler.reconcile(gs);
+    expect(first).toEqual({ kind: 'requeue', afterMs: 60_000 });
+    expect(findCondition(gs.status?.conditions, 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'RenderFailed',
+    });
+    h.calls.length = 0;
+    const writes = h.writes.length;
+    await h.reconciler.reconcile(gs);
+    expect(h.calls).toEqual(['resolve']);
+    expect(h.writes).toHaveLength(writes);
+
+    broken = false;
+    h.commit.value = 'b'.repeat(40);
+    await h.reconciler.reconcile(gs);
+    expect(findCondition(gs.status?.conditions, 'Stalled')).toBeUndefined();
+    expect(findCondition(gs.status?.conditions, 'Ready')?.status).toBe('True');
   });
 });

@@ -141,6 +141,8 @@ describe('helm template, default values', () => {
       '--health-addr=:8081',
       '--work-dir=/tmp/converge',
       '--ui-addr=127.0.0.1:9090',
+      // No webhook secret configured: no receiver, no port.
+      '--webhook-addr=off',
     ]);
     const port = (name: string) => c.ports.find((p: { name: string }) => p.name === name)?.containerPort;
     expect(port('http-metrics')).toBe(8080);
@@ -493,6 +495,121 @@ describe('helm template, tenant mode', () => {
       resourceNames: ['deployer'],
       verbs: ['impersonate'],
     });
+  });
+});
+
+describe('helm template, push webhooks', () => {
+  it('serves the receiver with the secret mounted as a file, behind a Service', async () => {
+    const docs = await render('--set', 'webhook.secretName=hook-secret');
+    const deploy = only(docs, 'Deployment');
+    const pod = deploy.spec.template.spec;
+    const c = pod.containers[0];
+    const [, ...args] = c.args as string[];
+    expect(args).toEqual(
+      expect.arrayContaining(['--webhook-addr=:9292', '--webhook-secret-file=/etc/converge/webhook/token']),
+    );
+    expect(
+      parseRunOptions(args, { KUBERNETES_SERVICE_HOST: '10.0.0.1', POD_NAME: 'p' }, false),
+    ).toMatchObject({
+      webhookAddr: ':9292',
+      webhookSecretFile: '/etc/converge/webhook/token',
+    });
+    expect(c.ports).toContainEqual({ name: 'http-webhook', containerPort: 9292, protocol: 'TCP' });
+    expect(c.volumeMounts).toContainEqual({
+      name: 'webhook-secret',
+      mountPath: '/etc/converge/webhook',
+      readOnly: true,
+    });
+    expect(pod.volumes).toContainEqual({
+      name: 'webhook-secret',
+      secret: {
+        secretName: 'hook-secret',
+        defaultMode: 0o440 /* 288 */,
+        items: [{ key: 'token', path: 'token' }],
+      },
+    });
+    // The secret never reaches argv or the environment: only its file path does.
+    expect(JSON.stringify(c.env)).not.toContain('hook-secret');
+    const service = only(docs, 'Service', 'conv-converge-webhook');
+    expect(service.spec.ports).toEqual([
+      { name: 'http-webhook', port: 9292, targetPort: 'http-webhook', protocol: 'TCP' },
+    ]);
+    for (const [k, v] of Object.entries(service.spec.selector))
+      expect(deploy.spec.template.metadata.labels[k]).toBe(v);
+    expect(docs.filter((d) => d.kind === 'Ingress')).toEqual([]);
+  });
+
+  it('renders the optional Ingress, ports and per-namespace secrets from values', async () => {
+    const docs = await render(
+      ...tenantArgs,
+      '--set',
+      'webhook.namespaceSecretName=converge-webhook',
+      '--set',
+      'webhook.port=9393',
+      '--set',
+      'webhook.service.port=80',
+      '--set',
+      'webhook.service.type=LoadBalancer',
+      '--set',
+      'webhook.ingress.enabled=true',
+      '--set',
+      'webhook.ingress.host=hooks.example.com',
+      '--set',
+      'webhook.ingress.className=nginx',
+      '--set',
+      'webhook.ingress.path=/converge/',
+      '--set',
+      'webhook.ingress.tls[0].secretName=hooks-tls',
+      '--set',
+      'webhook.ingress.tls[0].hosts[0]=hooks.example.com',
+    );
+    const c = only(docs, 'Deployment').spec.template.spec.containers[0];
+    expect(c.args).toEqual(
+      expect.arrayContaining(['--webhook-addr=:9393', '--webhook-namespace-secret=converge-webhook']),
+    );
+    expect(c.args.some((a: string) => a.startsWith('--webhook-secret-file'))).toBe(false);
+    expect(c.ports).toContainEqual({ name: 'http-webhook', containerPort: 9393, protocol: 'TCP' });
+    const service = only(docs, 'Service', 'conv-converge-webhook');
+    expect(service.spec).toMatchObject({
+      type: 'LoadBalancer',
+      ports: [{ port: 80, targetPort: 'http-webhook' }],
+    });
+    const ingress = only(docs, 'Ingress');
+    expect(ingress.apiVersion).toBe('networking.k8s.io/v1');
+    expect(ingress.spec).toEqual({
+      ingressClassName: 'nginx',
+      tls: [{ secretName: 'hooks-tls', hosts: ['hooks.example.com'] }],
+      rules: [
+        {
+          host: 'hooks.example.com',
+          http: {
+            paths: [
+              {
+                path: '/converge/',
+                pathType: 'Prefix',
+                backend: { service: { name: 'conv-converge-webhook', port: { name: 'http-webhook' } } },
+              },
+            ],
+          },
+        },
+      ],
+    });
+  });
+
+  it.each([
+    [['webhook.port=0'], /\/webhook\/port.*minimum/],
+    [['webhook.secretName=Bad_Name'], /\/webhook\/secretName.*pattern/],
+    [['webhook.service.type=ExternalName'], /\/webhook\/service\/type.*one of/],
+    [['webhook.token=abc'], /additional properties 'token' not allowed/],
+    [['webhook.secretName=s', 'webhook.ingress.enabled=true'], /webhook\.ingress\.host: the Ingress needs/],
+    [
+      ['webhook.ingress.enabled=true', 'webhook.ingress.host=h'],
+      /webhook\.ingress\.enabled: needs webhook\.secretName/,
+    ],
+  ])('rejects %j', async (sets, message) => {
+    const r = await helm(['template', 'conv', chart, ...sets.flatMap((s) => ['--set', s])]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
   });
 });
 

@@ -104,7 +104,7 @@ describe('Deployment', () => {
     expect(assessHealth(deployment(2, 3, stuck))).toEqual({
       status: 'Failed',
       message:
-        'Deployment apps/web: rollout exceeded its progress deadline (ProgressDeadlineExceeded: ReplicaSet "web-7f8" has timed out progressing.)',
+        'Deployment apps/web: rollout exceeded its progress deadline with 1 of 3 replicas updated, 3 available (ProgressDeadlineExceeded: ReplicaSet "web-7f8" has timed out progressing.)',
     });
   });
 

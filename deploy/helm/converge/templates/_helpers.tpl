@@ -47,7 +47,18 @@ app.kubernetes.io/part-of: converge
 {{- define "converge.leaseName" -}}converge-leader{{- end -}}
 
 {{/* Fails the render early on combinations the schema cannot express well. */}}
+{{/* The push webhook receiver runs when some secret can sign requests: "true" or "". */}}
+{{- define "converge.webhookEnabled" -}}
+{{- if or .Values.webhook.secretName .Values.webhook.namespaceSecretName -}}true{{- end -}}
+{{- end -}}
+
 {{- define "converge.validate" -}}
+{{- if and .Values.webhook.ingress.enabled (not .Values.webhook.ingress.host) -}}
+{{- fail "webhook.ingress.host: the Ingress needs the host name your Git host posts to" -}}
+{{- end -}}
+{{- if and .Values.webhook.ingress.enabled (not (and (include "converge.webhookEnabled" .) .Values.webhook.service.enabled)) -}}
+{{- fail "webhook.ingress.enabled: needs webhook.secretName (or namespaceSecretName) and webhook.service.enabled" -}}
+{{- end -}}
 {{- if and (eq .Values.rbac.mode "tenant") (not .Values.rbac.tenantNamespaces) -}}
 {{- fail "rbac.tenantNamespaces: tenant mode needs at least one namespace the operator may deploy into" -}}
 {{- end -}}
