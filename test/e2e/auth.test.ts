@@ -86,16 +86,24 @@ describe('git authentication', () => {
   });
 
   it('SSH with an identity and known_hosts', async () => {
-    await applySecret('ssh-auth', { identity: ssh.identity, known_hosts: ssh.knownHosts });
-    await applyGitSource(ns, 'ssh', {
-      url: ssh.url('private'),
-      path: '.',
-      interval: '5s',
-      targetNamespace: ns,
-      secretRef: { name: 'ssh-auth' },
-    });
-    const ok = await waitForCondition(ns, 'ssh', 'Ready', 'True');
-    expect(ok.status?.lastAppliedRevision).toMatch(/^main@sha1:[0-9a-f]{40}$/);
+    // The same repository as the http source: its objects go to another namespace, since one object
+    // has one owning GitSource.
+    const target = await createNamespace('auth-ssh');
+    try {
+      await applySecret('ssh-auth', { identity: ssh.identity, known_hosts: ssh.knownHosts });
+      await applyGitSource(ns, 'ssh', {
+        url: ssh.url('private'),
+        path: '.',
+        interval: '5s',
+        targetNamespace: target,
+        secretRef: { name: 'ssh-auth' },
+      });
+      const ok = await waitForCondition(ns, 'ssh', 'Ready', 'True');
+      expect(ok.status?.lastAppliedRevision).toMatch(/^main@sha1:[0-9a-f]{40}$/);
+      expect((await getObject(target, 'configmap', 'private-config'))?.data).toEqual({ from: 'private' });
+    } finally {
+      await deleteNamespace(target);
+    }
   });
 
   it('no credential appears in operator logs, GitSource status or events', async () => {
