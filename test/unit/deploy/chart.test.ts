@@ -613,6 +613,41 @@ describe('helm template, push webhooks', () => {
   });
 });
 
+describe('helm template, sharding', () => {
+  const argsOf = (docs: Rendered[]) =>
+    only(docs, 'Deployment').spec.template.spec.containers[0].args as string[];
+  const leaseRule = (docs: Rendered[]) =>
+    (only(docs, 'Role', 'conv-converge-leader-election').rules as { resourceNames?: string[] }[]).find(
+      (r) => r.resourceNames,
+    )?.resourceNames;
+
+  it('a shard release reconciles only its labelled GitSources and elects its leader through its own Lease', async () => {
+    const docs = await render('--set', 'sharding.shard=team-a', '--set', 'labelSelector=env=prod');
+    const args = argsOf(docs);
+    expect(args).toContain('--label-selector=gitops.converge.dev/shard=team-a,env=prod');
+    expect(args).toContain('--lease-name=converge-leader-team-a');
+    expect(leaseRule(docs)).toEqual(['converge-leader-team-a']);
+    const [, ...flags] = args;
+    expect(parseRunOptions(flags, { POD_NAME: 'p', POD_NAMESPACE: 'converge-system' }, false)).toMatchObject({
+      labelSelector: 'gitops.converge.dev/shard=team-a,env=prod',
+      leaseName: 'converge-leader-team-a',
+    });
+  });
+
+  it('the default release of a sharded install skips labelled GitSources and keeps the default Lease', async () => {
+    const docs = await render('--set', 'sharding.enabled=true');
+    expect(argsOf(docs)).toContain('--label-selector=!gitops.converge.dev/shard');
+    expect(argsOf(docs).some((a) => a.startsWith('--lease-name'))).toBe(false);
+    expect(leaseRule(docs)).toEqual(['converge-leader']);
+  });
+
+  it('refuses a shard name that cannot be a label value and Lease name', async () => {
+    const r = await helm(['template', 'conv', chart, '--set', 'sharding.shard=Team_A']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/sharding\/shard/);
+  });
+});
+
 describe('values.schema.json', () => {
   it.each([
     ['replicas=-1', /\/replicas.*minimum/],

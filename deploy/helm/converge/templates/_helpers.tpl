@@ -44,7 +44,23 @@ app.kubernetes.io/part-of: converge
 {{- end -}}
 
 {{/* The Lease name is fixed by the operator (one leader per release namespace). */}}
-{{- define "converge.leaseName" -}}converge-leader{{- end -}}
+{{- define "converge.leaseName" -}}
+{{- if .Values.sharding.shard -}}converge-leader-{{ .Values.sharding.shard }}{{- else -}}converge-leader{{- end -}}
+{{- end -}}
+
+{{/* --label-selector: the shard's own label, or (default release of a sharded install) no shard label; plus labelSelector. */}}
+{{- define "converge.labelSelector" -}}
+{{- $parts := list -}}
+{{- if .Values.sharding.shard -}}
+{{- $parts = append $parts (printf "gitops.converge.dev/shard=%s" .Values.sharding.shard) -}}
+{{- else if .Values.sharding.enabled -}}
+{{- $parts = append $parts "!gitops.converge.dev/shard" -}}
+{{- end -}}
+{{- with .Values.labelSelector -}}
+{{- $parts = append $parts . -}}
+{{- end -}}
+{{- join "," $parts -}}
+{{- end -}}
 
 {{/* Fails the render early on combinations the schema cannot express well. */}}
 {{/* The push webhook receiver runs when some secret can sign requests: "true" or "". */}}
