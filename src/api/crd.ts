@@ -28,10 +28,7 @@ function structural(node: unknown): unknown {
   return out;
 }
 
-function openApiSchema(
-  specSchema: z.ZodType = GitSourceSpecSchema,
-  statusSchema: z.ZodType = GitSourceStatusSchema,
-): Json {
+function openApiSchema(specSchema: z.ZodType, statusSchema: z.ZodType): Json {
   const spec = structural(z.toJSONSchema(specSchema, { io: 'input', unrepresentable: 'any' })) as Json;
   const status = structural(z.toJSONSchema(statusSchema, { io: 'output' })) as Json;
   return {
@@ -50,19 +47,29 @@ function openApiSchema(
 const readyStatus = '.status.conditions[?(@.type=="Ready")].status';
 const readyMessage = '.status.conditions[?(@.type=="Ready")].message';
 
-export function gitSourceCrd(): Json {
+interface KindDefinition {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  printerColumns: Json[];
+  schema: Json;
+}
+
+/** A namespaced kind of this group, served and stored at VERSION, with a status subresource. */
+function crdFor(d: KindDefinition): Json {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${PLURAL}.${GROUP}` },
+    metadata: { name: `${d.plural}.${GROUP}` },
     spec: {
       group: GROUP,
       names: {
-        kind: KIND,
-        listKind: `${KIND}List`,
-        plural: PLURAL,
-        singular: 'gitsource',
-        shortNames: ['gs'],
+        kind: d.kind,
+        listKind: `${d.kind}List`,
+        plural: d.plural,
+        singular: d.singular,
+        shortNames: d.shortNames,
         categories: ['gitops'],
       },
       scope: 'Namespaced',
@@ -72,68 +79,61 @@ export function gitSourceCrd(): Json {
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Ready', type: 'string', jsonPath: readyStatus },
-            { name: 'Revision', type: 'string', jsonPath: '.status.lastAppliedRevision' },
-            { name: 'Status', type: 'string', jsonPath: readyMessage },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-            { name: 'URL', type: 'string', jsonPath: '.spec.url', priority: 1 },
-            { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1 },
-          ],
-          schema: { openAPIV3Schema: openApiSchema() },
+          additionalPrinterColumns: d.printerColumns,
+          schema: { openAPIV3Schema: d.schema },
         },
       ],
     },
   };
+}
+
+function toYaml(crd: Json, source: string): string {
+  return (
+    `# Generated from ${source} by \`npm run generate\`. Do not edit by hand.\n` +
+    yaml.dump(crd, { lineWidth: 120, noRefs: true, sortKeys: false })
+  );
+}
+
+export function gitSourceCrd(): Json {
+  return crdFor({
+    kind: KIND,
+    plural: PLURAL,
+    singular: 'gitsource',
+    shortNames: ['gs'],
+    printerColumns: [
+      { name: 'Ready', type: 'string', jsonPath: readyStatus },
+      { name: 'Revision', type: 'string', jsonPath: '.status.lastAppliedRevision' },
+      { name: 'Status', type: 'string', jsonPath: readyMessage },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'URL', type: 'string', jsonPath: '.spec.url', priority: 1 },
+      { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1 },
+    ],
+    schema: openApiSchema(GitSourceSpecSchema, GitSourceStatusSchema),
+  });
 }
 
 export function gitSourceCrdYaml(): string {
-  return (
-    '# Generated from src/api/gitsource.ts by `npm run generate`. Do not edit by hand.\n' +
-    yaml.dump(gitSourceCrd(), { lineWidth: 120, noRefs: true, sortKeys: false })
-  );
+  return toYaml(gitSourceCrd(), 'src/api/gitsource.ts');
 }
 
 export function notifierCrd(): Json {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${NOTIFIER_PLURAL}.${GROUP}` },
-    spec: {
-      group: GROUP,
-      names: {
-        kind: NOTIFIER_KIND,
-        listKind: `${NOTIFIER_KIND}List`,
-        plural: NOTIFIER_PLURAL,
-        singular: 'notifier',
-        shortNames: ['nf'],
-        categories: ['gitops'],
-      },
-      scope: 'Namespaced',
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Type', type: 'string', jsonPath: '.spec.type' },
-            { name: 'Ready', type: 'string', jsonPath: readyStatus },
-            { name: 'Status', type: 'string', jsonPath: readyMessage },
-            { name: 'Failed', type: 'integer', jsonPath: '.status.failedDeliveries' },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-            { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1 },
-          ],
-          schema: { openAPIV3Schema: openApiSchema(NotifierSpecSchema, NotifierStatusSchema) },
-        },
-      ],
-    },
-  };
+  return crdFor({
+    kind: NOTIFIER_KIND,
+    plural: NOTIFIER_PLURAL,
+    singular: 'notifier',
+    shortNames: ['nf'],
+    printerColumns: [
+      { name: 'Type', type: 'string', jsonPath: '.spec.type' },
+      { name: 'Ready', type: 'string', jsonPath: readyStatus },
+      { name: 'Status', type: 'string', jsonPath: readyMessage },
+      { name: 'Failed', type: 'integer', jsonPath: '.status.failedDeliveries' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1 },
+    ],
+    schema: openApiSchema(NotifierSpecSchema, NotifierStatusSchema),
+  });
 }
 
 export function notifierCrdYaml(): string {
-  return (
-    '# Generated from src/api/notifier.ts by `npm run generate`. Do not edit by hand.\n' +
-    yaml.dump(notifierCrd(), { lineWidth: 120, noRefs: true, sortKeys: false })
-  );
+  return toYaml(notifierCrd(), 'src/api/notifier.ts');
 }
