@@ -1,7 +1,6 @@
 // The composition root: flags and env → clients, stages and the controller; the only place that reads process.env.
 import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { parseRunOptions, runCli, USAGE, type CliIO, type RunOptions } from './cli/index.ts';
 import {
@@ -14,7 +13,7 @@ import {
   apiWriter,
   stageSteps,
 } from './controller/index.ts';
-import { KubeClient } from './kube/index.ts';
+import { KubeClient, loadClusterAccess } from './kube/index.ts';
 import { NotificationDispatcher } from './notify/index.ts';
 import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
@@ -38,20 +37,16 @@ function createLogger(opts: RunOptions): Logger {
   return pino({ level: opts.logLevel });
 }
 
-function loadKubeConfig(opts: RunOptions): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
-  return kc;
-}
-
 export async function run(argv: string[]): Promise<void> {
   const opts = parseRunOptions(argv, process.env, process.stdout.isTTY === true);
   const logger = createLogger(opts);
   const metrics = createMetrics();
-  const client = await KubeClient.fromKubeConfig(loadKubeConfig(opts), {
-    onRequest: (r) => metrics.apiRequests.inc({ verb: r.verb, code: String(r.code) }),
-  });
+  const client = await KubeClient.connect(
+    loadClusterAccess({ path: opts.kubeconfig, preferInCluster: true }),
+    {
+      onRequest: (r) => metrics.apiRequests.inc({ verb: r.verb, code: String(r.code) }),
+    },
+  );
   const tools = await resolveClientTools({
     kubectl: opts.kubectl,
     helm: opts.helm,
