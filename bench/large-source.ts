@@ -21,9 +21,10 @@
 //   --concurrency N   raw loop concurrency; the operator's per-object concurrency is 16 (default 16)
 //   --interval D      the GitSource's spec.interval; the no-op step waits for one pass (default 20s)
 //   --built           run the compiled operator (npm run build) instead of through tsx
+//   --log FILE        write the operator's log lines to FILE
 // Quick check: npx tsx bench/large-source.ts --objects 1000 --namespaces 10 --prune 100
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     interval: { type: 'string', default: '20s' },
     built: { type: 'boolean', default: false },
+    log: { type: 'string' },
   },
 });
 const total = Number(values.objects);
@@ -225,7 +227,9 @@ async function main(): Promise<void> {
       logLevel: 'info',
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
       args: ['--leader-elect=false'],
+      ...(values.log ? { onLine: (line: string) => appendFileSync(values.log!, `${line}\n`) } : {}),
     });
+    operator.child.on('exit', (code, signal) => out(`operator exited: code ${code}, signal ${signal}`));
     const pid = operator.child.pid!;
     const { metricsPort } = operator;
     const tail = () => operator.logs.slice(-10).join('\n');
