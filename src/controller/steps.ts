@@ -3,6 +3,7 @@
 import {
   canonicalObjectId,
   describeRef,
+  inventoryEntries,
   parseObjectId,
   type GitSource,
   type GitSourceSpec,
@@ -104,7 +105,7 @@ export function stageSteps({
         return !isNotFound(err);
       }
     }
-    return (other.status?.inventory?.entries ?? []).some((e) => canonicalObjectId(e.id) === id);
+    return inventoryEntries(other.status).some((e) => canonicalObjectId(e.id) === id);
   };
 
   const timed = async <T>(operation: string, fn: () => Promise<T>, count = (_: T) => true): Promise<T> => {
@@ -167,7 +168,7 @@ export function stageSteps({
       const changeSet = await planChanges(c, c.mapper, desired, {
         owner: ownerOf(gs),
         ignore: spec.ignore,
-        inventory: opts.withInventory === false ? undefined : (gs.status?.inventory?.entries ?? []),
+        inventory: opts.withInventory === false ? undefined : inventoryEntries(gs.status),
         force: spec.force,
         declaredBy,
         signal,

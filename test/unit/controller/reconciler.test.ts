@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import {
   ConvergeError,
+  inventoryEntries,
   objectId,
   refOf,
   type GitSource,
@@ -130,7 +131,7 @@ function harness(
   };
   const writer: GitSourceWriter = {
     async writeStatus(gs, status) {
-      writes.push({ status, inventory: (status.inventory?.entries ?? []).map((e) => e.id) });
+      writes.push({ status, inventory: inventoryEntries(status).map((e) => e.id) });
       gs.status = structuredClone(status);
       gs.metadata.resourceVersion = String(Number(gs.metadata.resourceVersion) + 1);
     },
