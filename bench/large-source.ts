@@ -123,9 +123,21 @@ function cpuOf(pid: number): number {
   }
 }
 
+/** The operator's /metrics; retried, as a busy operator may drop a kept-alive connection. */
+async function scrape(port: number): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** The operator's API requests by verb (its own counter; dry-runs count as PATCH there). */
 async function operatorRequests(port: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const text = await scrape(port);
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^converge_api_requests_total\{verb="(\w+)",code="(\d+)"\} (\d+)/gm))
     out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[3]);
@@ -133,7 +145,7 @@ async function operatorRequests(port: number): Promise<Record<string, number>> {
 }
 
 async function reconciles(port: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const text = await scrape(port);
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^converge_reconcile_total\{result="(\w+)"\} (\d+)/gm))
     out[m[1]!] = Number(m[2]);
