@@ -13,7 +13,14 @@ import {
 import { waitForHealthy, type ObjectHealth } from '../health/index.ts';
 import type { Hook, HookPhase } from '../hooks/index.ts';
 import { ApiError, isNotFound, type KubeClient } from '../kube/index.ts';
-import { changeLines, divergedMessage, hasChanges, planChanges, type ChangeSet } from '../plan/index.ts';
+import {
+  AppliedObjects,
+  changeLines,
+  divergedMessage,
+  hasChanges,
+  planChanges,
+  type ChangeSet,
+} from '../plan/index.ts';
 import { pruneStale } from '../prune/index.ts';
 import { renderInputFor, renderManifests, type ClientTools } from '../render/index.ts';
 import type { Metrics } from '../server/index.ts';
@@ -108,6 +115,19 @@ export function stageSteps({
     return inventoryEntries(other.status).some((e) => canonicalObjectId(e.id) === id);
   };
 
+  // issue 17: what this process applied, per GitSource and the identity it applies as; a commit
+  // that changes one object of 10,000 then dry-runs one. Lost on restart, like the rest of memory.
+  const applied = new Map<string, AppliedObjects>();
+  const appliedFor = (gs: GitSource, spec: GitSourceSpec) => {
+    const key = `${gs.metadata.uid}/${spec.serviceAccountName ?? ''}`;
+    let memory = applied.get(key);
+    if (!memory) {
+      memory = new AppliedObjects();
+      applied.set(key, memory);
+    }
+    return memory;
+  };
+
   const timed = async <T>(operation: string, fn: () => Promise<T>, count = (_: T) => true): Promise<T> => {
     const start = performance.now();
     const result = await fn();
@@ -171,6 +191,7 @@ export function stageSteps({
         inventory: opts.withInventory === false ? undefined : inventoryEntries(gs.status),
         force: spec.force,
         declaredBy,
+        applied: appliedFor(gs, spec),
         signal,
       });
       if (!spec.prune) changeSet.stale = [];
@@ -183,9 +204,15 @@ export function stageSteps({
       };
     },
 
-    async apply({ spec, client: c, signal, remainingMs }, plan, waves = {}) {
+    async apply({ gs, spec, client: c, signal, remainingMs }, plan, waves = {}) {
       // Throws on any rejected object: the reconciler never prunes after that.
-      await applyInWaves(c, plan.changeSet, { ...waves, force: spec.force, signal, timeoutMs: remainingMs });
+      await applyInWaves(c, plan.changeSet, {
+        ...waves,
+        force: spec.force,
+        signal,
+        timeoutMs: remainingMs,
+        applied: appliedFor(gs, spec),
+      });
     },
 
     async prune({ gs, spec, client: c, signal }, plan) {
@@ -216,6 +243,9 @@ export function stageSteps({
 
     hooks: (hooks, phase, list) => runHookPhase(hooks, phase, list),
 
-    forgetSource: (uid) => source.forget(uid),
+    forgetSource: (uid) => {
+      for (const key of applied.keys()) if (key.startsWith(`${uid}/`)) applied.delete(key);
+      return source.forget(uid);
+    },
   };
 }

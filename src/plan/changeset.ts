@@ -25,6 +25,8 @@ export interface PlannedObject {
   recreate?: boolean;
   /** gitops.converge.dev/ssa: IfNotPresent — created when missing, never updated. */
   createOnly: boolean;
+  /** With PlanOptions.applied: the digest of the desired form, recorded once the apply succeeded. */
+  digest?: string;
   /** With PlanOptions.withObjects: what the diff compared, Secret values masked. */
   compared?: ComparedObjects;
 }
