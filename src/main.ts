@@ -1,7 +1,6 @@
 // The composition root: flags and env → clients, stages and the controller; the only place that reads process.env.
 import { mkdirSync } from 'node:fs';
 import { basename } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { parseRunOptions, runCli, USAGE, type CliIO, type RunOptions } from './cli/index.ts';
 import {
@@ -12,9 +11,12 @@ import {
   Reconciler,
   SourceStateStore,
   apiWriter,
+  cacheKeysOf,
+  shareGitCaches,
+  type SharedCaches,
   stageSteps,
 } from './controller/index.ts';
-import { KubeClient } from './kube/index.ts';
+import { KubeClient, loadClusterAccess } from './kube/index.ts';
 import { NotificationDispatcher } from './notify/index.ts';
 import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
@@ -38,30 +40,32 @@ function createLogger(opts: RunOptions): Logger {
   return pino({ level: opts.logLevel });
 }
 
-function loadKubeConfig(opts: RunOptions): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
-  return kc;
-}
-
 export async function run(argv: string[]): Promise<void> {
   const opts = parseRunOptions(argv, process.env, process.stdout.isTTY === true);
   const logger = createLogger(opts);
   const metrics = createMetrics();
-  const client = await KubeClient.fromKubeConfig(loadKubeConfig(opts), {
-    onRequest: (r) => metrics.apiRequests.inc({ verb: r.verb, code: String(r.code) }),
-  });
+  const client = await KubeClient.connect(
+    loadClusterAccess({ path: opts.kubeconfig, preferInCluster: true }),
+    {
+      onRequest: (r) => metrics.apiRequests.inc({ verb: r.verb, code: String(r.code) }),
+    },
+  );
   const tools = await resolveClientTools({
     kubectl: opts.kubectl,
     helm: opts.helm,
     pathEnv: process.env.PATH,
   });
   mkdirSync(opts.workDir, { recursive: true });
+  // Set once the controller exists (it wakes the GitSources of a shared cache).
+  let sharing: SharedCaches | undefined = undefined;
   const source = createGitSource({
     workDir: opts.workDir,
     logger: logger.child({ stage: 'source' }),
     allowFileUrls: opts.allowFileUrls,
+    onRemoteCall: (operation, seconds) => {
+      metrics.gitFetchDuration.observe({ operation }, seconds);
+      if (operation === 'fetch') sharing?.fetched();
+    },
   });
 
   const events = new EventRecorder(client, opts.identity, logger);
@@ -92,7 +96,6 @@ export async function run(argv: string[]): Promise<void> {
       client,
       source,
       tools,
-      metrics,
       cachedGitSource: (ns, name) => cache.get(`${ns}/${name}`),
     }),
     writer: apiWriter(client, events, metrics, logger, (gs, before, after, emitted) =>
@@ -112,13 +115,20 @@ export async function run(argv: string[]): Promise<void> {
     // Caches of GitSources deleted while no operator ran have no DELETED event: collect them once.
     onFirstSync: (list) => {
       source
-        .retainOnly(list.map((gs) => gs.metadata.uid))
+        .retainOnly(list.flatMap((gs) => cacheKeysOf(gs)))
         .then((removed) => {
           if (removed.length)
             logger.info({ removed: removed.length }, 'removed git caches of deleted GitSources');
         })
         .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not collect old git caches'));
     },
+  });
+  sharing = shareGitCaches({
+    source,
+    cache,
+    reconcileNow: (key) => controller.reconcileNow(key),
+    metrics,
+    logger: logger.child({ stage: 'source' }),
   });
   const http = await startHttpEndpoints({
     metricsAddr: opts.metricsAddr,
@@ -155,10 +165,13 @@ export async function run(argv: string[]): Promise<void> {
       secrets: webhookSecrets,
       sources: () => cache.values(),
       // A standby replica (the Service may route to it) asks the leader through the annotation.
-      wake: (gs) =>
-        controller.reconcileNow(`${gs.metadata.namespace}/${gs.metadata.name}`)
+      // A push: the shared cache's last ls-remote answer is out of date for every GitSource using it.
+      wake: (gs) => {
+        source.expire(gs.metadata.uid);
+        return controller.reconcileNow(`${gs.metadata.namespace}/${gs.metadata.name}`)
           ? undefined
-          : requestReconcileByAnnotation(client, gs),
+          : requestReconcileByAnnotation(client, gs);
+      },
       events,
       metrics,
       logger,
@@ -215,6 +228,7 @@ export async function run(argv: string[]): Promise<void> {
     // The last transitions (a Converged just before shutdown) get a moment to go out.
     await notifier.stop(Math.min(5000, opts.shutdownGraceMs));
     await elector?.stop();
+    sharing.stop();
     await source.close();
     await http.close();
     await ui?.close();

@@ -1,8 +1,7 @@
 // What every CLI command shares: global flags, the kubeconfig → KubeClient, the namespace, GitSource reads and patches.
-import { KubeConfig } from '@kubernetes/client-node';
 import { ANNOTATION_REQUESTED_AT, type GitSource } from '../api/index.ts';
 import { gitSourceListPath, gitSourcePath } from '../controller/index.ts';
-import { ApiError, KubeClient } from '../kube/index.ts';
+import { ApiError, KubeClient, loadClusterAccess, type ClusterAccess } from '../kube/index.ts';
 import { CliError, type CliIO } from './command.ts';
 
 export interface GlobalFlags {
@@ -17,7 +16,7 @@ export interface GlobalFlags {
 export type ListedGitSource = GitSource & { metadata: { creationTimestamp?: string } };
 
 export class CliContext {
-  private kc: KubeConfig | undefined;
+  private access: ClusterAccess | undefined;
   private clientPromise: Promise<KubeClient> | undefined;
 
   constructor(
@@ -34,28 +33,20 @@ export class CliContext {
   }
 
   /** The kubeconfig as kubectl reads it: --kubeconfig, else $KUBECONFIG, else ~/.kube/config (or in-cluster). */
-  kubeConfig(): KubeConfig {
-    if (this.kc) return this.kc;
-    const kc = new KubeConfig();
+  kubeConfig(): ClusterAccess {
+    if (this.access) return this.access;
     try {
-      if (this.flags.kubeconfig) kc.loadFromFile(this.flags.kubeconfig);
-      else kc.loadFromDefault();
+      this.access = loadClusterAccess({ path: this.flags.kubeconfig, context: this.flags.context });
     } catch (err) {
       throw new CliError(
         `cannot load kubeconfig ${this.flags.kubeconfig ?? '(default)'}: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
-    if (this.flags.context) {
-      if (!kc.getContextObject(this.flags.context))
-        throw new CliError(`context "${this.flags.context}" not found in the kubeconfig`);
-      kc.setCurrentContext(this.flags.context);
-    }
-    this.kc = kc;
-    return kc;
+    return this.access;
   }
 
   client(): Promise<KubeClient> {
-    this.clientPromise ??= KubeClient.fromKubeConfig(this.kubeConfig(), {
+    this.clientPromise ??= KubeClient.connect(this.kubeConfig(), {
       userAgent: 'converge-cli',
       timeoutMs: 30_000,
     }).catch((err: unknown) => {
@@ -67,8 +58,7 @@ export class CliContext {
   /** -n, else the kubeconfig context's namespace, else `default` (as kubectl). */
   namespace(): string {
     if (this.flags.namespace) return this.flags.namespace;
-    const kc = this.kubeConfig();
-    return kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
+    return this.kubeConfig().namespace || 'default';
   }
 
   /** -n, else the context's namespace when a kubeconfig loads, else `default`: for commands that need no cluster. */

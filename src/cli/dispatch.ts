@@ -147,7 +147,7 @@ function describeError(err: unknown, ctx: CliContext | undefined): string {
   if (err instanceof ApiError && err.status === 0) {
     let server = '';
     try {
-      server = ctx?.kubeConfig().getCurrentCluster()?.server ?? '';
+      server = ctx?.kubeConfig().server.href.replace(/\/$/, '') ?? '';
     } catch {
       // The kubeconfig itself failed: the message says so.
     }

@@ -1,5 +1,6 @@
 // Pure decisions of the controller: which pass a reconcile runs, and how long each step may take.
-import { parseDuration, type GitSourceSpec } from '../api/index.ts';
+import { createHash } from 'node:crypto';
+import { parseDuration, type GitSourceSpec, type KubeObject } from '../api/index.ts';
 
 export const DEFAULT_TIMEOUT_MS = 120_000;
 export const DEFAULT_RETRY_MS = 15_000;
@@ -105,4 +106,44 @@ export class Deadline {
 /** ±10% so sources created together do not poll together. */
 export function jitter(ms: number, random: () => number = Math.random): number {
   return Math.round(ms * (0.9 + random() * 0.2));
+}
+
+/** A digest of rendered objects, in render order: equal digests mean the same objects to apply. */
+export function renderDigest(objects: readonly KubeObject[]): string {
+  const hash = createHash('sha256');
+  for (const o of objects) hash.update(JSON.stringify(o)).update('\n');
+  return hash.digest('hex');
+}
+
+export interface RenderFacts {
+  /** Digest of what the new commit renders, and of what the last successful pass applied. */
+  digest: string;
+  appliedDigest: string | undefined;
+  appliedGeneration: number | undefined;
+  generation: number | undefined;
+  /** Whether this process holds the applied objects (drift baseline). */
+  hasDesired: boolean;
+  /** Objects someone else touched, or drift reported and not yet matching again. */
+  driftedCount: number;
+  driftWatched: boolean;
+  forced: boolean;
+  notReady: boolean;
+}
+
+/**
+ * A new commit that renders exactly what is applied (a monorepo commit to another app's path): no
+ * plan, no dry-run, no write to any object; only status moves to the new revision. Anything that
+ * could make live state differ (drift, an unwatched kind, a failure, a forced pass) re-plans.
+ */
+export function renderUnchanged(f: RenderFacts): boolean {
+  return (
+    f.appliedDigest !== undefined &&
+    f.digest === f.appliedDigest &&
+    f.appliedGeneration === f.generation &&
+    f.hasDesired &&
+    f.driftedCount === 0 &&
+    f.driftWatched &&
+    !f.forced &&
+    !f.notReady
+  );
 }

@@ -30,8 +30,22 @@ import {
   type Step,
 } from '../report/index.ts';
 import type { Metrics } from '../server/index.ts';
-import type { FetchedRevision, ResolvedRevision, SourceRequest } from '../source/index.ts';
-import { Deadline, choosePass, isForced, jitter, timingOf, type Timing } from './decide.ts';
+import {
+  cacheKeyOf,
+  type FetchedRevision,
+  type ResolvedRevision,
+  type SourceRequest,
+} from '../source/index.ts';
+import {
+  Deadline,
+  choosePass,
+  isForced,
+  jitter,
+  renderDigest,
+  renderUnchanged,
+  timingOf,
+  type Timing,
+} from './decide.ts';
 import type { SourceState, SourceStateStore } from './state.ts';
 import type { Plan, ReconcileSteps, StepContext } from './steps.ts';
 import type { GitSourceWriter, TransitionExtras } from './writer.ts';
@@ -81,6 +95,9 @@ interface Run extends StepContext {
   sync?: SyncPlan | undefined;
   hooks?: HookContext | undefined;
 }
+
+/** An ls-remote of a shared cache younger than this fraction of a source's interval answers its poll. */
+const SHARED_POLL_FRACTION = 0.85;
 
 export const keyOf = (gs: GitSource): string => `${gs.metadata.namespace}/${gs.metadata.name}`;
 
@@ -170,13 +187,35 @@ export class Reconciler {
     resolved: ResolvedRevision | undefined,
   ): Promise<void> {
     const { steps } = this.deps;
+    const driftedBefore = run.state.drifted.size + run.state.reportedDrift.size;
     run.state.drifted.clear();
     run.step = 'fetch';
     const fetched = await steps.fetch(this.bounded(run, request), resolved);
     run.revision = fetched.revision;
     run.commit = fetched.commit;
     run.step = 'render';
-    const desired = await steps.render(run, fetched.dir);
+    let desired;
+    try {
+      desired = await steps.render(run, fetched.dir);
+    } finally {
+      // The checkout may be shared with other GitSources: the render was its last reader here.
+      fetched.release();
+    }
+    const digest = renderDigest(desired);
+    if (
+      renderUnchanged({
+        digest,
+        appliedDigest: run.state.renderDigest,
+        appliedGeneration: run.state.appliedGeneration,
+        generation: run.gs.metadata.generation,
+        hasDesired: run.state.desired !== undefined,
+        driftedCount: driftedBefore,
+        driftWatched: run.state.driftWatched ?? false,
+        forced: isForced(run.requestedAt, run.gs.status?.lastHandledReconcileAt),
+        notReady: findCondition(run.gs.status?.conditions, 'Ready')?.status !== 'True',
+      })
+    )
+      return this.reportUnchangedRender(run, fetched);
     // Helm and Argo CD hooks run around the revision: never planned, inventoried or pruned.
     const sync = classifyObjects(desired, { install: !run.gs.status?.lastAppliedRevision });
     run.sync = sync;
@@ -208,8 +247,43 @@ export class Reconciler {
     await steps.hooks(hooks, 'post', sync.hooks.post);
     run.step = 'report';
     this.remember(run, fetched, plan, detection);
+    run.state.renderDigest = digest;
     run.state.reportedDrift.clear();
     await this.reportApplied(run, plan, fetched.revision, pruned, health, detection);
+  }
+
+  /**
+   * The new commit renders what is applied: status moves to it, no object is planned or written.
+   * The objects, inventory and health are those of the pass that applied them.
+   */
+  private async reportUnchangedRender(run: Run, fetched: FetchedRevision): Promise<void> {
+    run.step = 'report';
+    const { gs, state } = run;
+    state.appliedCommit = fetched.commit;
+    const inventory = gs.status?.inventory?.entries ?? inventoryOf(state.desired ?? []);
+    const durationMs = this.monotonic() - run.started;
+    await this.deps.writer.writeStatus(
+      gs,
+      appliedStatus(this.statusContext(gs, run.requestedAt), {
+        revision: fetched.revision,
+        summary: {
+          objects: inventory.length,
+          created: 0,
+          configured: 0,
+          unchanged: inventory.length,
+          pruned: 0,
+          drifted: 0,
+        },
+        changes: [],
+        inventory,
+        durationMs,
+        healthMessage: 'the rendered objects are unchanged',
+        driftDetection: gs.status?.driftDetection,
+      }),
+    );
+    this.deps.metrics.reconcileTotal.inc({ result: 'unchanged' });
+    this.deps.metrics.reconcileDuration.observe({ result: 'success' }, durationMs / 1000);
+    run.log.info({ revision: fetched.revision, ms: Math.round(durationMs) }, 'render unchanged: in sync');
   }
 
   /** The revision and spec generation that status says are applied already. */
@@ -589,12 +663,24 @@ export class Reconciler {
 
   private async sourceRequest(run: Run): Promise<SourceRequest> {
     const credentials = await this.deps.steps.credentials(run.gs, run.spec);
+    const { gs, spec } = run;
+    const forced = isForced(run.requestedAt, gs.status?.lastHandledReconcileAt);
     return {
-      key: run.gs.metadata.uid,
-      url: run.spec.url,
-      ref: run.spec.ref,
+      // GitSources of one repository, ref and Secret share a cache, an ls-remote and each fetch.
+      key: cacheKeyOf({
+        namespace: gs.metadata.namespace,
+        url: spec.url,
+        ref: spec.ref,
+        secretName: spec.secretRef?.name,
+      }),
+      owner: gs.metadata.uid,
+      url: spec.url,
+      ref: spec.ref,
       credentials,
       timeoutMs: run.timing.timeoutMs,
+      // Another GitSource's ls-remote counts as this poll if it came since this source's last one
+      // (polls are ≥ 0.9 interval apart); a requested reconcile always asks the remote.
+      maxAgeMs: forced ? 0 : Math.floor(run.timing.intervalMs * SHARED_POLL_FRACTION),
     };
   }
 
@@ -607,7 +693,7 @@ export class Reconciler {
     const timer = setInterval(
       () => {
         this.deps.steps
-          .resolve(this.bounded(run, request))
+          .resolve({ ...this.bounded(run, request), maxAgeMs: Math.min(run.timing.intervalMs, 10_000) / 2 })
           .then((r) => {
             if (r.commit !== fetched.commit)
               run.abortController.abort(new Superseded(`new commit ${r.revision}`));

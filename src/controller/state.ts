@@ -8,6 +8,8 @@ export interface SourceState {
   appliedGeneration?: number | undefined;
   /** Desired objects of the last applied revision, with ownership labels: the baseline for drift checks. */
   desired?: KubeObject[] | undefined;
+  /** Digest of the rendered objects last applied (renderDigest): a new commit that renders the same skips the plan. */
+  renderDigest?: string | undefined;
   /** Inventory ids someone else touched since: re-planned on the next pass. */
   drifted: Set<string>;
   /** drift: Report: ids found to differ from Git and left so; re-checked until they match again. */

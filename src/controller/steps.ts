@@ -23,7 +23,6 @@ import {
 } from '../plan/index.ts';
 import { pruneStale } from '../prune/index.ts';
 import { renderInputFor, renderManifests, type ClientTools } from '../render/index.ts';
-import type { Metrics } from '../server/index.ts';
 import {
   credentialsFromSecret,
   type FetchedRevision,
@@ -87,20 +86,13 @@ export interface StageStepsDeps {
   client: KubeClient;
   source: SourceFetcher;
   tools: ClientTools;
-  metrics: Metrics;
   /** A watched GitSource as last seen (the controller's cache); others are read with a GET. */
   cachedGitSource?: (namespace: string, name: string) => GitSource | undefined;
 }
 
 const ownerOf = (gs: GitSource) => ({ name: gs.metadata.name, namespace: gs.metadata.namespace });
 
-export function stageSteps({
-  client,
-  source,
-  tools,
-  metrics,
-  cachedGitSource,
-}: StageStepsDeps): ReconcileSteps {
+export function stageSteps({ client, source, tools, cachedGitSource }: StageStepsDeps): ReconcileSteps {
   // issue 9 (one owner per object): does another GitSource still declare an object it labels?
   const declaredBy = async (owner: { name: string; namespace: string }, id: string): Promise<boolean> => {
     let other = cachedGitSource?.(owner.namespace, owner.name);
@@ -126,13 +118,6 @@ export function stageSteps({
       applied.set(key, memory);
     }
     return memory;
-  };
-
-  const timed = async <T>(operation: string, fn: () => Promise<T>, count = (_: T) => true): Promise<T> => {
-    const start = performance.now();
-    const result = await fn();
-    if (count(result)) metrics.gitFetchDuration.observe({ operation }, (performance.now() - start) / 1000);
-    return result;
   };
 
   return {
@@ -166,14 +151,10 @@ export function stageSteps({
       return credentialsFromSecret(data, where);
     },
 
-    resolve: (req) => timed('ls-remote', () => source.resolveRevision(req)),
+    // Calls to the remote are timed by the source itself (a poll may be answered from a shared cache).
+    resolve: (req) => source.resolveRevision(req),
 
-    fetch: (req, resolved) =>
-      timed(
-        'fetch',
-        () => source.fetchRevision(req, resolved),
-        (f) => f.fetched,
-      ),
+    fetch: (req, resolved) => source.fetchRevision(req, resolved),
 
     render({ gs, spec, signal }, dir) {
       // The same spec → render input mapping as `converge build` / `converge diff` (render/spec.ts).

@@ -2,8 +2,8 @@
 // Client-node's typed models are never used for objects: they drop fields they do not know.
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
 import { FIELD_MANAGER, groupOf, versionOf, type KubeObject, type ObjectRef } from '../api/index.ts';
+import { loadClusterAccess, type ClusterAccess, type RequestAuth } from './config.ts';
 import { ApiError, isNotFound } from './errors.ts';
 import { RestMapper } from './mapper.ts';
 import { sleep } from './limit.ts';
@@ -80,7 +80,7 @@ class Connection {
     readonly agent: http.Agent,
     /** Watches hold a connection for minutes: they get their own pool so they never starve requests. */
     readonly watchAgent: http.Agent,
-    private readonly kc: KubeConfig,
+    private readonly readAuth: () => Promise<RequestAuth>,
     private readonly authRefreshMs: number,
     readonly stats: RequestStats,
     readonly timeoutMs: number,
@@ -96,10 +96,9 @@ class Connection {
   }
 
   private async refresh(): Promise<void> {
-    const opts: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(opts);
-    this.headers = { ...((opts.headers ?? {}) as Record<string, string>) };
-    this.basicAuth = typeof opts.auth === 'string' ? opts.auth : undefined;
+    const { headers, basic } = await this.readAuth();
+    this.headers = { ...headers };
+    this.basicAuth = basic;
     this.refreshedAt = Date.now();
   }
 
@@ -118,22 +117,18 @@ export class KubeClient {
     private readonly root: KubeClient | undefined,
   ) {}
 
-  /** A client from a loaded KubeConfig (current context). */
-  static async fromKubeConfig(kc: KubeConfig, opts: KubeClientOptions = {}): Promise<KubeClient> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    const server = new URL(cluster.server);
-    const tls: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(tls);
+  /** A client for one kubeconfig context (see loadClusterAccess). */
+  static async connect(access: ClusterAccess, opts: KubeClientOptions = {}): Promise<KubeClient> {
+    const server = access.server;
     const agentOptions: https.AgentOptions = {
       keepAlive: true,
       maxSockets: opts.maxSockets ?? 32,
       maxFreeSockets: opts.maxSockets ?? 32,
-      ca: tls.ca,
-      cert: tls.cert,
-      key: tls.key,
-      servername: tls.servername,
-      ...(tls.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
+      ca: access.ca,
+      cert: access.cert,
+      key: access.key,
+      servername: access.tlsServerName,
+      ...(access.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
     };
     const isHttps = server.protocol === 'https:';
     const agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
@@ -143,7 +138,7 @@ export class KubeClient {
       server,
       agent,
       watchAgent,
-      kc,
+      () => access.auth(),
       opts.authRefreshMs ?? 60_000,
       new RequestStats(opts.onRequest),
       opts.timeoutMs ?? 30_000,
@@ -153,11 +148,9 @@ export class KubeClient {
     return new KubeClient(conn, {}, undefined);
   }
 
-  /** A client from a kubeconfig file. */
-  static async fromFile(path: string, opts: KubeClientOptions = {}): Promise<KubeClient> {
-    const kc = new KubeConfig();
-    kc.loadFromFile(path);
-    return KubeClient.fromKubeConfig(kc, opts);
+  /** A client from a kubeconfig file (its current context). */
+  static fromFile(path: string, opts: KubeClientOptions = {}): Promise<KubeClient> {
+    return KubeClient.connect(loadClusterAccess({ path }), opts);
   }
 
   /** A client whose every request impersonates `user` (e.g. `system:serviceaccount:ns:name`). */

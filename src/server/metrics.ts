@@ -13,6 +13,8 @@ export interface Metrics {
   isLeader: Gauge;
   notifications: Counter<'type' | 'result'>;
   webhookRequests: Counter<'provider' | 'result'>;
+  gitCacheBytes: Gauge<'namespace' | 'name'>;
+  gitCacheDiskBytes: Gauge;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -79,6 +81,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'converge_webhook_requests_total',
       help: 'Push webhook requests by provider and result (matched, unmatched, ping, ignored, replayed, unauthorized, …)',
       labelNames: ['provider', 'result'],
+      registers,
+    }),
+    gitCacheBytes: new Gauge({
+      name: 'converge_git_cache_bytes',
+      help: 'Bytes on disk of the git cache a GitSource uses (GitSources of one repository, ref and Secret share one cache, and each shows its size)',
+      labelNames: ['namespace', 'name'],
+      registers,
+    }),
+    gitCacheDiskBytes: new Gauge({
+      name: 'converge_git_cache_disk_bytes',
+      help: 'Bytes on disk of all git caches together (each shared cache counted once)',
       registers,
     }),
   };

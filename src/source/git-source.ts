@@ -1,7 +1,8 @@
-// The source stage: resolves a GitSource's ref with one ls-remote and keeps a per-GitSource shallow checkout of it.
+// The source stage: resolves a ref with one ls-remote and keeps a shallow cache of it, shared by every
+// GitSource with the same URL, ref and credentials (cacheKeyOf): one ls-remote per poll, one fetch per commit.
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { access, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { access, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -14,7 +15,7 @@ import { formatRevision, lsRemoteArgs, parseLsRemote, pickTarget, type RemoteTar
 import { checkRef, checkUrl, type GitTransport, type ResolvedRefSpec } from './validate.ts';
 
 export interface GitSourceOptions {
-  /** Root of the per-GitSource caches; each key gets <workDir>/<key>/{git,tree}. */
+  /** Root of the shared caches; each cache key gets <workDir>/<key>/{git,trees/<commit>}. */
   workDir: string;
   logger: Logger;
   /** Accept file:// URLs (development and tests only). */
@@ -28,11 +29,26 @@ export interface GitSourceOptions {
    * (ControlMaster); 0 opens a connection per git call. Default 300 s.
    */
   sshPersistSeconds?: number;
+  /** Called after each call to the remote (ls-remote or fetch) with its duration: wire it to metrics. */
+  onRemoteCall?: (operation: 'ls-remote' | 'fetch', seconds: number) => void;
 }
 
+/** Told that an ls-remote found the ref of cache `key` moved (to wake the GitSources sharing it). */
+export type MovedListener = (key: string, revision: string) => void;
+
 export interface SourceRequest {
-  /** Cache key, one per GitSource: its uid. */
+  /** Cache key (cacheKeyOf): GitSources with the same key share one cache and one ls-remote. */
   key: string;
+  /**
+   * The GitSource this call is for (its uid): a cache lives while some owner still uses it. Default:
+   * the key (a caller that shares nothing, e.g. the CLI).
+   */
+  owner?: string;
+  /**
+   * Accept an ls-remote answer for this cache that is at most this old (another GitSource's poll);
+   * default 0: always ask the remote.
+   */
+  maxAgeMs?: number;
   url: string;
   ref?: GitRef;
   credentials?: GitCredentials;
@@ -51,10 +67,12 @@ export interface ResolvedRevision {
 }
 
 export interface FetchedRevision extends ResolvedRevision {
-  /** A checkout of exactly `commit`, without a .git directory. */
+  /** A checkout of exactly `commit`, without a .git directory; it stays until `release`. */
   dir: string;
   /** Whether this call fetched from the remote (false when the checkout was already at the commit). */
   fetched: boolean;
+  /** Done reading `dir` (after the render): an older checkout is removed once nobody reads it. */
+  release(): void;
 }
 
 export interface GitSource {
@@ -65,17 +83,52 @@ export interface GitSource {
    * resolveRevision moments ago) it trusts that answer instead of asking the remote again.
    */
   fetchRevision(req: SourceRequest, resolved?: ResolvedRevision): Promise<FetchedRevision>;
-  /** Deletes the cache of `key` (the GitSource is gone) and closes its SSH connections. */
-  forget(key: string): Promise<void>;
+  /**
+   * The GitSource `owner` is gone: the caches it used are deleted (and their SSH connections closed)
+   * once no other GitSource uses them.
+   */
+  forget(owner: string): Promise<void>;
   /** Closes every SSH connection kept open for reuse (shutdown). */
   close(): Promise<void>;
   /**
-   * Deletes the caches of every key not in `keys` (GitSources deleted while the operator was down, or
-   * moved to another shard); returns the directory names removed.
+   * Deletes the caches of every cache key not in `keys` (GitSources deleted while the operator was
+   * down, or moved to another shard); returns the directory names removed.
    */
   retainOnly(keys: Iterable<string>): Promise<string[]>;
   /** Running totals of git processes, ls-remotes and fetches. */
   stats(): Readonly<GitStats>;
+  /** Bytes on disk of each cache (the repository and its checkouts), by cache key. */
+  diskUsage(): Promise<Map<string, number>>;
+  /** The cache keys each owner (GitSource uid) uses now. */
+  owners(): ReadonlyMap<string, string>;
+  /** Forgets the last ls-remote answer of the cache `owner` uses: a push was announced. */
+  expire(owner: string): void;
+  /**
+   * Calls `listener` when an ls-remote finds that a cache's ref moved: the other GitSources sharing
+   * the cache can be woken at once instead of each finding out at its own next poll.
+   */
+  onMoved(listener: MovedListener): void;
+}
+
+export interface CacheKeyInput {
+  namespace: string;
+  url: string;
+  ref?: GitRef | undefined;
+  /** spec.secretRef.name: only GitSources that read the same secret share a cache. */
+  secretName?: string | undefined;
+}
+
+/**
+ * GitSources share a cache when they fetch the same URL and ref with the same credentials. With a
+ * secret, that means the same Secret (so the same namespace, whose GitSources may all read it);
+ * without one, the repository is public to everyone who can reach it, so namespaces share it.
+ */
+export function cacheKeyOf(input: CacheKeyInput): string {
+  const who = input.secretName ? `secret:${input.namespace}/${input.secretName}` : 'anonymous';
+  return createHash('sha256')
+    .update(JSON.stringify([input.url, sortedRef(input.ref), who]))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 interface Checked {
@@ -85,20 +138,41 @@ interface Checked {
   target: string;
 }
 
+function sortedRef(ref: GitRef | undefined): [string, unknown][] {
+  return Object.entries(ref ?? {})
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b));
+}
+
+/**
+ * A GitSource's first fetch from a cache others already use takes their ls-remote answer only when
+ * it is this fresh (a fleet created at once shares it), not one that is an interval old.
+ */
+const FIRST_FETCH_MAX_AGE_MS = 5_000;
+
 export function createGitSource(options: GitSourceOptions): GitSource {
   const { workDir, logger } = options;
   const allowFileUrls = options.allowFileUrls ?? false;
   const tmpDir = options.tmpDir ?? tmpdir();
   const searchPath = options.searchPath ?? '/usr/local/bin:/usr/bin:/bin';
   const stats: GitStats = { processes: 0, lsRemotes: 0, fetches: 0 };
-  /** key → commit the tree holds, known only for checkouts this process made. */
+  /** cache key → the commit its newest checkout holds, known only for checkouts this process made. */
   const checkedOut = new Map<string, string>();
-  /** key → tail of the chain that serializes work on that cache. */
+  /** checkout dir → how many callers still read it (render in progress). */
+  const leases = new Map<string, number>();
+  /** cache key → tail of the chain that serializes work on that cache. */
   const chains = new Map<string, Promise<unknown>>();
+  /** cache key → the last ls-remote answer, and when it came. */
+  const answers = new Map<string, { at: number; target: RemoteTarget }>();
+  /** cache key → the ls-remote in flight, which concurrent polls of the same cache join. */
+  const asking = new Map<string, Promise<RemoteTarget>>();
+  /** owner (GitSource uid) → the cache key it uses. */
+  const ownerKeys = new Map<string, string>();
   const persistSeconds = options.sshPersistSeconds ?? 300;
-  /** key → ControlPaths of the SSH masters its calls opened. */
+  /** cache key → ControlPaths of the SSH masters its calls opened. */
   const masters = new Map<string, Set<string>>();
   let controlDir: Promise<string> | undefined;
+  const movedListeners: MovedListener[] = [];
 
   /**
    * Where the reused SSH connection of a request lives. Socket paths are limited to ~100 bytes, so
@@ -168,7 +242,26 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       ? key
       : createHash('sha256').update(key).digest('hex').slice(0, 32);
     const root = join(workDir, safe);
-    return { root, gitDir: join(root, 'git'), tree: join(root, 'tree') };
+    return { root, gitDir: join(root, 'git'), trees: join(root, 'trees') };
+  }
+
+  /** The owner now uses `key`; a cache it used before (its URL or ref changed) goes if nobody else uses it. */
+  async function claim(owner: string, key: string): Promise<void> {
+    const before = ownerKeys.get(owner);
+    ownerKeys.set(owner, key);
+    if (before !== undefined && before !== key) await dropIfUnused(before);
+  }
+
+  function dropIfUnused(key: string): Promise<void> {
+    if ([...ownerKeys.values()].includes(key)) return Promise.resolve();
+    return serialize(key, async () => {
+      if ([...ownerKeys.values()].includes(key)) return;
+      checkedOut.delete(key);
+      answers.delete(key);
+      await closeMasters(masters.get(key) ?? []);
+      masters.delete(key);
+      await rm(paths(key).root, { recursive: true, force: true });
+    });
   }
 
   async function withAuth<T>(req: SourceRequest, checked: Checked, work: (auth: PreparedAuth) => Promise<T>) {
@@ -201,8 +294,65 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     const args = lsRemoteArgs(checked.spec, req.url);
     if (args.length === 0) return pickTarget(checked.spec, new Map(), checked.target);
     stats.lsRemotes++;
+    const started = performance.now();
     const { stdout } = await git(args, checked, auth, deadline);
-    return pickTarget(checked.spec, parseLsRemote(stdout), checked.target);
+    options.onRemoteCall?.('ls-remote', (performance.now() - started) / 1000);
+    const target = pickTarget(checked.spec, parseLsRemote(stdout), checked.target);
+    const before = answers.get(req.key)?.target.commit ?? checkedOut.get(req.key);
+    answers.set(req.key, { at: performance.now(), target });
+    if (before !== undefined && before !== target.commit)
+      for (const listener of movedListeners) listener(req.key, formatRevision(target.name, target.commit));
+    return target;
+  }
+
+  /** One ls-remote per cache at a time; an answer younger than `maxAgeMs` is reused. */
+  function resolveTarget(req: SourceRequest, checked: Checked): Promise<RemoteTarget> {
+    const known = answers.get(req.key);
+    if (known && performance.now() - known.at <= (req.maxAgeMs ?? 0)) return Promise.resolve(known.target);
+    let pending = asking.get(req.key);
+    if (!pending) {
+      const deadline = Date.now() + req.timeoutMs;
+      pending = withAuth(req, checked, (auth) => lsRemote(req, checked, auth, deadline)).finally(() =>
+        asking.delete(req.key),
+      );
+      asking.set(req.key, pending);
+    }
+    return pending;
+  }
+
+  /** A checkout handed out: `release` is idempotent; an old checkout goes once nobody reads it. */
+  function lease(key: string, dir: string): () => void {
+    leases.set(dir, (leases.get(dir) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (leases.get(dir) ?? 1) - 1;
+      if (left > 0) {
+        leases.set(dir, left);
+        return;
+      }
+      leases.delete(dir);
+      const newest = checkedOut.get(key);
+      if (newest === undefined || join(paths(key).trees, newest) !== dir)
+        void serialize(key, () => rm(dir, { recursive: true, force: true }));
+    };
+  }
+
+  /** Removes the checkouts of `key` other than `keep` that nobody reads (runs inside the key's chain). */
+  async function collectTrees(key: string, keep: string): Promise<void> {
+    const { trees } = paths(key);
+    let names: string[];
+    try {
+      names = await readdir(trees);
+    } catch {
+      return;
+    }
+    await Promise.all(
+      names
+        .filter((name) => name !== keep && !leases.has(join(trees, name)))
+        .map((name) => rm(join(trees, name), { recursive: true, force: true })),
+    );
   }
 
   async function fetchAndCheckout(
@@ -212,17 +362,16 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     target: RemoteTarget,
     deadline: number,
   ): Promise<string> {
-    const { root, gitDir, tree } = paths(req.key);
+    const { root, gitDir, trees } = paths(req.key);
     // A cache this process did not write may hold stale locks from a crash: start it afresh.
     const fresh = !checkedOut.has(req.key);
     if (fresh) await rm(root, { recursive: true, force: true });
-    checkedOut.delete(req.key);
-    await mkdir(tree, { recursive: true });
-    const local = ['--git-dir', gitDir, '--work-tree', tree];
+    const local = ['--git-dir', gitDir];
     try {
       if (!(await exists(join(gitDir, 'HEAD'))))
         await git(['init', '--quiet', '--bare', gitDir], checked, auth, deadline);
       stats.fetches++;
+      const fetchStarted = performance.now();
       // Fetch exactly one ref (or the pinned SHA; protocol v2 servers accept any reachable SHA),
       // one commit deep, into a private ref; --force so a force-pushed branch replaces the old one.
       await git(
@@ -242,6 +391,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         auth,
         deadline,
       );
+      options.onRemoteCall?.('fetch', (performance.now() - fetchStarted) / 1000);
       // The branch may have moved since ls-remote: check out, and report, what was actually fetched.
       const { stdout } = await git(
         [...local, 'rev-parse', '--verify', '--end-of-options', 'refs/converge/target^{commit}'],
@@ -250,31 +400,37 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         deadline,
       );
       const commit = stdout.trim();
-      // checkout --force resets tracked files (and removes those the new commit lacks);
-      // clean -ffdx removes everything else, ignored files and nested repos included.
-      await git(
-        [...local, 'checkout', '--quiet', '--force', '--detach', commit],
-        checked,
-        auth,
-        deadline,
-        tree,
-      );
-      // A tree made empty just above has nothing stray to clean.
-      if (!fresh) await git([...local, 'clean', '-ffdxq'], checked, auth, deadline, tree);
+      // Each commit gets its own checkout: GitSources sharing the cache may still be rendering the
+      // previous one. A fresh directory and no index: nothing stray can be left in it.
+      const tree = join(trees, commit);
+      if (checkedOut.get(req.key) !== commit) {
+        await rm(tree, { recursive: true, force: true });
+        await rm(join(gitDir, 'index'), { force: true });
+        await mkdir(tree, { recursive: true });
+        await git(
+          [...local, '--work-tree', tree, 'checkout', '--quiet', '--force', '--detach', commit],
+          checked,
+          auth,
+          deadline,
+          tree,
+        );
+      }
       checkedOut.set(req.key, commit);
+      await collectTrees(req.key, commit);
       return commit;
     } catch (err) {
       // A killed fetch can leave locks and half-written state; the next attempt starts clean.
-      await rm(root, { recursive: true, force: true });
+      checkedOut.delete(req.key);
+      await rm(gitDir, { recursive: true, force: true });
       throw err;
     }
   }
 
   return {
     async resolveRevision(req) {
-      const deadline = Date.now() + req.timeoutMs;
       const checked = check(req);
-      const target = await withAuth(req, checked, (auth) => lsRemote(req, checked, auth, deadline));
+      await claim(req.owner ?? req.key, req.key);
+      const target = await resolveTarget(req, checked);
       return {
         revision: formatRevision(target.name, target.commit),
         commit: target.commit,
@@ -283,27 +439,39 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       };
     },
 
-    fetchRevision(req, resolved) {
+    async fetchRevision(req, resolved) {
       // Validate before queueing, so a bad spec fails at once and never reaches git.
       let checked: Checked;
       try {
         checked = check(req);
       } catch (err) {
-        return Promise.reject(asConvergeError(err, 'InvalidSpec'));
+        throw asConvergeError(err, 'InvalidSpec');
       }
+      await claim(req.owner ?? req.key, req.key);
       return serialize(req.key, async () => {
         const started = Date.now();
         const deadline = started + req.timeoutMs;
+        const handOut = (target: RemoteTarget, commit: string, fetched: boolean): FetchedRevision => {
+          const dir = join(paths(req.key).trees, commit);
+          return {
+            revision: formatRevision(target.name, commit),
+            commit,
+            fetchRef: target.fetchRef,
+            name: target.name,
+            dir,
+            fetched,
+            release: lease(req.key, dir),
+          };
+        };
+        const have = checkedOut.get(req.key);
+        // Another GitSource of this cache fetched the commit already: nothing to ask the remote.
+        if (resolved && have === resolved.commit) return handOut(resolved, have, false);
         return withAuth(req, checked, async (auth) => {
-          const dir = paths(req.key).tree;
-          if (resolved && checkedOut.get(req.key) === resolved.commit) {
-            return { ...resolved, dir, fetched: false };
-          }
           const spec = checked.spec;
           // Nothing cached to compare with: a branch or tag can be fetched by name straight away (a
           // missing one fails the fetch with RefNotFound), which saves the ls-remote round trip.
           const direct =
-            !resolved && !checkedOut.has(req.key) && (spec.kind === 'branch' || spec.kind === 'tag')
+            !resolved && have === undefined && (spec.kind === 'branch' || spec.kind === 'tag')
               ? {
                   fetchRef: `refs/${spec.kind === 'branch' ? 'heads' : 'tags'}/${spec.name}`,
                   name: spec.name,
@@ -312,35 +480,33 @@ export function createGitSource(options: GitSourceOptions): GitSource {
               : undefined;
           const target: RemoteTarget = resolved
             ? { fetchRef: resolved.fetchRef, name: resolved.name, commit: resolved.commit }
-            : (direct ?? (await lsRemote(req, checked, auth, deadline)));
-          if (checkedOut.get(req.key) === target.commit) {
-            return {
-              revision: formatRevision(target.name, target.commit),
-              commit: target.commit,
-              fetchRef: target.fetchRef,
-              name: target.name,
-              dir,
-              fetched: false,
-            };
-          }
+            : (direct ??
+              (await resolveTarget(
+                { ...req, maxAgeMs: Math.min(req.maxAgeMs ?? 0, FIRST_FETCH_MAX_AGE_MS) },
+                checked,
+              )));
+          if (have === target.commit) return handOut(target, have, false);
           const commit = await fetchAndCheckout(req, checked, auth, target, deadline);
-          const revision = formatRevision(target.name, commit);
+          // What was fetched is the freshest answer there is: GitSources sharing the cache reuse it.
+          answers.set(req.key, { at: performance.now(), target: { ...target, commit } });
           logger.info(
-            { key: req.key, url: checked.target, revision, ms: Date.now() - started },
+            {
+              cache: req.key,
+              url: checked.target,
+              revision: formatRevision(target.name, commit),
+              ms: Date.now() - started,
+            },
             'fetched revision',
           );
-          return { revision, commit, fetchRef: target.fetchRef, name: target.name, dir, fetched: true };
+          return handOut(target, commit, true);
         });
       });
     },
 
-    forget(key) {
-      return serialize(key, async () => {
-        checkedOut.delete(key);
-        await closeMasters(masters.get(key) ?? []);
-        masters.delete(key);
-        await rm(paths(key).root, { recursive: true, force: true });
-      });
+    forget(owner) {
+      const key = ownerKeys.get(owner);
+      ownerKeys.delete(owner);
+      return key === undefined ? Promise.resolve() : dropIfUnused(key);
     },
 
     async retainOnly(keys) {
@@ -352,8 +518,12 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         return [];
       }
       const stale = entries.filter((name) => !keep.has(name));
-      for (const key of [...checkedOut.keys()])
-        if (stale.includes(basename(paths(key).root))) checkedOut.delete(key);
+      const gone = (key: string) => stale.includes(basename(paths(key).root));
+      for (const key of [...checkedOut.keys()].filter(gone)) {
+        checkedOut.delete(key);
+        answers.delete(key);
+      }
+      for (const [owner, key] of [...ownerKeys]) if (gone(key)) ownerKeys.delete(owner);
       await Promise.all(stale.map((name) => rm(join(workDir, name), { recursive: true, force: true })));
       return stale;
     },
@@ -365,8 +535,46 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       controlDir = undefined;
     },
 
+    async diskUsage() {
+      const usage = new Map<string, number>();
+      for (const key of new Set(ownerKeys.values())) usage.set(key, await du(paths(key).root));
+      return usage;
+    },
+
+    owners: () => ownerKeys,
+
+    expire(owner) {
+      const key = ownerKeys.get(owner);
+      if (key !== undefined) answers.delete(key);
+    },
+
+    onMoved(listener) {
+      movedListeners.push(listener);
+    },
+
     stats: () => ({ ...stats }),
   };
+}
+
+/** Bytes used by a directory tree (allocated blocks, like `du`), without following links. */
+async function du(path: string): Promise<number> {
+  let total = 0;
+  let info;
+  try {
+    info = await lstat(path);
+  } catch {
+    return 0;
+  }
+  total += info.blocks * 512;
+  if (!info.isDirectory()) return total;
+  let names: string[];
+  try {
+    names = await readdir(path);
+  } catch {
+    return total;
+  }
+  for (const name of names) total += await du(join(path, name));
+  return total;
 }
 
 async function exists(path: string): Promise<boolean> {

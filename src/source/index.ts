@@ -1,8 +1,10 @@
 // The source stage: fetch a GitSource's branch, tag, semver range or commit, cheaply and safely.
-export { createGitSource } from './git-source.ts';
+export { cacheKeyOf, createGitSource } from './git-source.ts';
 export type {
   GitSource,
+  CacheKeyInput,
   GitSourceOptions,
+  MovedListener,
   SourceRequest,
   ResolvedRevision,
   FetchedRevision,

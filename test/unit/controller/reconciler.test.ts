@@ -100,6 +100,7 @@ function harness(
         name: 'main',
         dir: '/checkout',
         fetched: true,
+        release: () => {},
       };
     },
     render: async () => {
@@ -347,6 +348,8 @@ describe('Reconciler', () => {
       const gs = gitSource({ drift: 'Report' });
       await h.reconciler.reconcile(gs);
       edited.add('a');
+      // The drift watch saw the hand edit (without it, a commit that renders the same is not re-planned).
+      h.states.peek('apps/web')!.drifted.add(objectId(refOf(configMap('a'))));
       h.commit.value = 'c'.repeat(40);
       await h.reconciler.reconcile(gs);
       expect(applies).toEqual([['a', 'b'], ['a']]);
@@ -421,5 +424,79 @@ describe('Reconciler', () => {
     await h.reconciler.reconcile(gs);
     expect(findCondition(gs.status?.conditions, 'Stalled')).toBeUndefined();
     expect(findCondition(gs.status?.conditions, 'Ready')?.status).toBe('True');
+  });
+
+  describe('a new commit that renders the same objects (a monorepo commit to another path)', () => {
+    it('moves status to the new revision without planning, applying or writing any object', async () => {
+      let releases = 0;
+      const h = harness();
+      const baseFetch = h.steps.fetch;
+      h.steps.fetch = async (req, resolved) => ({
+        ...(await baseFetch(req, resolved)),
+        release: () => void releases++,
+      });
+      const gs = gitSource();
+      await h.reconciler.reconcile(gs);
+      expect(releases).toBe(1);
+      h.calls.length = 0;
+      h.commit.value = 'c'.repeat(40);
+      await h.reconciler.reconcile(gs);
+      expect(h.calls).toEqual(['resolve', 'fetch', 'render']);
+      expect(releases).toBe(2);
+      expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${'c'.repeat(40)}`);
+      expect(gs.status?.summary).toMatchObject({ objects: 2, created: 0, configured: 0, unchanged: 2 });
+      expect(gs.status?.inventory?.entries).toHaveLength(2);
+      expect(findCondition(gs.status?.conditions, 'Ready')?.status).toBe('True');
+      // The next poll at that commit is a no-op.
+      h.calls.length = 0;
+      await h.reconciler.reconcile(gs);
+      expect(h.calls).toEqual(['resolve']);
+    });
+
+    it('re-plans when the render differs, when objects drifted, or when a reconcile is requested', async () => {
+      let objects = [configMap('a'), configMap('b')];
+      const h = harness({
+        render: async () => {
+          h.calls.push('render');
+          return objects;
+        },
+      });
+      const gs = gitSource();
+      await h.reconciler.reconcile(gs);
+
+      h.calls.length = 0;
+      objects = [configMap('a'), { ...configMap('b'), data: { changed: 'yes' } }];
+      h.commit.value = '1'.repeat(40);
+      await h.reconciler.reconcile(gs);
+      expect(h.calls).toContain('plan');
+
+      h.calls.length = 0;
+      h.states.peek('apps/web')!.drifted.add(objectId(refOf(configMap('a'))));
+      h.commit.value = '2'.repeat(40);
+      await h.reconciler.reconcile(gs);
+      expect(h.calls).toContain('plan');
+
+      h.calls.length = 0;
+      gs.metadata.annotations = { 'gitops.converge.dev/requested-at': 'now' };
+      h.commit.value = '3'.repeat(40);
+      await h.reconciler.reconcile(gs);
+      expect(h.calls).toContain('plan');
+    });
+
+    it('releases the checkout when the render fails', async () => {
+      let releases = 0;
+      const h = harness({
+        render: async () => {
+          throw new ConvergeError('RenderFailed', 'a.yaml: bad');
+        },
+      });
+      const baseFetch = h.steps.fetch;
+      h.steps.fetch = async (req, resolved) => ({
+        ...(await baseFetch(req, resolved)),
+        release: () => void releases++,
+      });
+      await h.reconciler.reconcile(gitSource());
+      expect(releases).toBe(1);
+    });
   });
 });

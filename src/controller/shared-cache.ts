@@ -1,0 +1,89 @@
+// GitSources that share one git cache (same URL, ref and Secret): which cache a GitSource uses, waking
+// the others when one poll finds a new commit, and the disk-use metrics of the caches.
+import type { Logger } from 'pino';
+import { parseSpec, type GitSource } from '../api/index.ts';
+import type { Metrics } from '../server/index.ts';
+import { cacheKeyOf, type GitSource as SourceFetcher } from '../source/index.ts';
+import type { GitSourceCache } from './cache.ts';
+
+/** The cache key a GitSource's spec selects (none for a spec that does not parse). */
+export function cacheKeysOf(gs: GitSource): string[] {
+  const parsed = parseSpec(gs.spec);
+  if (!parsed.ok) return [];
+  const { url, ref, secretRef } = parsed.spec;
+  return [cacheKeyOf({ namespace: gs.metadata.namespace, url, ref, secretName: secretRef?.name })];
+}
+
+export interface SharedCacheOptions {
+  source: SourceFetcher;
+  cache: GitSourceCache;
+  /** Reconciles `namespace/name` at once (false when this replica does not lead). */
+  reconcileNow: (key: string) => boolean;
+  metrics: Metrics;
+  logger: Logger;
+  /** How often the caches' disk use is measured (default 60 s). */
+  diskEveryMs?: number;
+}
+
+export interface SharedCaches {
+  /** A fetch ran: disk use is measured again shortly. */
+  fetched(): void;
+  stop(): void;
+}
+
+/** Wires the shared-cache behaviour: wakes on moved refs, disk-use metrics. */
+export function shareGitCaches(opts: SharedCacheOptions): SharedCaches {
+  const { source, cache, metrics, logger } = opts;
+  // One GitSource's poll found the ref moved: the others of the cache learn it now, not at their
+  // own next poll. Their passes reuse the fetch, and those whose render is unchanged write nothing.
+  source.onMoved((key, revision) => {
+    const owners = source.owners();
+    let woken = 0;
+    for (const gs of cache.values())
+      if (
+        owners.get(gs.metadata.uid) === key &&
+        opts.reconcileNow(`${gs.metadata.namespace}/${gs.metadata.name}`)
+      )
+        woken++;
+    if (woken > 1) logger.info({ revision, woken }, 'new commit in a shared repository: woke its GitSources');
+  });
+
+  let measuring = false;
+  const measure = async () => {
+    if (measuring) return;
+    measuring = true;
+    try {
+      const usage = await source.diskUsage();
+      const owners = source.owners();
+      metrics.gitCacheBytes.reset();
+      for (const gs of cache.values()) {
+        const bytes = usage.get(owners.get(gs.metadata.uid) ?? '');
+        if (bytes !== undefined)
+          metrics.gitCacheBytes.set({ namespace: gs.metadata.namespace, name: gs.metadata.name }, bytes);
+      }
+      metrics.gitCacheDiskBytes.set([...usage.values()].reduce((a, b) => a + b, 0));
+    } catch (err) {
+      logger.debug({ err: String(err) }, 'could not measure git cache disk use');
+    } finally {
+      measuring = false;
+    }
+  };
+  const timer = setInterval(() => void measure(), opts.diskEveryMs ?? 60_000);
+  timer.unref();
+  // A fetch changes what a cache holds: measure again shortly after (once for a burst of fetches).
+  let soon: NodeJS.Timeout | undefined;
+  const measureSoon = () => {
+    soon ??= setTimeout(() => {
+      soon = undefined;
+      void measure();
+    }, 2_000);
+    soon.unref();
+  };
+  return {
+    fetched: measureSoon,
+    stop: () => {
+      clearInterval(timer);
+      if (soon) clearTimeout(soon);
+    },
+  };
+}

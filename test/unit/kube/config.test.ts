@@ -1,0 +1,156 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KubeConfigError, loadClusterAccess } from '../../../src/kube/config.ts';
+
+function dir(): string {
+  return mkdtempSync(join(tmpdir(), 'kubeconfig-test-'));
+}
+
+function kubeconfig(path: string, doc: object): string {
+  writeFileSync(path, JSON.stringify(doc));
+  return path;
+}
+
+const ctx = (name: string, cluster: string, user: string, namespace?: string) => ({
+  name,
+  context: { cluster, user, ...(namespace ? { namespace } : {}) },
+});
+
+describe('loadClusterAccess', () => {
+  it('reads the current context: server, CA data, token and namespace', async () => {
+    const d = dir();
+    const file = kubeconfig(join(d, 'config'), {
+      'current-context': 'dev',
+      clusters: [
+        {
+          name: 'c',
+          cluster: {
+            server: 'https://10.0.0.1:6443',
+            'certificate-authority-data': Buffer.from('CA').toString('base64'),
+          },
+        },
+      ],
+      users: [{ name: 'u', user: { token: 's3cret' } }],
+      contexts: [ctx('dev', 'c', 'u', 'team-a')],
+    });
+    const access = loadClusterAccess({ path: file, env: {} });
+    expect(access.server.href).toBe('https://10.0.0.1:6443/');
+    expect(access.ca?.toString()).toBe('CA');
+    expect(access.namespace).toBe('team-a');
+    expect(access.context).toBe('dev');
+    expect(await access.auth()).toEqual({ headers: { Authorization: 'Bearer s3cret' }, basic: undefined });
+  });
+
+  it('merges a $KUBECONFIG list: the first file naming an entry or current-context wins', () => {
+    const d = dir();
+    const a = kubeconfig(join(d, 'a'), {
+      'current-context': 'one',
+      clusters: [{ name: 'c', cluster: { server: 'https://first:1' } }],
+      contexts: [ctx('one', 'c', '')],
+    });
+    const b = kubeconfig(join(d, 'b'), {
+      'current-context': 'two',
+      clusters: [
+        { name: 'c', cluster: { server: 'https://second:1' } },
+        { name: 'd', cluster: { server: 'https://other:2' } },
+      ],
+      contexts: [ctx('two', 'd', '')],
+    });
+    const env = { KUBECONFIG: [a, join(d, 'missing'), b].join(':') };
+    expect(loadClusterAccess({ env }).server.host).toBe('first:1');
+    expect(loadClusterAccess({ env, context: 'two' }).server.host).toBe('other:2');
+  });
+
+  it('resolves relative certificate paths against the kubeconfig file, and re-reads token files', async () => {
+    const d = dir();
+    mkdirSync(join(d, 'certs'));
+    writeFileSync(join(d, 'certs', 'ca.crt'), 'CA-FILE');
+    writeFileSync(join(d, 'certs', 'client.crt'), 'CERT');
+    writeFileSync(join(d, 'certs', 'client.key'), 'KEY');
+    writeFileSync(join(d, 'token'), 'first\n');
+    const file = kubeconfig(join(d, 'config'), {
+      'current-context': 'x',
+      clusters: [{ name: 'c', cluster: { server: 'https://h:1', 'certificate-authority': 'certs/ca.crt' } }],
+      users: [
+        {
+          name: 'u',
+          user: {
+            'client-certificate': 'certs/client.crt',
+            'client-key': 'certs/client.key',
+            tokenFile: 'token',
+          },
+        },
+      ],
+      contexts: [ctx('x', 'c', 'u')],
+    });
+    const access = loadClusterAccess({ path: file, env: {} });
+    expect([access.ca?.toString(), access.cert?.toString(), access.key?.toString()]).toEqual([
+      'CA-FILE',
+      'CERT',
+      'KEY',
+    ]);
+    expect((await access.auth()).headers.Authorization).toBe('Bearer first');
+    writeFileSync(join(d, 'token'), 'rotated\n');
+    expect((await access.auth()).headers.Authorization).toBe('Bearer rotated');
+  });
+
+  it('sends basic auth and honours insecure-skip-tls-verify and tls-server-name', async () => {
+    const d = dir();
+    const file = kubeconfig(join(d, 'config'), {
+      'current-context': 'x',
+      clusters: [
+        {
+          name: 'c',
+          cluster: { server: 'https://h:1', 'insecure-skip-tls-verify': true, 'tls-server-name': 'api' },
+        },
+      ],
+      users: [{ name: 'u', user: { username: 'admin', password: 'pw' } }],
+      contexts: [ctx('x', 'c', 'u')],
+    });
+    const access = loadClusterAccess({ path: file, env: {} });
+    expect(access.insecureSkipTlsVerify).toBe(true);
+    expect(access.tlsServerName).toBe('api');
+    expect(await access.auth()).toEqual({ headers: {}, basic: 'admin:pw' });
+  });
+
+  it('uses the mounted service account in a cluster, reading the rotating token each time', async () => {
+    const sa = dir();
+    writeFileSync(join(sa, 'token'), 'sa-token-1');
+    writeFileSync(join(sa, 'ca.crt'), 'SA-CA');
+    writeFileSync(join(sa, 'namespace'), 'converge-system\n');
+    const env = { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443', HOME: dir() };
+    const access = loadClusterAccess({ env, preferInCluster: true, serviceAccountDir: sa });
+    expect(access.server.href).toBe('https://[fd00::1]/');
+    expect(access.namespace).toBe('converge-system');
+    expect(access.ca?.toString()).toBe('SA-CA');
+    expect((await access.auth()).headers.Authorization).toBe('Bearer sa-token-1');
+    writeFileSync(join(sa, 'token'), 'sa-token-2');
+    expect((await access.auth()).headers.Authorization).toBe('Bearer sa-token-2');
+  });
+
+  it('names the file, context, cluster or field that is wrong', () => {
+    const d = dir();
+    const file = kubeconfig(join(d, 'config'), {
+      'current-context': 'x',
+      clusters: [{ name: 'c', cluster: { server: 'https://h:1', 'certificate-authority': 'nope.crt' } }],
+      users: [],
+      contexts: [ctx('x', 'c', ''), ctx('y', 'gone', '')],
+    });
+    expect(() => loadClusterAccess({ path: file, env: {}, context: 'z' })).toThrow(
+      `context "z" not found in kubeconfig ${file}`,
+    );
+    expect(() => loadClusterAccess({ path: file, env: {}, context: 'y' })).toThrow(
+      'cluster "gone" not found',
+    );
+    expect(() => loadClusterAccess({ path: file, env: {} })).toThrow(
+      /certificate-authority: cannot read .*nope\.crt: ENOENT/,
+    );
+    writeFileSync(join(d, 'bad'), 'clusters: [unclosed');
+    expect(() => loadClusterAccess({ path: join(d, 'bad'), env: {} })).toThrow(
+      /kubeconfig .*bad is not valid YAML/,
+    );
+    expect(() => loadClusterAccess({ env: { HOME: dir() } })).toThrow(KubeConfigError);
+  });
+});

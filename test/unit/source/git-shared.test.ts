@@ -1,0 +1,150 @@
+// GitSources of one repository, ref and Secret share one cache: one ls-remote per poll, one fetch
+// per commit, a checkout per commit that lives while someone renders from it.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheKeyOf, createGitSource, type SourceRequest } from '../../../src/source/index.ts';
+import { commitFiles, startGitFixture, type GitFixture, type GitRepo } from '../../support/git-server.ts';
+
+let fixture: GitFixture;
+let repo: GitRepo;
+let n = 0;
+
+beforeAll(async () => {
+  fixture = await startGitFixture();
+  repo = await fixture.createRepo('monorepo');
+  await commitFiles(repo, { 'apps/a/cm.yaml': 'a: 1\n', 'apps/b/cm.yaml': 'b: 1\n' }, 'first');
+});
+
+afterAll(async () => {
+  await fixture?.close();
+});
+
+function setup() {
+  const workDir = join(fixture.root, `work-shared-${++n}`);
+  const source = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+  const key = cacheKeyOf({ namespace: 'team', url: repo.fileUrl, ref: { branch: 'main' } });
+  const req = (owner: string, extra: Partial<SourceRequest> = {}): SourceRequest => ({
+    key,
+    owner,
+    url: repo.fileUrl,
+    ref: { branch: 'main' },
+    timeoutMs: 15_000,
+    ...extra,
+  });
+  return { workDir, source, key, req };
+}
+
+describe('shared git cache', () => {
+  it('fetches a commit once for every GitSource of the cache and hands each the same checkout', async () => {
+    const { source, req } = setup();
+    const a = await source.fetchRevision(req('uid-a'));
+    const b = await source.fetchRevision(req('uid-b'));
+    const c = await source.fetchRevision(req('uid-c'), await source.resolveRevision(req('uid-c')));
+    expect(a.fetched).toBe(true);
+    expect([b.fetched, c.fetched]).toEqual([false, false]);
+    expect(new Set([a.dir, b.dir, c.dir]).size).toBe(1);
+    expect(existsSync(join(a.dir, 'apps/b/cm.yaml'))).toBe(true);
+    expect(source.stats().fetches).toBe(1);
+  });
+
+  it('answers polls within maxAgeMs from one ls-remote, and joins concurrent ones', async () => {
+    const { source, req } = setup();
+    await source.resolveRevision(req('uid-a'));
+    const before = source.stats().lsRemotes;
+    for (const owner of ['uid-b', 'uid-c', 'uid-d'])
+      await source.resolveRevision(req(owner, { maxAgeMs: 60_000 }));
+    expect(source.stats().lsRemotes).toBe(before);
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => source.resolveRevision(req(`uid-${i}`, { maxAgeMs: 0 }))),
+    );
+    expect(source.stats().lsRemotes).toBe(before + 1);
+    // A push announced for the cache (webhook): the next poll asks the remote whatever its maxAgeMs.
+    source.expire('uid-a');
+    await source.resolveRevision(req('uid-b', { maxAgeMs: 60_000 }));
+    expect(source.stats().lsRemotes).toBe(before + 2);
+  });
+
+  it('tells listeners when the ref of a cache moved, so the other GitSources can be woken', async () => {
+    const { source, req, key } = setup();
+    const moved: [string, string][] = [];
+    source.onMoved((k, revision) => moved.push([k, revision]));
+    await source.fetchRevision(req('uid-a'));
+    await source.resolveRevision(req('uid-a'));
+    expect(moved).toEqual([]);
+    const next = await commitFiles(repo, { 'apps/a/cm.yaml': 'a: 2\n' }, 'change a');
+    await source.resolveRevision(req('uid-b'));
+    expect(moved).toEqual([[key, `main@sha1:${next}`]]);
+  });
+
+  it('keeps an older checkout while a GitSource still renders from it, and removes it after', async () => {
+    const { source, req } = setup();
+    const old = await source.fetchRevision(req('uid-slow'));
+    await commitFiles(repo, { 'apps/b/cm.yaml': 'b: 2\n' }, 'change b');
+    const fresh = await source.fetchRevision(req('uid-fast'), await source.resolveRevision(req('uid-fast')));
+    expect(fresh.commit).not.toBe(old.commit);
+    expect(existsSync(join(old.dir, 'apps/b/cm.yaml'))).toBe(true);
+    fresh.release();
+    expect(existsSync(fresh.dir)).toBe(true);
+    old.release();
+    old.release(); // idempotent
+    await expect.poll(() => existsSync(old.dir)).toBe(false);
+    expect(readdirSync(join(fresh.dir, '..'))).toEqual([fresh.commit]);
+  });
+
+  it('deletes the cache only when its last GitSource is forgotten, and reports its disk use', async () => {
+    const { source, req, key, workDir } = setup();
+    await source.fetchRevision(req('uid-a'));
+    await source.fetchRevision(req('uid-b'));
+    const usage = await source.diskUsage();
+    expect(usage.get(key)).toBeGreaterThan(0);
+    await source.forget('uid-a');
+    expect(readdirSync(workDir)).toEqual([key]);
+    await source.forget('uid-b');
+    expect(readdirSync(workDir)).toEqual([]);
+    expect((await source.diskUsage()).size).toBe(0);
+  });
+
+  it('moves a GitSource whose URL or ref changed to its new cache, dropping the old one if unused', async () => {
+    const { source, req, key, workDir } = setup();
+    await source.fetchRevision(req('uid-a'));
+    const other = cacheKeyOf({
+      namespace: 'team',
+      url: repo.fileUrl,
+      ref: { branch: 'main' },
+      secretName: 's',
+    });
+    await source.fetchRevision(req('uid-a', { key: other }));
+    expect(readdirSync(workDir)).toEqual([other]);
+    expect(key).not.toBe(other);
+  });
+});
+
+describe('cacheKeyOf', () => {
+  const url = 'https://git.example.com/org/fleet.git';
+  it('shares anonymous caches across namespaces, and Secret-backed ones only within one Secret', () => {
+    expect(cacheKeyOf({ namespace: 'a', url })).toBe(cacheKeyOf({ namespace: 'b', url }));
+    expect(cacheKeyOf({ namespace: 'a', url, secretName: 'git' })).not.toBe(
+      cacheKeyOf({ namespace: 'b', url, secretName: 'git' }),
+    );
+    expect(cacheKeyOf({ namespace: 'a', url, secretName: 'git' })).not.toBe(
+      cacheKeyOf({ namespace: 'a', url, secretName: 'other' }),
+    );
+    expect(cacheKeyOf({ namespace: 'a', url, secretName: 'git' })).not.toBe(
+      cacheKeyOf({ namespace: 'a', url }),
+    );
+  });
+
+  it('separates refs and URLs, and ignores the order of ref fields', () => {
+    expect(cacheKeyOf({ namespace: 'a', url, ref: { branch: 'main' } })).not.toBe(
+      cacheKeyOf({ namespace: 'a', url, ref: { branch: 'dev' } }),
+    );
+    expect(cacheKeyOf({ namespace: 'a', url, ref: { tag: 'v1' } })).not.toBe(
+      cacheKeyOf({ namespace: 'a', url: `${url}/`, ref: { tag: 'v1' } }),
+    );
+    expect(cacheKeyOf({ namespace: 'a', url, ref: { branch: 'main', commit: 'abc' } })).toBe(
+      cacheKeyOf({ namespace: 'a', url, ref: { commit: 'abc', branch: 'main' } }),
+    );
+  });
+});
