@@ -260,7 +260,8 @@ export class Reconciler {
     run.step = 'report';
     const { gs, state } = run;
     state.appliedCommit = fetched.commit;
-    const inventory = gs.status?.inventory?.entries ?? inventoryOf(state.desired ?? []);
+    // issue 17: status.inventory is grouped now; inventoryEntries reads both forms.
+    const inventory = gs.status?.inventory ? inventoryEntries(gs.status) : inventoryOf(state.desired ?? []);
     const durationMs = this.monotonic() - run.started;
     await this.deps.writer.writeStatus(
       gs,

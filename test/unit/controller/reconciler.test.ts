@@ -445,7 +445,7 @@ describe('Reconciler', () => {
       expect(releases).toBe(2);
       expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${'c'.repeat(40)}`);
       expect(gs.status?.summary).toMatchObject({ objects: 2, created: 0, configured: 0, unchanged: 2 });
-      expect(gs.status?.inventory?.entries).toHaveLength(2);
+      expect(inventoryEntries(gs.status)).toHaveLength(2);
       expect(findCondition(gs.status?.conditions, 'Ready')?.status).toBe('True');
       // The next poll at that commit is a no-op.
       h.calls.length = 0;
