@@ -36,6 +36,11 @@ export interface StaleObject {
   ref: ObjectRef;
   /** Set when the plan found it must stay (another owner's labels, or prune: disabled): the reason. */
   keep?: string;
+  /**
+   * The live object as the plan read it, ours and free to prune: the prune deletes it on the
+   * condition that it is still exactly that (uid and resourceVersion), without reading it again.
+   */
+  seen?: { uid: string; resourceVersion: string };
 }
 
 export interface Owner {

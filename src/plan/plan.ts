@@ -350,7 +350,9 @@ export async function planChanges(
     const live = owned.get(path) ?? (await client.getIfExists<KubeObject>(path, { signal }));
     if (!live) return undefined;
     const keep = pruneBlocker(live, opts.owner);
-    return keep ? { ...c, keep } : c;
+    if (keep) return { ...c, keep };
+    const { uid, resourceVersion } = live.metadata as { uid?: string; resourceVersion?: string };
+    return uid && resourceVersion ? { ...c, seen: { uid, resourceVersion } } : c;
   });
   const stale: StaleObject[] = [];
   checked.forEach((r, i) => {

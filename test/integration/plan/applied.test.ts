@@ -94,7 +94,9 @@ describe('planning with what this process applied', () => {
         .map((o) => o.ref.name)
         .sort(),
     ).toEqual(['settings-3', 'web']);
-    expect(dryRuns()).toBe(2);
+    // The two edited ones (the Deployment once more when kube-controller-manager wrote it meanwhile); none of the other four.
+    expect(dryRuns()).toBeGreaterThanOrEqual(2);
+    expect(dryRuns()).toBeLessThanOrEqual(3);
   });
 
   it('forgets what a failed apply may have written, so a revert still removes its fields', async () => {
