@@ -272,10 +272,15 @@ async function main(): Promise<void> {
           `status.changes ${gs.status?.changes?.length ?? 0} lines)`,
       );
     };
-    const memory = (step: string) => {
+    const memory = async (step: string) => {
       const m = procStatus(pid);
+      const text = await scrape(metricsPort);
+      const gauge = (name: string) =>
+        (Number(new RegExp(`^converge_${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20).toFixed(0);
       out(
-        `operator memory after ${step}: peak RSS ${m.peak.toFixed(0)} MiB, RSS now ${m.rss.toFixed(0)} MiB`,
+        `operator memory after ${step}: peak RSS ${m.peak.toFixed(0)} MiB, RSS now ${m.rss.toFixed(0)} MiB ` +
+          `(heap used ${gauge('nodejs_heap_size_used_bytes')} of ${gauge('nodejs_heap_size_total_bytes')} MiB, ` +
+          `external ${gauge('nodejs_external_memory_bytes')} MiB)`,
       );
     };
     const requestNow = async (tag: string) => {
@@ -340,7 +345,7 @@ async function main(): Promise<void> {
       `  → ${(raw.length / (firstMs / 1000)).toFixed(0)} obj/s, ${((rawMs / firstMs) * 100).toFixed(0)}% of the raw loop's throughput`,
     );
     await sizes('the first apply');
-    memory('the first apply');
+    await memory('the first apply');
 
     // 2. A no-op interval pass: wait for the next one to finish.
     await measureStep('no-op interval pass', async () => {
@@ -352,7 +357,7 @@ async function main(): Promise<void> {
       }
     });
     await sizes('the no-op pass');
-    memory('the no-op pass');
+    await memory('the no-op pass');
 
     // 3. One object changes.
     const c2 = await commitFiles(repo, { [pathOf(0)]: appFile(0, 2) }, 'change one ConfigMap');
@@ -361,7 +366,7 @@ async function main(): Promise<void> {
       await readyAt(c2, 'one-object change');
     });
     await sizes('the one-object change');
-    memory('the one-object change');
+    await memory('the one-object change');
 
     // 4. A prune of the last apps' objects.
     const removed: Record<string, null> = {};
@@ -384,11 +389,11 @@ async function main(): Promise<void> {
       out(`  summary: ${JSON.stringify(gs.status?.summary)}`);
     });
     await sizes('the prune');
-    memory('the prune');
+    await memory('the prune');
 
     // Settled: a few seconds idle, then RSS.
     await new Promise((r) => setTimeout(r, 10_000));
-    memory('10 s idle');
+    await memory('10 s idle');
     await operator.stop();
     client.close();
     console.log(
