@@ -21,6 +21,7 @@
 //   --concurrency N   raw loop concurrency; the operator's per-object concurrency is 16 (default 16)
 //   --interval D      the GitSource's spec.interval; the no-op step waits for one pass (default 20s)
 //   --built           run the compiled operator (npm run build) instead of through tsx
+//   --node-options S  node flags for the operator, e.g. --max-old-space-size=128 (a memory limit does this)
 //   --log FILE        write the operator's log lines to FILE
 // Quick check: npx tsx bench/large-source.ts --objects 1000 --namespaces 10 --prune 100
 import { execFile } from 'node:child_process';
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     interval: { type: 'string', default: '20s' },
     built: { type: 'boolean', default: false },
+    'node-options': { type: 'string', default: '' },
     log: { type: 'string' },
   },
 });
@@ -236,6 +238,7 @@ async function main(): Promise<void> {
       kubectl: tools.kubectl,
       helm: tools.helm,
       built: values.built,
+      nodeOptions: values['node-options'].split(' ').filter(Boolean),
       logLevel: 'info',
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
       args: ['--leader-elect=false'],
@@ -397,7 +400,7 @@ async function main(): Promise<void> {
     await operator.stop();
     client.close();
     console.log(
-      `\n## bench/large-source.ts --objects ${total} --namespaces ${nsCount} --prune ${pruneApps * 2} (${values.built ? 'compiled' : 'tsx'}, 2 cores, API server on the same machine)`,
+      `\n## bench/large-source.ts --objects ${total} --namespaces ${nsCount} --prune ${pruneApps * 2} (${values.built ? 'compiled' : 'tsx'}${values['node-options'] ? ` ${values['node-options']}` : ''}, 2 cores, API server on the same machine)`,
     );
     for (const l of lines) console.log(l);
   } finally {
