@@ -3,7 +3,10 @@
 // Beside it, in the same run, a raw server-side-apply loop of the same objects (the API's limit).
 // With --wait the GitSources keep `wait: true` and the cluster runs kube-controller-manager,
 // kube-scheduler and kwok fake nodes: Ready then means every Deployment rolled out (pods Ready).
+// With --layout monorepo all GitSources read one repository (apps/app-<i>), as a fleet does: they
+// share one git cache, and a commit to one app afterwards shows what the others cost (no writes).
 // Run: npx tsx bench/gitsources.ts [--counts 100,1000] [--concurrency 16] [--interval 30s] [--wait]
+//        [--layout repos|monorepo] [--built]
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,9 +38,13 @@ const { values } = parseArgs({
     'node-options': { type: 'string', default: '' },
     // wait: true with real health: pods are scheduled on kwok nodes and must become Ready.
     wait: { type: 'boolean', default: false },
+    // repos (default): a repository per GitSource; monorepo: one repository, a path per GitSource.
+    layout: { type: 'string', default: 'repos' },
   },
 });
 const counts = values.counts.split(',').map(Number);
+const monorepo = values.layout === 'monorepo';
+if (!['repos', 'monorepo'].includes(values.layout)) throw new Error('--layout is repos or monorepo');
 const concurrency = Number(values.concurrency);
 const root = join(import.meta.dirname, '..');
 
@@ -100,6 +107,15 @@ async function metrics(port: number): Promise<Record<string, number>> {
   }
   return out;
 }
+async function gitCalls(port: number): Promise<{ lsRemotes: number; fetches: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const count = (op: string) =>
+    Number(
+      new RegExp(`^converge_git_duration_seconds_count\\{operation="${op}"\\} (\\S+)`, 'm').exec(text)?.[1] ??
+        0,
+    );
+  return { lsRemotes: count('ls-remote'), fetches: count('fetch') };
+}
 const writes = (m: Record<string, number>) => (m.PATCH ?? 0) + (m.POST ?? 0) + (m.PUT ?? 0) + (m.DELETE ?? 0);
 
 async function main(): Promise<void> {
@@ -127,32 +143,39 @@ async function main(): Promise<void> {
 
       const t0 = Date.now();
       const sources: string[] = [];
-      for (let i = 0; i < n; i++) {
-        const repo = await fixture.createRepo(`app-${i}`);
-        const ns = namespaces[i % namespaces.length]!;
+      const appYaml = (i: number) =>
+        appObjects(i, namespaces[i % namespaces.length]!)
+          .map((o) => JSON.stringify(o))
+          .join('\n---\n');
+      const fleet = monorepo ? await fixture.createRepo('fleet') : undefined;
+      if (fleet)
         await commitFiles(
-          repo,
-          {
-            'app.yaml': appObjects(i, ns)
-              .map((o) => JSON.stringify(o))
-              .join('\n---\n'),
-          },
-          'app',
+          fleet,
+          Object.fromEntries(Array.from({ length: n }, (_, i) => [`apps/app-${i}/app.yaml`, appYaml(i)])),
+          'fleet',
         );
+      for (let i = 0; i < n; i++) {
+        const repo = fleet ?? (await fixture.createRepo(`app-${i}`));
+        const ns = namespaces[i % namespaces.length]!;
+        if (!fleet) await commitFiles(repo, { 'app.yaml': appYaml(i) }, 'app');
+        const repoName = fleet ? 'fleet' : `app-${i}`;
         sources.push(
           JSON.stringify({
             apiVersion: 'gitops.converge.dev/v1alpha1',
             kind: 'GitSource',
             metadata: { name: `app-${i}`, namespace: ns },
             spec: {
-              url: values.transport === 'file' ? repo.fileUrl : http.url(`app-${i}`),
+              url: values.transport === 'file' ? repo.fileUrl : http.url(repoName),
+              ...(fleet ? { path: `./apps/app-${i}` } : {}),
               interval: values.interval,
               wait: values.wait,
             },
           }),
         );
       }
-      console.error(`[bench] ${n} repositories created in ${Date.now() - t0} ms`);
+      console.error(
+        `[bench] ${fleet ? `1 repository with ${n} apps` : `${n} repositories`} created in ${Date.now() - t0} ms`,
+      );
 
       // Raw baseline first: the same objects, plain SSA PATCHes at the same concurrency.
       const client = await KubeClient.fromFile(cluster.kubeconfigPath, { maxSockets: concurrency });
@@ -229,6 +252,7 @@ async function main(): Promise<void> {
       const allReadyMs = Date.now() - a0;
       const podsReady = values.wait ? await readyPods('bench-') : 0;
       const afterSync = await metrics(metricsPort);
+      const gitToReady = await gitCalls(metricsPort);
       const peakRss = peakRssOf(op.pid!);
       const cpuEnd = {
         op: cpuOf(op.pid!),
@@ -251,11 +275,50 @@ async function main(): Promise<void> {
         Number(new RegExp(`^converge_${name} (\\S+)`, 'm').exec(noopText)?.[1] ?? 0) / 2 ** 20;
       const memory = `heap used ${gauge('nodejs_heap_size_used_bytes').toFixed(0)} MiB of ${gauge('nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${gauge('nodejs_external_memory_bytes').toFixed(0)} MiB, RSS now ${gauge('process_resident_memory_bytes').toFixed(0)} MiB`;
       const noops = Number(/converge_reconcile_total\{result="noop"\} (\d+)/.exec(noopText)?.[1] ?? 0);
+      const gitAfterNoop = await gitCalls(metricsPort);
+
+      // Monorepo: a commit to one app. The first poll to see it wakes the others; only app-0 is written.
+      let oneApp = '';
+      if (fleet) {
+        const before = await metrics(metricsPort);
+        const gitBefore = await gitCalls(metricsPort);
+        const c0 = Date.now();
+        const next = await commitFiles(
+          fleet,
+          { 'apps/app-0/app.yaml': appYaml(0).replace('"index":"0"', '"index":"0-changed"') },
+          'change app-0',
+        );
+        for (;;) {
+          const { stdout } = await kubectl(
+            'get',
+            'gitsources',
+            '-A',
+            '-o',
+            'jsonpath={range .items[*]}{.status.lastAppliedRevision}{"\\n"}{end}',
+          );
+          if (stdout.split('\n').filter((r) => r.endsWith(next)).length >= n) break;
+          if (Date.now() - c0 > 600_000)
+            throw new Error(`the commit to app-0 did not reach all ${n} GitSources:\n${tail()}`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        const after = await metrics(metricsPort);
+        const gitAfter = await gitCalls(metricsPort);
+        const { stdout: status } = await kubectl(
+          'get',
+          'gitsources',
+          '-A',
+          '-o',
+          'jsonpath={range .items[*]}{.status.summary.configured}{"\\n"}{end}',
+        );
+        const configured = status.split('\n').filter((c) => c !== '' && c !== '0').length;
+        oneApp = `commit to app-0 → all ${n} at the new revision: ${((Date.now() - c0) / 1000).toFixed(1)} s (within one ${values.interval} poll), GitSources that configured objects: ${configured}, API writes: ${writes(after) - writes(before)} (${n} status patches + app-0's apply), git: ${gitAfter.lsRemotes - gitBefore.lsRemotes} ls-remote, ${gitAfter.fetches - gitBefore.fetches} fetch`;
+      }
+
       await operator.stop();
       rmSync(work, { recursive: true, force: true });
 
       console.log(
-        `\n## ${n} GitSources (${n * 4} objects), ${values.wait ? `wait: true, pods on kwok nodes (${podsReady} Ready at the end)` : 'wait: false'}, concurrency ${concurrency}, ${values.transport} git, ${values.built ? 'compiled' : 'tsx'} ${values['node-options']}, 2 cores, API server on the same machine`,
+        `\n## ${n} GitSources (${n * 4} objects, ${fleet ? 'one monorepo' : 'a repository each'}), ${values.wait ? `wait: true, pods on kwok nodes (${podsReady} Ready at the end)` : 'wait: false'}, concurrency ${concurrency}, ${values.transport} git, ${values.built ? 'compiled' : 'tsx'} ${values['node-options']}, 2 cores, API server on the same machine`,
       );
       console.log(`kubectl apply of ${n} GitSources: ${appliedMs} ms`);
       console.log(
@@ -273,9 +336,11 @@ async function main(): Promise<void> {
       console.log(
         `API requests to Ready:   ${JSON.stringify(afterSync)} (${(Object.values(afterSync).reduce((a, b) => a + b, 0) / n).toFixed(1)} per GitSource)`,
       );
+      console.log(`git calls to Ready:      ${gitToReady.lsRemotes} ls-remote, ${gitToReady.fetches} fetch`);
       console.log(
-        `no-op pass: ${noops} no-op reconciles, writes during it: ${writes(afterNoop) - writes(afterSync)}, requests by verb after: ${JSON.stringify(afterNoop)}`,
+        `no-op pass: ${noops} no-op reconciles, writes during it: ${writes(afterNoop) - writes(afterSync)}, git: ${gitAfterNoop.lsRemotes - gitToReady.lsRemotes} ls-remote, ${gitAfterNoop.fetches - gitToReady.fetches} fetch; requests by verb after: ${JSON.stringify(afterNoop)}`,
       );
+      if (oneApp) console.log(oneApp);
     } finally {
       await fixture.close();
       await cluster.stop();
