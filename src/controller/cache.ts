@@ -19,6 +19,10 @@ export class GitSourceCache {
   }
 
   set(key: string, gs: GitSource): void {
+    // managedFields are never read here and are often the largest part of an object: with thousands
+    // of GitSources they would be most of what this cache holds.
+    const meta = gs.metadata as GitSource['metadata'] & { managedFields?: unknown };
+    if (meta.managedFields !== undefined) delete meta.managedFields;
     this.byKey.set(key, gs);
     this.changed(key);
   }

@@ -49,9 +49,11 @@ export function shareGitCaches(opts: SharedCacheOptions): SharedCaches {
   });
 
   let measuring = false;
+  let measuredAt = -Infinity;
   const measure = async () => {
     if (measuring) return;
     measuring = true;
+    measuredAt = performance.now();
     try {
       const usage = await source.diskUsage();
       const owners = source.owners();
@@ -68,11 +70,14 @@ export function shareGitCaches(opts: SharedCacheOptions): SharedCaches {
       measuring = false;
     }
   };
-  const timer = setInterval(() => void measure(), opts.diskEveryMs ?? 60_000);
+  const everyMs = opts.diskEveryMs ?? 60_000;
+  const timer = setInterval(() => void measure(), everyMs);
   timer.unref();
-  // A fetch changes what a cache holds: measure again shortly after (once for a burst of fetches).
+  // A fetch changes what a cache holds: measure shortly after, unless a measurement is recent (a
+  // burst of first fetches in a large fleet must not walk every cache over and over).
   let soon: NodeJS.Timeout | undefined;
   const measureSoon = () => {
+    if (performance.now() - measuredAt < everyMs / 2) return;
     soon ??= setTimeout(() => {
       soon = undefined;
       void measure();

@@ -7,4 +7,9 @@ export {
 } from './control-plane.ts';
 export { canRunPods, kwokStagesDir } from './nodes.ts';
 export { resolveClientTools, bundledTools, type ClientTools } from '../render/index.ts';
-export { startOperatorProcess, type OperatorProcess, type OperatorProcessOptions } from './operator.ts';
+export {
+  OPERATOR_NODE_FLAGS,
+  startOperatorProcess,
+  type OperatorProcess,
+  type OperatorProcessOptions,
+} from './operator.ts';

@@ -22,7 +22,7 @@ export interface OperatorProcessOptions {
   logLevel?: string;
   /** Run bin/converge.js from dist/ instead of the TypeScript sources. */
   built?: boolean;
-  /** Node flags, e.g. --max-old-space-size=160. */
+  /** Node flags, e.g. --max-old-space-size=160; default OPERATOR_NODE_FLAGS (as the image runs it). */
   nodeOptions?: string[];
   /** Each log line as it arrives. */
   onLine?: (line: string) => void;
@@ -43,6 +43,12 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * The node flags the image runs the operator with (Dockerfile ENTRYPOINT): a small young generation
+ * and V8's size-optimised mode keep the peak RSS of 1,000 GitSources near 130 MiB instead of 240.
+ */
+export const OPERATOR_NODE_FLAGS = ['--max-semi-space-size=2', '--optimize-for-size'];
+
 export async function startOperatorProcess(opts: OperatorProcessOptions): Promise<OperatorProcess> {
   const workDir = mkdtempSync(join(tmpdir(), 'converge-op-'));
   const entry = opts.built
@@ -50,7 +56,7 @@ export async function startOperatorProcess(opts: OperatorProcessOptions): Promis
     : // One process (no tsx CLI wrapper), so its memory and CPU are the operator's own.
       ['--import', 'tsx', join(root, 'src', 'main.ts')];
   const args = [
-    ...(opts.nodeOptions ?? []),
+    ...(opts.nodeOptions ?? OPERATOR_NODE_FLAGS),
     ...entry,
     'run',
     '--kubeconfig',

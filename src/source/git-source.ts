@@ -362,10 +362,14 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     target: RemoteTarget,
     deadline: number,
   ): Promise<string> {
-    const { root, gitDir, trees } = paths(req.key);
+    const { gitDir, trees } = paths(req.key);
     // A cache this process did not write may hold stale locks from a crash: start it afresh.
     const fresh = !checkedOut.has(req.key);
-    if (fresh) await rm(root, { recursive: true, force: true });
+    if (fresh) {
+      // Checkouts someone still renders from stay until released; the rest goes with the repository.
+      await rm(gitDir, { recursive: true, force: true });
+      await collectTrees(req.key, '');
+    }
     const local = ['--git-dir', gitDir];
     try {
       if (!(await exists(join(gitDir, 'HEAD'))))
@@ -448,21 +452,32 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         throw asConvergeError(err, 'InvalidSpec');
       }
       await claim(req.owner ?? req.key, req.key);
+      const handOut = (target: RemoteTarget, commit: string, fetched: boolean): FetchedRevision => {
+        const dir = join(paths(req.key).trees, commit);
+        return {
+          revision: formatRevision(target.name, commit),
+          commit,
+          fetchRef: target.fetchRef,
+          name: target.name,
+          dir,
+          fetched,
+          release: lease(req.key, dir),
+        };
+      };
+      // The cache already holds the commit asked for (or the one a fresh shared answer names): hand
+      // it out without queueing behind the other GitSources of the cache.
+      const ready = checkedOut.get(req.key);
+      const known = answers.get(req.key);
+      const fresh =
+        known && performance.now() - known.at <= Math.min(req.maxAgeMs ?? 0, FIRST_FETCH_MAX_AGE_MS)
+          ? known.target
+          : undefined;
+      const wanted = resolved ?? fresh;
+      if (ready !== undefined && wanted?.commit === ready && !active.has(req.key))
+        return handOut(wanted, ready, false);
       return serialize(req.key, async () => {
         const started = Date.now();
         const deadline = started + req.timeoutMs;
-        const handOut = (target: RemoteTarget, commit: string, fetched: boolean): FetchedRevision => {
-          const dir = join(paths(req.key).trees, commit);
-          return {
-            revision: formatRevision(target.name, commit),
-            commit,
-            fetchRef: target.fetchRef,
-            name: target.name,
-            dir,
-            fetched,
-            release: lease(req.key, dir),
-          };
-        };
         const have = checkedOut.get(req.key);
         // Another GitSource of this cache fetched the commit already: nothing to ask the remote.
         if (resolved && have === resolved.commit) return handOut(resolved, have, false);
