@@ -194,6 +194,25 @@ export const InventoryEntrySchema = z.object({
   v: z.string().meta({ description: 'API version the object was applied with.' }),
 });
 
+/** Objects of one apiVersion, kind and namespace: each costs its name, so 10,000 fit in ~150 kB. */
+export const InventoryGroupSchema = z.object({
+  apiVersion: z.string().meta({ description: 'API version the objects were applied with (v1, apps/v1).' }),
+  kind: z.string(),
+  namespace: z.string().optional().meta({ description: 'Absent for cluster-scoped objects.' }),
+  names: z.array(z.string()).meta({ description: 'Object names, sorted.' }),
+});
+
+export const InventorySchema = z
+  .object({
+    objects: z.array(InventoryGroupSchema).optional().meta({
+      description: 'What the last apply recorded, grouped by apiVersion, kind and namespace.',
+    }),
+    entries: z.array(InventoryEntrySchema).optional().meta({
+      description: 'The one-entry-per-object form of older versions: still read, no longer written.',
+    }),
+  })
+  .meta({ description: 'The objects this GitSource applied: the baseline for the next prune.' });
+
 export const GitSourceStatusSchema = z.object({
   observedGeneration: z.number().int().optional(),
   revision: z.string().optional(),
@@ -212,7 +231,7 @@ export const GitSourceStatusSchema = z.object({
     })
     .optional(),
   changes: z.array(z.string()).optional(),
-  inventory: z.object({ entries: z.array(InventoryEntrySchema) }).optional(),
+  inventory: InventorySchema.optional(),
   history: z.array(HistoryEntrySchema).optional(),
   hooks: z
     .object({
@@ -233,6 +252,8 @@ export type GitSourceSpec = z.infer<typeof GitSourceSpecSchema>;
 export type GitSourceStatus = z.infer<typeof GitSourceStatusSchema>;
 export type Condition = z.infer<typeof ConditionSchema>;
 export type InventoryEntry = z.infer<typeof InventoryEntrySchema>;
+export type Inventory = z.infer<typeof InventorySchema>;
+export type InventoryGroup = z.infer<typeof InventoryGroupSchema>;
 export type HookRecord = NonNullable<GitSourceStatus['hooks']>;
 
 export interface GitSource {

@@ -4,4 +4,5 @@ export * from './errors.ts';
 export { gitSourceCrd, gitSourceCrdYaml, notifierCrd, notifierCrdYaml } from './crd.ts';
 export * from './notifier.ts';
 export * from './object.ts';
+export { encodeInventory, inventoryEntries } from './inventory.ts';
 export * from './message.ts';

@@ -17,6 +17,7 @@ import {
   FOUNDATION_STAGE,
   STAGE_NAMES,
   stagesOf,
+  type AppliedObjects,
   type ChangeSet,
   type PlannedObject,
 } from '../plan/index.ts';
@@ -31,6 +32,12 @@ export interface ApplyChangeSetOptions {
   /** Poll interval for those waits (default 100 ms). */
   pollMs?: number;
   signal?: AbortSignal;
+  /**
+   * What this process applied for the owner: each object of the change set is recorded once the
+   * whole set is applied; after a failure, the objects it meant to write are forgotten (any may
+   * have been written), so the next plan dry-runs them.
+   */
+  applied?: AppliedObjects;
 }
 
 export interface AppliedObject {
@@ -77,6 +84,22 @@ export async function applyChangeSet(
   mapper: RestMapper,
   changeSet: ChangeSet,
   opts: ApplyChangeSetOptions = {},
+): Promise<ApplyResult> {
+  try {
+    const result = await applyStages(client, mapper, changeSet, opts);
+    opts.applied?.recordApplied(changeSet.objects);
+    return result;
+  } catch (err) {
+    opts.applied?.forgetWritten(changeSet.objects);
+    throw err;
+  }
+}
+
+async function applyStages(
+  client: KubeClient,
+  mapper: RestMapper,
+  changeSet: ChangeSet,
+  opts: ApplyChangeSetOptions,
 ): Promise<ApplyResult> {
   const concurrency = opts.concurrency ?? 16;
   const timing = { timeoutMs: opts.timeoutMs ?? 60_000, pollMs: opts.pollMs ?? 100, signal: opts.signal };

@@ -55,7 +55,7 @@ export class Controller {
   private onDrift({ ownerKey, id, live }: DriftEvent): void {
     const gs = this.cache.get(ownerKey);
     const state = this.states.peek(ownerKey);
-    const desired = state?.desired?.find((o) => objectIdOf(o) === id);
+    const desired = state?.desired ? this.desiredById(state.desired).get(id) : undefined;
     if (!gs || !state || !desired) return;
     if (live) {
       const ignore = ignorePathsFor(refOf(desired), gs.spec?.ignore ?? []);
@@ -68,6 +68,20 @@ export class Controller {
     }
     state.drifted.add(id);
     if (this.leading) this.queue.add(ownerKey);
+  }
+
+  /**
+   * The desired set by inventory id, built once per set: every write of an apply comes back as a
+   * watch event, and a scan per event made a 10,000-object apply cost 10^8 id computations.
+   */
+  private readonly desiredIndex = new WeakMap<readonly KubeObject[], Map<string, KubeObject>>();
+  private desiredById(desired: readonly KubeObject[]): Map<string, KubeObject> {
+    let index = this.desiredIndex.get(desired);
+    if (!index) {
+      index = new Map(desired.map((o) => [objectIdOf(o), o]));
+      this.desiredIndex.set(desired, index);
+    }
+    return index;
   }
 
   get isSynced(): boolean {

@@ -8,6 +8,7 @@ import {
   Superseded,
   asConvergeError,
   describeRef,
+  inventoryEntries,
   objectId,
   parseSpec,
   refOf,
@@ -259,7 +260,8 @@ export class Reconciler {
     run.step = 'report';
     const { gs, state } = run;
     state.appliedCommit = fetched.commit;
-    const inventory = gs.status?.inventory?.entries ?? inventoryOf(state.desired ?? []);
+    // issue 17: status.inventory is grouped now; inventoryEntries reads both forms.
+    const inventory = gs.status?.inventory ? inventoryEntries(gs.status) : inventoryOf(state.desired ?? []);
     const durationMs = this.monotonic() - run.started;
     await this.deps.writer.writeStatus(
       gs,
@@ -383,7 +385,8 @@ export class Reconciler {
         revision,
         summary,
         changes: drifted ? plan.changeLines : (gs.status?.changes ?? []),
-        inventory: gs.status?.inventory?.entries ?? inventoryOf(plan.desired),
+        // issue 17: status.inventory is grouped now; inventoryEntries reads both forms.
+        inventory: gs.status?.inventory ? inventoryEntries(gs.status) : inventoryOf(plan.desired),
         durationMs: this.monotonic() - run.started,
         driftDetection: detection,
         drifted: drifted
@@ -401,7 +404,7 @@ export class Reconciler {
    */
   private async apply(run: Run, plan: Plan, revision: string, waves: WaveOptions): Promise<void> {
     if (plan.hasChanges) {
-      const before = run.gs.status?.inventory?.entries ?? [];
+      const before = inventoryEntries(run.gs.status); // issue 17: reads both inventory forms
       const intended = unionInventory(before, inventoryOf(plan.desired));
       await this.deps.writer.writeStatus(
         run.gs,
@@ -528,7 +531,7 @@ export class Reconciler {
         changes: corrected.length
           ? plan.changeLines.map((l) => `${l} (drift corrected)`)
           : (gs.status?.changes ?? []),
-        inventory: gs.status?.inventory?.entries ?? [],
+        inventory: inventoryEntries(gs.status), // issue 17: reads both inventory forms
         durationMs: this.monotonic() - run.started,
       }),
       { driftCorrected: corrected },
@@ -613,7 +616,8 @@ export class Reconciler {
         signal: new AbortController().signal,
         remainingMs: () => timingOf(parsed.spec).timeoutMs,
       };
-      const pruned = await this.deps.steps.deleteInventory(ctx, gs.status?.inventory?.entries ?? []);
+      // issue 17: reads both inventory forms.
+      const pruned = await this.deps.steps.deleteInventory(ctx, inventoryEntries(gs.status));
       this.deps.logger.info(
         { gitsource: key, pruned: pruned.length },
         'deleted inventory (deletionPolicy: Delete)',

@@ -3,6 +3,7 @@
 import {
   canonicalObjectId,
   describeRef,
+  inventoryEntries,
   parseObjectId,
   type GitSource,
   type GitSourceSpec,
@@ -12,7 +13,14 @@ import {
 import { waitForHealthy, type ObjectHealth } from '../health/index.ts';
 import type { Hook, HookPhase } from '../hooks/index.ts';
 import { ApiError, isNotFound, type KubeClient } from '../kube/index.ts';
-import { changeLines, divergedMessage, hasChanges, planChanges, type ChangeSet } from '../plan/index.ts';
+import {
+  AppliedObjects,
+  changeLines,
+  divergedMessage,
+  hasChanges,
+  planChanges,
+  type ChangeSet,
+} from '../plan/index.ts';
 import { pruneStale } from '../prune/index.ts';
 import { renderInputFor, renderManifests, type ClientTools } from '../render/index.ts';
 import {
@@ -96,7 +104,20 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
         return !isNotFound(err);
       }
     }
-    return (other.status?.inventory?.entries ?? []).some((e) => canonicalObjectId(e.id) === id);
+    return inventoryEntries(other.status).some((e) => canonicalObjectId(e.id) === id);
+  };
+
+  // issue 17: what this process applied, per GitSource and the identity it applies as; a commit
+  // that changes one object of 10,000 then dry-runs one. Lost on restart, like the rest of memory.
+  const applied = new Map<string, AppliedObjects>();
+  const appliedFor = (gs: GitSource, spec: GitSourceSpec) => {
+    const key = `${gs.metadata.uid}/${spec.serviceAccountName ?? ''}`;
+    let memory = applied.get(key);
+    if (!memory) {
+      memory = new AppliedObjects();
+      applied.set(key, memory);
+    }
+    return memory;
   };
 
   return {
@@ -148,9 +169,10 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
       const changeSet = await planChanges(c, c.mapper, desired, {
         owner: ownerOf(gs),
         ignore: spec.ignore,
-        inventory: opts.withInventory === false ? undefined : (gs.status?.inventory?.entries ?? []),
+        inventory: opts.withInventory === false ? undefined : inventoryEntries(gs.status),
         force: spec.force,
         declaredBy,
+        applied: appliedFor(gs, spec),
         signal,
       });
       if (!spec.prune) changeSet.stale = [];
@@ -163,9 +185,15 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
       };
     },
 
-    async apply({ spec, client: c, signal, remainingMs }, plan, waves = {}) {
+    async apply({ gs, spec, client: c, signal, remainingMs }, plan, waves = {}) {
       // Throws on any rejected object: the reconciler never prunes after that.
-      await applyInWaves(c, plan.changeSet, { ...waves, force: spec.force, signal, timeoutMs: remainingMs });
+      await applyInWaves(c, plan.changeSet, {
+        ...waves,
+        force: spec.force,
+        signal,
+        timeoutMs: remainingMs,
+        applied: appliedFor(gs, spec),
+      });
     },
 
     async prune({ gs, spec, client: c, signal }, plan) {
@@ -196,6 +224,9 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
 
     hooks: (hooks, phase, list) => runHookPhase(hooks, phase, list),
 
-    forgetSource: (uid) => source.forget(uid),
+    forgetSource: (uid) => {
+      for (const key of applied.keys()) if (key.startsWith(`${uid}/`)) applied.delete(key);
+      return source.forget(uid);
+    },
   };
 }

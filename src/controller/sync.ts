@@ -5,7 +5,7 @@ import { applyChangeSet } from '../apply/index.ts';
 import type { ObjectHealth } from '../health/index.ts';
 import { runHooks, wavesOf, type Hook, type HookPhase, type Wave } from '../hooks/index.ts';
 import { ApiError, type KubeClient } from '../kube/index.ts';
-import type { ChangeSet, PlannedObject } from '../plan/index.ts';
+import type { AppliedObjects, ChangeSet, PlannedObject } from '../plan/index.ts';
 
 const PHASE_NAMES: Record<HookPhase, string> = {
   pre: 'pre-sync',
@@ -78,7 +78,13 @@ export interface WaveOptions {
 export async function applyInWaves(
   client: KubeClient,
   changeSet: ChangeSet,
-  opts: { force: boolean; signal: AbortSignal; timeoutMs: () => number } & WaveOptions,
+  opts: {
+    force: boolean;
+    signal: AbortSignal;
+    timeoutMs: () => number;
+    /** Records what each wave applied (see AppliedObjects). */
+    applied?: AppliedObjects;
+  } & WaveOptions,
 ): Promise<void> {
   const waves = wavesOf(changeSet, opts.syncHooks ?? []);
   const applied: PlannedObject[] = [];
@@ -87,6 +93,7 @@ export async function applyInWaves(
       force: opts.force,
       signal: opts.signal,
       timeoutMs: opts.timeoutMs(),
+      ...(opts.applied ? { applied: opts.applied } : {}),
     });
     applied.push(...wave.changeSet.objects);
     if (wave.syncHooks.length > 0) {

@@ -25,6 +25,8 @@ export interface PlannedObject {
   recreate?: boolean;
   /** gitops.converge.dev/ssa: IfNotPresent — created when missing, never updated. */
   createOnly: boolean;
+  /** With PlanOptions.applied: the digest of the desired form, recorded once the apply succeeded. */
+  digest?: string;
   /** With PlanOptions.withObjects: what the diff compared, Secret values masked. */
   compared?: ComparedObjects;
 }
@@ -34,6 +36,11 @@ export interface StaleObject {
   ref: ObjectRef;
   /** Set when the plan found it must stay (another owner's labels, or prune: disabled): the reason. */
   keep?: string;
+  /**
+   * The live object as the plan read it, ours and free to prune: the prune deletes it on the
+   * condition that it is still exactly that (uid and resourceVersion), without reading it again.
+   */
+  seen?: { uid: string; resourceVersion: string };
 }
 
 export interface Owner {

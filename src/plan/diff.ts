@@ -198,3 +198,38 @@ function maskSecret(live: Record<string, unknown> | undefined, after: Record<str
     if (annotations?.[LAST_APPLIED] !== undefined) annotations[LAST_APPLIED] = MASK;
   }
 }
+
+/**
+ * Fields Git sets that the live object no longer has as Git says: a cheap in-memory check that
+ * needs no API call, so status updates and our own writes (which leave live ⊇ desired) cost
+ * nothing. Server-side normalisation can make it say "drifted" wrongly; the dry-run plan that
+ * follows is the judge, so that costs one dry-run, never a write.
+ */
+export function driftedFields(
+  desired: unknown,
+  live: unknown,
+  ignore: readonly string[] = [],
+  path = '',
+): string[] {
+  if (ignore.includes(path)) return [];
+  if (desired === null || typeof desired !== 'object') {
+    return desired === live || (desired === undefined && live === undefined) ? [] : [path || '/'];
+  }
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live) || live.length !== desired.length) return [path];
+    return desired.flatMap((d, i) => driftedFields(d, live[i], ignore, `${path}/${i}`));
+  }
+  if (live === null || typeof live !== 'object' || Array.isArray(live)) return [path || '/'];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(desired as Record<string, unknown>)) {
+    out.push(
+      ...driftedFields(
+        v,
+        (live as Record<string, unknown>)[k],
+        ignore,
+        `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+      ),
+    );
+  }
+  return out;
+}

@@ -31,8 +31,9 @@ import {
   type RestMapper,
   type RestMapping,
 } from '../kube/index.ts';
+import { AppliedObjects } from './applied.ts';
 import type { ChangeSet, Owner, PlannedObject, StaleObject } from './changeset.ts';
-import { comparedObjects, diffObjects, ignorePathsFor, withIgnoredFromLive } from './diff.ts';
+import { comparedObjects, diffObjects, driftedFields, ignorePathsFor, withIgnoredFromLive } from './diff.ts';
 import { compareApplyOrder } from './order.ts';
 import { ownerOf, ownershipConflict } from './ownership.ts';
 
@@ -54,6 +55,12 @@ export interface PlanOptions {
   declaredBy?: (owner: Owner, id: string) => Promise<boolean>;
   /** Keep the normalized live and after-apply objects on each planned object (`converge diff`). */
   withObjects?: boolean;
+  /**
+   * What this process last applied for the owner: an object whose desired form it applied already
+   * and whose live state still holds it is unchanged without a dry-run. Each planned object gets
+   * its digest, for the caller to record once the apply succeeded.
+   */
+  applied?: AppliedObjects;
   signal?: AbortSignal;
 }
 
@@ -203,6 +210,8 @@ export async function planChanges(
           });
           for (const item of list.items) {
             const itemPath = resourcePath(c.mapping, c.namespace, item.metadata.name);
+            // Often half of an object, and nothing the plan compares: 10,000 kept ones weigh less without it.
+            delete item.metadata.managedFields;
             owned.set(itemPath, item);
             existing.add(itemPath);
           }
@@ -229,13 +238,15 @@ export async function planChanges(
     const { ref, object } = p;
     const id = objectId(ref);
     const annotations = object.metadata.annotations ?? {};
+    const ignorePaths = ignorePathsFor(ref, opts.ignore);
+    const digest = opts.applied ? AppliedObjects.digestOf(object, ignorePaths) : undefined;
     const base = {
       id,
       ref,
       force: Boolean(opts.force) || annotations[ANNOTATION_FORCE] === 'enabled',
       createOnly: annotations[ANNOTATION_SSA] === 'IfNotPresent',
+      ...(digest !== undefined ? { digest } : {}),
     };
-    const ignorePaths = ignorePathsFor(ref, opts.ignore);
     const isSecret = ref.kind === 'Secret' && ref.group === '';
     const compared = (live: KubeObject | undefined, after: KubeObject) =>
       opts.withObjects ? { compared: comparedObjects(live, after, ignorePaths, isSecret) } : {};
@@ -257,6 +268,14 @@ export async function planChanges(
     };
     if (base.createOnly) return { ...base, action: 'unchanged', object, path, live: identity };
     let toApply = withIgnoredFromLive(object, live, ignorePaths);
+    if (
+      !opts.withObjects &&
+      opts.applied?.holds(id, digest) &&
+      driftedFields(object, live, ignorePaths).length === 0
+    ) {
+      // Applied in this form already, and nobody took a field of it away: a dry-run would say the same.
+      return { ...base, action: 'unchanged', object: toApply, path, live: identity };
+    }
     let dryRun: KubeObject;
     try {
       dryRun = await client.applyAt<KubeObject>(path, toApply, { dryRun: true, signal });
@@ -328,12 +347,14 @@ export async function planChanges(
   const checked = await mapLimit(candidates, concurrency, async (c): Promise<StaleObject | undefined> => {
     const mapping = await mapper.tryMappingFor(c.ref);
     if (!mapping) return undefined;
-    const live = await client.getIfExists<KubeObject>(resourcePath(mapping, c.ref.namespace, c.ref.name), {
-      signal,
-    });
+    const path = resourcePath(mapping, c.ref.namespace, c.ref.name);
+    // Listed above with our labels (a prune of 1,000 then costs no GETs here); otherwise read it.
+    const live = owned.get(path) ?? (await client.getIfExists<KubeObject>(path, { signal }));
     if (!live) return undefined;
     const keep = pruneBlocker(live, opts.owner);
-    return keep ? { ...c, keep } : c;
+    if (keep) return { ...c, keep };
+    const { uid, resourceVersion } = live.metadata as { uid?: string; resourceVersion?: string };
+    return uid && resourceVersion ? { ...c, seen: { uid, resourceVersion } } : c;
   });
   const stale: StaleObject[] = [];
   checked.forEach((r, i) => {

@@ -16,7 +16,8 @@ export function inventoryOf(objects: readonly (KubeObject | ObjectRef)[]): Inven
     const ref = 'apiVersion' in o ? refOf(o) : o;
     byId.set(objectId(ref), { id: objectId(ref), v: ref.version });
   }
-  return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+  // Code-point order: the same on every machine, and cheap for 10,000 ids.
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**

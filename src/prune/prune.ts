@@ -8,6 +8,8 @@ import {
   type ObjectRef,
 } from '../api/index.ts';
 import {
+  ApiError,
+  isNotFound,
   mapLimit,
   objectError,
   resourcePath,
@@ -53,6 +55,26 @@ export class PruneError extends ConvergeError {
 
 type Stale = StaleObject | ObjectRef | InventoryEntry;
 
+/** DELETE on the condition that the object is still the one seen; `changed` when it is not (409). */
+async function deleteIfUnchanged(
+  client: KubeClient,
+  path: string,
+  seen: { uid: string; resourceVersion: string },
+  signal: AbortSignal | undefined,
+): Promise<'pruned' | 'gone' | 'changed'> {
+  try {
+    await client.request('DELETE', path, {
+      body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', preconditions: seen },
+      signal,
+    });
+    return 'pruned';
+  } catch (err) {
+    if (isNotFound(err)) return 'gone';
+    if (err instanceof ApiError && err.status === 409) return 'changed';
+    throw err;
+  }
+}
+
 function toStale(s: Stale): StaleObject {
   if ('ref' in s) return s;
   if ('kind' in s) return { id: objectId(s), ref: s };
@@ -63,8 +85,10 @@ function toStale(s: Stale): StaleObject {
  * Deletes stale objects (newest stages first: workloads before namespaces and CRDs) with
  * propagationPolicy Background. An object is deleted only if it still carries this owner's
  * ownership labels and lacks `gitops.converge.dev/prune: disabled`; the delete is conditional on
- * the uid just read, so an object recreated meanwhile is never removed. Throws PruneError when
- * any deletion fails (after trying all).
+ * the uid just read, so an object recreated meanwhile is never removed. An object the plan read
+ * as ours (`seen`) is deleted at once on the condition that its uid and resourceVersion are still
+ * those, and read again only when they are not. Throws PruneError when any deletion fails (after
+ * trying all).
  */
 export async function pruneStale(
   client: KubeClient,
@@ -84,6 +108,13 @@ export async function pruneStale(
         const mapping = await mapper.tryMappingFor(s.ref);
         if (!mapping) return 'gone';
         const path = resourcePath(mapping, s.ref.namespace, s.ref.name);
+        if (s.seen && !s.keep) {
+          // Unchanged since the plan read it (ours, prunable): one request instead of a GET and a DELETE.
+          const outcome = await deleteIfUnchanged(client, path, s.seen, opts.signal).catch((err: unknown) => {
+            throw objectError(s.ref, 'delete', err, 'PruneFailed', mapping.resource);
+          });
+          if (outcome !== 'changed') return outcome;
+        }
         const live = await client.getIfExists<KubeObject>(path, { signal: opts.signal });
         if (!live) return 'gone';
         const blocker = pruneBlocker(live, opts.owner);

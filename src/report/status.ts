@@ -1,5 +1,6 @@
 // Builds GitSource status for each outcome of a reconcile: pure functions of the old status and the facts.
 import {
+  encodeInventory,
   sanitizeMessage,
   type Condition,
   type GitSourceStatus,
@@ -110,8 +111,8 @@ export function progressingStatus(
   return base(ctx, conds(ctx, updates, ['Stalled']), {
     revision: f.revision,
     lastAttemptedRevision: f.revision,
-    ...(f.inventory ? { inventory: { entries: f.inventory } } : {}),
-    ...(f.applied ? { inventory: { entries: f.applied.inventory } } : {}),
+    ...(f.inventory ? { inventory: encodeInventory(f.inventory) } : {}),
+    ...(f.applied ? { inventory: encodeInventory(f.applied.inventory) } : {}),
   });
 }
 
@@ -178,8 +179,10 @@ export function appliedStatus(ctx: StatusContext, f: AppliedFacts): GitSourceSta
     lastAppliedRevision: f.revision,
     summary: f.summary,
     // Lines quote values from Git: safe for a terminal and bounded like any message.
-    changes: f.changes.slice(0, 20).map((line) => sanitizeMessage(line, { maxBytes: 512 })),
-    inventory: { entries: f.inventory },
+    changes: boundedLines(f.changes, MAX_CHANGE_LINES).map((line) =>
+      sanitizeMessage(line, { maxBytes: 512 }),
+    ),
+    inventory: encodeInventory(f.inventory),
     history,
     ...(f.driftDetection ? { driftDetection: f.driftDetection } : {}),
   });
@@ -228,6 +231,15 @@ export function suspendedStatus(ctx: StatusContext): GitSourceStatus {
     ),
     {},
   );
+}
+
+/** status.changes holds at most this many lines, the last one counting the rest. */
+export const MAX_CHANGE_LINES = 20;
+
+/** The first lines, then `… and K more` (lines that already end so, from changeLines, pass as they are). */
+function boundedLines(lines: readonly string[], max: number): string[] {
+  if (lines.length <= max) return [...lines];
+  return [...lines.slice(0, max - 1), `… and ${lines.length - max + 1} more`];
 }
 
 function formatMs(ms: number): string {

@@ -1,6 +1,6 @@
 // What the status page shows, as plain data: GitSource → row/detail view models, commit links,
 // filters and "failing first" order. Pure: no I/O, the clock passed in.
-import { parseObjectId, type Condition, type GitSource } from '../api/index.ts';
+import { inventoryEntries, parseObjectId, type Condition, type GitSource } from '../api/index.ts';
 import { findCondition, shortRevision } from '../report/index.ts';
 import { redact } from '../source/index.ts';
 
@@ -340,7 +340,7 @@ export function detailOf(gs: GitSource, events: readonly RecentEvent[]): SourceD
       spec.dependsOn.map((d) => `${d.namespace ?? gs.metadata.namespace}/${d.name}`).join(', '),
     ]);
   const health = inventoryHealth(gs);
-  const inventory: InventoryView[] = (gs.status?.inventory?.entries ?? []).map((e) => {
+  const inventory: InventoryView[] = inventoryEntries(gs.status).map((e) => {
     let ref;
     try {
       ref = parseObjectId(e.id, e.v);

@@ -8,7 +8,14 @@ import {
   type GitRepo,
   type HttpGitServer,
 } from '../support/git-server.ts';
-import { applyGitSource, condition, eventsFor, getGitSource, waitForCondition } from '../support/gitops.ts';
+import {
+  applyGitSource,
+  condition,
+  eventsFor,
+  getGitSource,
+  inventoryIds,
+  waitForCondition,
+} from '../support/gitops.ts';
 import { startOperator, type OperatorProcess } from '../support/operator.ts';
 import { configMap, deployment, service } from '../support/apps.ts';
 
@@ -57,7 +64,7 @@ describe('first sync and a new commit', () => {
     expect(condition(gs, 'Changed')).toMatchObject({ status: 'False', reason: 'UpToDate' });
     expect(condition(gs, 'Diverged')).toMatchObject({ status: 'False', reason: 'InSync' });
     expect(gs.status?.summary).toMatchObject({ objects: 3, created: 3, pruned: 0 });
-    expect(gs.status?.inventory?.entries.map((e) => e.id).sort()).toEqual(
+    expect(inventoryIds(gs).sort()).toEqual(
       [`${ns}_web-config__ConfigMap`, `${ns}_web_apps_Deployment`, `${ns}_web__Service`].sort(),
     );
     // deletionPolicy Orphan (the default) has nothing to do at deletion: no finalizer to get stuck on.

@@ -9,6 +9,7 @@ import {
   condition,
   getGitSource,
   getObject,
+  inventoryIds,
   requestReconcile,
   waitForCondition,
 } from '../support/gitops.ts';
@@ -120,7 +121,7 @@ describe('hooks and waves', () => {
     const done = await getObject<Live>(ns, 'configmap', 'chart-done');
     expect(done?.metadata.labels).toMatchObject({ 'gitops.converge.dev/hook-owner-name': 'chart' });
     expect(done?.metadata.labels?.['gitops.converge.dev/name']).toBeUndefined();
-    const ids = ready.status?.inventory?.entries.map((e) => e.id) ?? [];
+    const ids = inventoryIds(ready);
     expect(ids).toEqual([`${ns}_chart-config__ConfigMap`]);
     const hooks = (ready.status as { hooks?: { completed: string[] } }).hooks;
     expect(hooks?.completed).toEqual([`pre:Job/${ns}/chart-migrate`, `post:ConfigMap/${ns}/chart-done`]);
@@ -228,7 +229,7 @@ describe('hooks and waves', () => {
     await eventually(async () => (await jobsOf('argo')).length === 0, {
       what: 'the PreSync Job to be deleted',
     });
-    expect((ready.status?.inventory?.entries.map((e) => e.id) ?? []).sort()).toEqual(
+    expect(inventoryIds(ready).sort()).toEqual(
       [`${ns}_app__ConfigMap`, `${ns}_db__ConfigMap`, `${ns}_migrate_batch_Job`].sort(),
     );
   }, 180_000);

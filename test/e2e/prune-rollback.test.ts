@@ -6,6 +6,7 @@ import {
   applyGitSource,
   eventsFor,
   getObject,
+  inventoryIds,
   requestReconcile,
   waitForCondition,
 } from '../support/gitops.ts';
@@ -72,7 +73,7 @@ describe('prune and rollback', () => {
         JSON.stringify(gs2.status?.changes),
       )
       .toBe(false);
-    expect(gs2.status?.inventory?.entries.map((e) => e.id)).toEqual([`${ns}_alpha__ConfigMap`]);
+    expect(inventoryIds(gs2)).toEqual([`${ns}_alpha__ConfigMap`]);
     const pruned = (await eventsFor(ns, 'app')).filter((e) => e.reason === 'Pruned');
     expect(pruned).toHaveLength(1);
     expect(pruned[0]?.note).toMatch(/beta/);

@@ -1,4 +1,5 @@
 // Test vocabulary for GitSources: create one, read its status and events, wait on conditions.
+import { inventoryEntries, type Inventory } from '../../src/api/index.ts';
 import { kubectl, kubectlOk, eventually } from './cluster.ts';
 
 export interface Condition {
@@ -28,7 +29,7 @@ export interface GitSourceObject {
     conditions?: Condition[];
     summary?: Record<string, number>;
     changes?: string[];
-    inventory?: { entries: { id: string; v: string }[] };
+    inventory?: Inventory;
     history?: { revision: string; result: string }[];
     lastHandledReconcileAt?: string;
     driftDetection?: 'Watch' | 'Interval';
@@ -54,6 +55,11 @@ export async function applyGitSource(
 export async function getGitSource(namespace: string, name: string): Promise<GitSourceObject | undefined> {
   const r = await kubectl(['get', 'gitsource', name, '-n', namespace, '-o', 'json']);
   return r.code === 0 ? (JSON.parse(r.stdout) as GitSourceObject) : undefined;
+}
+
+/** Inventory ids (`ns_name_group_kind`) in status, whichever form it is written in. */
+export function inventoryIds(gs: GitSourceObject | undefined): string[] {
+  return inventoryEntries(gs?.status).map((e) => e.id);
 }
 
 export function condition(gs: GitSourceObject | undefined, type: string): Condition | undefined {

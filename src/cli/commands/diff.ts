@@ -1,5 +1,5 @@
 // `converge diff NAME`: what applying the render would change in the live cluster (server-side dry-run); exit 0/1/2.
-import { parseSpec } from '../../api/index.ts';
+import { inventoryEntries, parseSpec } from '../../api/index.ts';
 import { classifyObjects } from '../../hooks/index.ts';
 import { planChanges } from '../../plan/index.ts';
 import { CliError, requireName, type Command } from '../command.ts';
@@ -45,7 +45,7 @@ export const diff: Command = {
     const changeSet = await planChanges(client, client.mapper, managed, {
       owner: { name, namespace: gs.metadata.namespace },
       ignore: spec.ignore,
-      inventory: gs.status?.inventory?.entries ?? [],
+      inventory: inventoryEntries(gs.status),
       force: spec.force,
       withObjects: true,
       signal: ctx.io.signal,

@@ -1,5 +1,5 @@
 // `converge tree NAME`: the inventory (status.inventory) as namespace → kind → name, each with its health.
-import { describeRef, parseObjectId, type KubeObject } from '../../api/index.ts';
+import { describeRef, inventoryEntries, parseObjectId, type KubeObject } from '../../api/index.ts';
 import { assessHealth } from '../../health/index.ts';
 import { mapLimit, resourcePath } from '../../kube/index.ts';
 import { findCondition, shortRevision } from '../../report/index.ts';
@@ -21,7 +21,7 @@ export const tree: Command = {
     const name = requireName(this, args);
     const gs = await ctx.getGitSource(name);
     const client = await ctx.client();
-    const entries = gs.status?.inventory?.entries ?? [];
+    const entries = inventoryEntries(gs.status);
     const settled = await mapLimit(entries, 16, async (e): Promise<TreeObject> => {
       const ref = parseObjectId(e.id, e.v);
       const base = { namespace: ref.namespace, group: ref.group, kind: ref.kind, name: ref.name };

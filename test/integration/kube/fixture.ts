@@ -44,7 +44,10 @@ export async function converge(
 ) {
   const owner = opts.owner ?? { name: 'test', namespace: 'converge-tests' };
   const changeSet = await planChanges(client, client.mapper, desired, { ...opts, owner });
-  const result = await applyChangeSet(client, client.mapper, changeSet, { force: opts.force ?? false });
+  const result = await applyChangeSet(client, client.mapper, changeSet, {
+    force: opts.force ?? false,
+    ...(opts.applied ? { applied: opts.applied } : {}),
+  });
   const inventory: InventoryEntry[] = inventoryOf(changeSet.objects.map((o) => o.object));
   return { changeSet, result, inventory };
 }

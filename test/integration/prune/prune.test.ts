@@ -1,7 +1,7 @@
 // Prune against the real API server: only stale objects still labelled as ours go, in reverse order, opt-out honoured.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../../src/kube/index.ts';
-import { changeLines, summarize } from '../../../src/plan/index.ts';
+import { changeLines, planChanges, summarize } from '../../../src/plan/index.ts';
 import { inventoryOf, pruneStale, staleEntries } from '../../../src/prune/index.ts';
 import { createNamespace, deleteNamespace, kubectl, kubectlOk, uniqueName } from '../../support/cluster.ts';
 import { configMap, converge, deployment, testClient } from '../kube/fixture.ts';
@@ -111,5 +111,39 @@ describe('prune', () => {
     } finally {
       await deleteNamespace(fresh);
     }
+  });
+
+  it('deletes what the plan saw as ours with one request each, and reads again what changed since', async () => {
+    const first = await converge(
+      client,
+      [
+        configMap(ns, 'stays', { a: '1' }),
+        configMap(ns, 'gone-1', { a: '1' }),
+        configMap(ns, 'gone-2', { a: '1' }),
+      ],
+      { owner },
+    );
+    const cs = await planChanges(client, client.mapper, [configMap(ns, 'stays', { a: '1' })], {
+      owner,
+      inventory: first.inventory,
+    });
+    expect(cs.stale.map((s) => s.ref.name).sort()).toEqual(['gone-1', 'gone-2']);
+    // Between plan and prune, another GitSource takes gone-2 over.
+    await kubectlOk([
+      '-n',
+      ns,
+      'label',
+      'configmap',
+      'gone-2',
+      'gitops.converge.dev/name=other',
+      '--overwrite',
+    ]);
+    client.stats.reset();
+    const result = await pruneStale(client, client.mapper, cs.stale, { owner });
+    expect(result.pruned.map((s) => s.ref.name)).toEqual(['gone-1']);
+    expect(result.skipped.map((s) => s.ref.name)).toEqual(['gone-2']);
+    expect(await exists(['configmap', 'gone-2'])).toBe(true);
+    // gone-1: one DELETE; gone-2: a DELETE refused by its precondition, then the GET that shows why.
+    expect(client.stats.snapshot()).toEqual({ 'DELETE 200': 1, 'DELETE 409': 1, 'GET 200': 1 });
   });
 });

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import {
   ConvergeError,
+  inventoryEntries,
   objectId,
   refOf,
   type GitSource,
@@ -131,7 +132,7 @@ function harness(
   };
   const writer: GitSourceWriter = {
     async writeStatus(gs, status) {
-      writes.push({ status, inventory: (status.inventory?.entries ?? []).map((e) => e.id) });
+      writes.push({ status, inventory: inventoryEntries(status).map((e) => e.id) });
       gs.status = structuredClone(status);
       gs.metadata.resourceVersion = String(Number(gs.metadata.resourceVersion) + 1);
     },
@@ -444,7 +445,7 @@ describe('Reconciler', () => {
       expect(releases).toBe(2);
       expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${'c'.repeat(40)}`);
       expect(gs.status?.summary).toMatchObject({ objects: 2, created: 0, configured: 0, unchanged: 2 });
-      expect(gs.status?.inventory?.entries).toHaveLength(2);
+      expect(inventoryEntries(gs.status)).toHaveLength(2);
       expect(findCondition(gs.status?.conditions, 'Ready')?.status).toBe('True');
       // The next poll at that commit is a no-op.
       h.calls.length = 0;
