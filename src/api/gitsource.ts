@@ -204,11 +204,13 @@ export const InventoryGroupSchema = z.object({
 
 export const InventorySchema = z
   .object({
-    objects: z.array(InventoryGroupSchema).optional().meta({
-      description: 'What the last apply recorded, grouped by apiVersion, kind and namespace.',
-    }),
     entries: z.array(InventoryEntrySchema).optional().meta({
-      description: 'The one-entry-per-object form of older versions: still read, no longer written.',
+      description:
+        'What the last apply recorded, one entry per object (id ns_name_group_kind, version v). Written while it stays under 256 KiB (a few thousand objects); larger inventories are written as objects.',
+    }),
+    objects: z.array(InventoryGroupSchema).optional().meta({
+      description:
+        'The compact form for large inventories: objects grouped by apiVersion, kind and namespace, a name each.',
     }),
   })
   .meta({ description: 'The objects this GitSource applied: the baseline for the next prune.' });

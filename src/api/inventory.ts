@@ -4,12 +4,24 @@ import { groupOf, objectId, parseObjectId, versionOf } from './object.ts';
 
 const byId = (a: InventoryEntry, b: InventoryEntry) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/** Above this, status.inventory is written grouped (`objects`) instead of one entry per object. */
+export const INVENTORY_ENTRIES_MAX_BYTES = 256 * 1024;
+
 /**
- * The compact form of `entries` for status. An entry of the older form costs its id, its version
- * and the keys (~50 bytes for a short name, twice that as `kubectl get -o json` prints it); here
- * an object costs its name plus three bytes, so 10,000 objects stay far below etcd's 1.5 MB.
+ * status.inventory as written. The documented one-entry-per-object form (`entries`) while it stays
+ * under INVENTORY_ENTRIES_MAX_BYTES, a few thousand objects; beyond, the grouped form (`objects`),
+ * where an object costs its name plus three bytes instead of ~50 (twice that as `kubectl get -o
+ * json` prints it), so 10,000 objects with long names stay far below etcd's 1.5 MB.
  */
 export function encodeInventory(entries: readonly InventoryEntry[]): Inventory {
+  let bytes = 0;
+  for (const e of entries) bytes += e.id.length + e.v.length + 17; // {"id":"","v":""},
+  if (bytes <= INVENTORY_ENTRIES_MAX_BYTES) return { entries: [...entries].sort(byId) };
+  return groupInventory(entries);
+}
+
+/** The grouped form (exported for tests; encodeInventory picks the form). */
+export function groupInventory(entries: readonly InventoryEntry[]): Inventory {
   const groups = new Map<string, InventoryGroup>();
   for (const e of entries) {
     const ref = parseObjectId(e.id, e.v);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeInventory, inventoryEntries, objectId, type InventoryEntry } from '../../../src/api/index.ts';
+import { groupInventory } from '../../../src/api/inventory.ts';
 import { inventoryOf } from '../../../src/prune/index.ts';
 import { appliedStatus } from '../../../src/report/index.ts';
 
@@ -17,7 +18,11 @@ describe('status.inventory encoding', () => {
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'apps' } },
       { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'system:a_b' } },
     ]);
-    const inventory = encodeInventory(entries);
+    // A few objects: the documented one-entry-per-object form.
+    expect(encodeInventory(entries)).toEqual({
+      entries: [...entries].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    });
+    const inventory = groupInventory(entries);
     expect(inventory).toEqual({
       objects: [
         { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'apps', names: ['api', 'web'] },
@@ -36,7 +41,7 @@ describe('status.inventory encoding', () => {
       entry('ns', 'odd%5Fname', 'example.com', 'Widget', 'v1beta1'),
       entry('ns', 'other', 'example.com', 'Widget', 'v1'),
     ];
-    const read = inventoryEntries({ inventory: encodeInventory(entries) });
+    const read = inventoryEntries({ inventory: groupInventory(entries) });
     expect(new Set(read.map((e) => `${e.id} ${e.v}`))).toEqual(new Set(entries.map((e) => `${e.id} ${e.v}`)));
   });
 
@@ -81,6 +86,14 @@ describe('GitSource status with 10,000 objects', () => {
     expect(pretty).toBeLessThan(512 * 1024);
     expect(status.changes).toHaveLength(20);
     expect(status.changes!.at(-1)).toBe('… and 9981 more');
+  });
+
+  it('switches to the grouped form only past 256 KiB of entries (1,000 objects keep the documented form)', () => {
+    expect(status.inventory?.entries).toBeUndefined();
+    expect(status.inventory?.objects?.length).toBe(100);
+    const thousand = encodeInventory(inventory.slice(0, 1000));
+    expect(thousand.objects).toBeUndefined();
+    expect(thousand.entries).toHaveLength(1000);
   });
 
   it('holds every object', () => {

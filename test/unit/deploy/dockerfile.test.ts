@@ -1,6 +1,7 @@
 // The Dockerfile checked without a Docker engine: every COPY source exists (in the build context
 // after .dockerignore, or as the output of an earlier stage's RUN), the image runs as a non-root
 // uid, and the entrypoint it names exists and starts with only what the image contains.
+import { OPERATOR_NODE_FLAGS } from '../../../src/localcluster/index.ts';
 import { execFile } from 'node:child_process';
 import {
   cpSync,
@@ -337,8 +338,8 @@ describe('Dockerfile', () => {
     expect([...final.uids.values()]).toContain(65532);
   });
 
-  it('names an entrypoint that exists in the image: node /app/bin/converge.js run', () => {
-    expect(final.entrypoint).toEqual(['node', '/app/bin/converge.js']);
+  it('names an entrypoint that exists in the image: node /app/bin/converge.js run, with the operator node flags', () => {
+    expect(final.entrypoint).toEqual(['node', ...OPERATOR_NODE_FLAGS, '/app/bin/converge.js']);
     expect(final.cmd).toEqual(['run']);
     expect(
       existsInStage(final, '/app/bin/converge.js'),
