@@ -2,7 +2,7 @@
 // GitSource with the same URL, ref and credentials (cacheKeyOf): one ls-remote per poll, one fetch per commit.
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { access, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { access, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -372,8 +372,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     }
     const local = ['--git-dir', gitDir];
     try {
-      if (!(await exists(join(gitDir, 'HEAD'))))
-        await git(['init', '--quiet', '--bare', gitDir], checked, auth, deadline);
+      if (!(await exists(join(gitDir, 'HEAD')))) await initBare(gitDir);
       stats.fetches++;
       const fetchStarted = performance.now();
       // Fetch exactly one ref (or the pinned SHA; protocol v2 servers accept any reachable SHA),
@@ -397,13 +396,21 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       );
       options.onRemoteCall?.('fetch', (performance.now() - fetchStarted) / 1000);
       // The branch may have moved since ls-remote: check out, and report, what was actually fetched.
-      const { stdout } = await git(
-        [...local, 'rev-parse', '--verify', '--end-of-options', 'refs/converge/target^{commit}'],
-        checked,
-        auth,
-        deadline,
-      );
-      const commit = stdout.trim();
+      // A branch's ref names its commit: read the file fetch wrote (gc is off, so it is loose); a tag
+      // may be annotated and a SHA needs checking, so git peels those.
+      const loose = target.fetchRef.startsWith('refs/heads/')
+        ? await readFile(join(gitDir, 'refs', 'converge', 'target'), 'utf8').catch(() => '')
+        : '';
+      const commit = /^(?:[0-9a-f]{40}|[0-9a-f]{64})\n$/.test(loose)
+        ? loose.trim()
+        : (
+            await git(
+              [...local, 'rev-parse', '--verify', '--end-of-options', 'refs/converge/target^{commit}'],
+              checked,
+              auth,
+              deadline,
+            )
+          ).stdout.trim();
       // Each commit gets its own checkout: GitSources sharing the cache may still be rendering the
       // previous one. A fresh directory and no index: nothing stray can be left in it.
       const tree = join(trees, commit);
@@ -590,6 +597,21 @@ async function du(path: string): Promise<number> {
   }
   for (const name of names) total += await du(join(path, name));
   return total;
+}
+
+/**
+ * What `git init --bare` makes that fetch and checkout need, without a git process: a fleet's first
+ * sync runs one per repository.
+ */
+async function initBare(gitDir: string): Promise<void> {
+  for (const dir of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags'])
+    await mkdir(join(gitDir, dir), { recursive: true });
+  await writeFile(
+    join(gitDir, 'config'),
+    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n',
+  );
+  // HEAD last: its presence marks an initialised repository.
+  await writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/main\n');
 }
 
 async function exists(path: string): Promise<boolean> {
