@@ -21,7 +21,8 @@
 //   --concurrency N   raw loop concurrency; the operator's per-object concurrency is 16 (default 16)
 //   --interval D      the GitSource's spec.interval; the no-op step waits for one pass (default 20s)
 //   --built           run the compiled operator (npm run build) instead of through tsx
-//   --node-options S  node flags for the operator, e.g. --max-old-space-size=128 (a memory limit does this)
+//   --node-options S  node flags for the operator instead of the image's (OPERATOR_NODE_FLAGS), e.g.
+//                     --max-old-space-size=128 (a memory limit does this)
 //   --log FILE        write the operator's log lines to FILE
 // Quick check: npx tsx bench/large-source.ts --objects 1000 --namespaces 10 --prune 100
 import { execFile } from 'node:child_process';
@@ -36,6 +37,7 @@ import {
   resolveClientTools,
   startLocalCluster,
   startOperatorProcess,
+  OPERATOR_NODE_FLAGS,
 } from '../src/localcluster/index.ts';
 import { commitFiles, startGitFixture, type GitRepo } from '../test/support/git-server.ts';
 
@@ -238,7 +240,8 @@ async function main(): Promise<void> {
       kubectl: tools.kubectl,
       helm: tools.helm,
       built: values.built,
-      nodeOptions: values['node-options'].split(' ').filter(Boolean),
+      // Default: the flags the image runs with (OPERATOR_NODE_FLAGS).
+      ...(values['node-options'] ? { nodeOptions: values['node-options'].split(' ').filter(Boolean) } : {}),
       logLevel: 'info',
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
       args: ['--leader-elect=false'],
@@ -400,7 +403,7 @@ async function main(): Promise<void> {
     await operator.stop();
     client.close();
     console.log(
-      `\n## bench/large-source.ts --objects ${total} --namespaces ${nsCount} --prune ${pruneApps * 2} (${values.built ? 'compiled' : 'tsx'}${values['node-options'] ? ` ${values['node-options']}` : ''}, 2 cores, API server on the same machine)`,
+      `\n## bench/large-source.ts --objects ${total} --namespaces ${nsCount} --prune ${pruneApps * 2} (${values.built ? 'compiled' : 'tsx'}${` ${values['node-options'] || OPERATOR_NODE_FLAGS.join(' ')}`}, 2 cores, API server on the same machine)`,
     );
     for (const l of lines) console.log(l);
   } finally {
