@@ -107,6 +107,8 @@ export class DriftWatcher implements DriftTracker {
         {
           labelSelector: LABEL_NAME,
           signal: abort.signal,
+          // Thousands of managed objects of a kind: handled a page at a time, never all at once.
+          syncedObjects: false,
           onError: (err) => {
             if (err instanceof ApiError && err.status === 403) {
               entry.state = 'forbidden';

@@ -382,9 +382,23 @@ export class KubeClient {
   /** All items of a collection path, following `continue` tokens. */
   async list<T = KubeObject>(path: string, opts: ListOptions = {}): Promise<ObjectList<T>> {
     const items: T[] = [];
+    let resourceVersion = '';
+    for await (const page of this.listPages<T>(path, opts)) {
+      for (const item of page.items) items.push(item);
+      resourceVersion = page.resourceVersion;
+    }
+    return { items, resourceVersion };
+  }
+
+  /**
+   * The pages of a list, one at a time (`limit` each, default 500), so a caller that keeps only a
+   * little of each object never holds the whole collection; `resourceVersion` is the list's.
+   */
+  async *listPages<T = KubeObject>(path: string, opts: ListOptions = {}): AsyncGenerator<ObjectList<T>> {
     let cont: string | undefined;
     let resourceVersion = '';
     do {
+      const items: T[] = [];
       const page = await this.request<{
         apiVersion?: string;
         kind?: string;
@@ -412,8 +426,8 @@ export class KubeClient {
       }
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+      yield { items, resourceVersion };
     } while (cont);
-    return { items, resourceVersion };
   }
 
   /** Server-side apply (PATCH application/apply-patch+yaml with a JSON body). */

@@ -21,6 +21,11 @@ export interface WatchOptions {
   maxRetryDelayMs?: number;
   /** Server-side watch duration bound in seconds (default 300, jittered); the stream is then reopened. */
   timeoutSeconds?: number;
+  /**
+   * false: SYNCED carries no objects, and a list is handled a page at a time, so a watch over
+   * thousands of objects never holds them all in full (default true).
+   */
+  syncedObjects?: boolean;
 }
 
 /** Anything with object metadata: KubeObject, or a typed resource such as GitSource. */
@@ -80,27 +85,32 @@ export async function watchResource<T extends Watchable>(
   while (!signal?.aborted) {
     try {
       if (!resourceVersion) {
-        const list = await client.list<T>(path, {
+        const seen = new Set<string>();
+        const listed: T[] = [];
+        let listVersion = '';
+        for await (const page of client.listPages<T>(path, {
           labelSelector: opts.labelSelector,
           fieldSelector: opts.fieldSelector,
           signal,
-        });
-        const seen = new Set<string>();
-        for (const obj of list.items) {
-          const key = keyOf(obj);
-          seen.add(key);
-          const before = known.get(key);
-          known.set(key, stub(obj));
-          if (!before) await emit({ type: 'ADDED', object: obj });
-          else if (rvOf(before) !== rvOf(obj)) await emit({ type: 'MODIFIED', object: obj });
+        })) {
+          listVersion = page.resourceVersion;
+          for (const obj of page.items) {
+            const key = keyOf(obj);
+            seen.add(key);
+            const before = known.get(key);
+            known.set(key, stub(obj));
+            if (!before) await emit({ type: 'ADDED', object: obj });
+            else if (rvOf(before) !== rvOf(obj)) await emit({ type: 'MODIFIED', object: obj });
+          }
+          if (opts.syncedObjects !== false) for (const obj of page.items) listed.push(obj);
         }
         for (const [key, obj] of known) {
           if (seen.has(key)) continue;
           known.delete(key);
           await emit({ type: 'DELETED', object: obj });
         }
-        resourceVersion = list.resourceVersion;
-        await emit({ type: 'SYNCED', objects: list.items, resourceVersion });
+        resourceVersion = listVersion;
+        await emit({ type: 'SYNCED', objects: listed, resourceVersion });
       }
       const timeout = opts.timeoutSeconds ?? 300;
       const query = {

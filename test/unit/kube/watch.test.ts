@@ -34,7 +34,9 @@ describe('watchResource', () => {
     const watchedFrom: (string | number | boolean | undefined)[] = [];
     const abort = new AbortController();
     const fake = {
-      list: async () => lists.shift()!,
+      listPages: async function* () {
+        yield lists.shift()!;
+      },
       stream: async (
         _path: string,
         query: Record<string, string | number | boolean | undefined>,
@@ -75,5 +77,39 @@ describe('watchResource', () => {
     // After the dropped stream it resumed from the bookmark; after the 410 from the relist.
     expect(watchedFrom).toEqual(['10', '11', '20', '21']);
     expect(errors).toEqual(['ApiError: socket hang up']);
+  });
+
+  it('handles a list a page at a time; without syncedObjects, SYNCED holds none of them', async () => {
+    const pages = [
+      { items: [cm('a', '1'), cm('b', '1')], resourceVersion: '30' },
+      { items: [cm('c', '1')], resourceVersion: '30' },
+    ];
+    const abort = new AbortController();
+    const watchedFrom: unknown[] = [];
+    const fake = {
+      listPages: async function* () {
+        for (const p of pages) yield p;
+      },
+      stream: async (_path: string, query: Record<string, unknown>) => {
+        watchedFrom.push(query.resourceVersion);
+        abort.abort();
+        throw new Error('aborted');
+      },
+    } as unknown as KubeClient;
+    const events: string[] = [];
+    await watchResource(
+      fake,
+      '/api/v1/namespaces/n/configmaps',
+      { signal: abort.signal, retryDelayMs: 1, syncedObjects: false },
+      (e: WatchEvent<KubeObject>) => {
+        events.push(
+          e.type === 'SYNCED'
+            ? `SYNCED ${e.objects.length} @${e.resourceVersion}`
+            : `${e.type} ${e.object.metadata.name}`,
+        );
+      },
+    );
+    expect(events).toEqual(['ADDED a', 'ADDED b', 'ADDED c', 'SYNCED 0 @30']);
+    expect(watchedFrom).toEqual(['30']);
   });
 });
