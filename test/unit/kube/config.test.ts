@@ -153,4 +153,33 @@ describe('loadClusterAccess', () => {
     );
     expect(() => loadClusterAccess({ env: { HOME: dir() } })).toThrow(KubeConfigError);
   });
+
+  it('hands exec plugins (cloud logins) to client-node, loaded on first use', async () => {
+    const d = dir();
+    const plugin = join(d, 'login.sh');
+    writeFileSync(
+      plugin,
+      '#!/bin/sh\necho \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-exec"}}\'\n',
+      { mode: 0o755 },
+    );
+    const file = kubeconfig(join(d, 'config'), {
+      'current-context': 'cloud',
+      clusters: [{ name: 'c', cluster: { server: 'https://h:1' } }],
+      users: [
+        {
+          name: 'u',
+          user: {
+            exec: {
+              apiVersion: 'client.authentication.k8s.io/v1',
+              command: plugin,
+              interactiveMode: 'Never',
+            },
+          },
+        },
+      ],
+      contexts: [ctx('cloud', 'c', 'u')],
+    });
+    const access = loadClusterAccess({ path: file, env: {} });
+    expect((await access.auth()).headers.Authorization).toBe('Bearer from-exec');
+  });
 });
