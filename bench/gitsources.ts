@@ -105,8 +105,11 @@ function cpuOf(pid: number): { self: number; children: number } {
 async function metrics(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^converge_api_requests_total\{verb="(\w+)",code="(\d+)"\} (\d+)/gm)) {
-    out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[3]);
+  for (const m of text.matchAll(
+    /^converge_api_requests_total\{verb="(\w+)",code="(\d+)"(?:,dry_run="(\w+)")?\} (\d+)/gm,
+  )) {
+    out[m[3] === 'true' ? `${m[1]!} dry-run` : m[1]!] =
+      (out[m[3] === 'true' ? `${m[1]!} dry-run` : m[1]!] ?? 0) + Number(m[4]);
   }
   return out;
 }

@@ -139,12 +139,15 @@ async function scrape(port: number): Promise<string> {
   }
 }
 
-/** The operator's API requests by verb (its own counter; dry-runs count as PATCH there). */
+/** The operator's API requests by verb (its own counter; dry-runs under `PATCH dry-run`). */
 async function operatorRequests(port: number): Promise<Record<string, number>> {
   const text = await scrape(port);
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^converge_api_requests_total\{verb="(\w+)",code="(\d+)"\} (\d+)/gm))
-    out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[3]);
+  for (const m of text.matchAll(
+    /^converge_api_requests_total\{verb="(\w+)",code="(\d+)"(?:,dry_run="(\w+)")?\} (\d+)/gm,
+  ))
+    out[m[3] === 'true' ? `${m[1]!} dry-run` : m[1]!] =
+      (out[m[3] === 'true' ? `${m[1]!} dry-run` : m[1]!] ?? 0) + Number(m[4]);
   return out;
 }
 
@@ -315,10 +318,14 @@ async function main(): Promise<void> {
         `${step}: ${(ms / 1000).toFixed(1)} s; operator CPU ${(cpuOf(pid) - before.cpu).toFixed(1)} s; ` +
           `load ${load()}`,
       );
-      // The operator counts a dry-run as a PATCH; the API server tells them apart (the bench makes none).
-      const dryRuns = sum(api, 'dry-run');
-      const writes = (op.PATCH ?? 0) + (op.POST ?? 0) + (op.PUT ?? 0) + (op.DELETE ?? 0) - dryRuns;
-      out(`  operator: ${writes} writes, ${dryRuns} dry-runs; requests by verb ${JSON.stringify(op)}`);
+      // The operator's own counter tells dry-runs apart (dry_run label); the API server's agrees.
+      const dryRuns = Object.entries(op)
+        .filter(([verb]) => verb.endsWith(' dry-run'))
+        .reduce((n, [, c]) => n + c, 0);
+      const writes = (op.PATCH ?? 0) + (op.POST ?? 0) + (op.PUT ?? 0) + (op.DELETE ?? 0);
+      out(
+        `  operator: ${writes} writes, ${dryRuns} dry-runs (the API server counted ${sum(api, 'dry-run')}); requests by verb ${JSON.stringify(op)}`,
+      );
       out(
         `  API server saw (the bench's own annotate and the API server's leases and endpoints included): ` +
           JSON.stringify(api),

@@ -47,7 +47,8 @@ export async function run(argv: string[]): Promise<void> {
   const client = await KubeClient.connect(
     loadClusterAccess({ path: opts.kubeconfig, preferInCluster: true }),
     {
-      onRequest: (r) => metrics.apiRequests.inc({ verb: r.verb, code: String(r.code) }),
+      onRequest: (r) =>
+        metrics.apiRequests.inc({ verb: r.verb, code: String(r.code), dry_run: String(r.dryRun) }),
     },
   );
   const tools = await resolveClientTools({

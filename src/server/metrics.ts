@@ -9,7 +9,7 @@ export interface Metrics {
   queueDepth: Gauge;
   gitFetchDuration: Histogram<'operation'>;
   driftCorrections: Counter<'namespace'>;
-  apiRequests: Counter<'verb' | 'code'>;
+  apiRequests: Counter<'verb' | 'code' | 'dry_run'>;
   isLeader: Gauge;
   notifications: Counter<'type' | 'result'>;
   webhookRequests: Counter<'provider' | 'result'>;
@@ -62,8 +62,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     apiRequests: new Counter({
       name: 'converge_api_requests_total',
-      help: 'Kubernetes API requests by verb and status code',
-      labelNames: ['verb', 'code'],
+      help: 'Kubernetes API requests by verb, status code and whether they were server-side dry-runs',
+      labelNames: ['verb', 'code', 'dry_run'],
       registers,
     }),
     isLeader: new Gauge({

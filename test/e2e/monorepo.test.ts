@@ -11,6 +11,7 @@ import {
   type HttpGitServer,
 } from '../support/git-server.ts';
 import {
+  apiDryRuns,
   applyGitSource,
   getGitSource,
   getObject,
@@ -75,6 +76,7 @@ describe('a fleet on one monorepo', () => {
     for (const app of APPS)
       before.set(app, (await getObject(ns, 'configmap', `app-${app}`))!.metadata.resourceVersion!);
     const lsRemotesBefore = await lsRemotes();
+    const dryRunsBefore = await apiDryRuns(await operator.metricsPort());
 
     const second = await commitFiles(
       repo,
@@ -95,6 +97,8 @@ describe('a fleet on one monorepo', () => {
 
     expect(await fetches()).toBe(2);
     expect(await lsRemotes()).toBe(lsRemotesBefore + 1);
+    // Only app a planned its object against the cluster; the others compared digests locally.
+    expect((await apiDryRuns(await operator.metricsPort())) - dryRunsBefore).toBe(1);
     const a = await getObject<{ data: Record<string, string> }>(ns, 'configmap', 'app-a');
     expect(a?.data.version).toBe('2');
     for (const app of APPS.slice(1)) {

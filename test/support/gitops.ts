@@ -176,8 +176,8 @@ export async function metricSum(
 }
 
 /**
- * Requests with a mutating verb the API server accepted so far (server-side dry-runs included: the
- * metric has no dry-run label). A refused one changed nothing: two replicas starting together both
+ * Requests with a mutating verb the API server accepted so far, server-side dry-runs included (see
+ * apiDryRuns for those alone). A refused one changed nothing: two replicas starting together both
  * try to create the Lease, and the loser's 409 is not a write.
  */
 export async function apiWrites(metricsPort: number): Promise<number> {
@@ -185,4 +185,9 @@ export async function apiWrites(metricsPort: number): Promise<number> {
     verb: /^(POST|PUT|PATCH|DELETE)$/,
     code: /^2\d\d$/,
   });
+}
+
+/** Server-side dry-runs the operator made so far (the dry_run label of its request counter). */
+export async function apiDryRuns(metricsPort: number): Promise<number> {
+  return metricSum(metricsPort, 'converge_api_requests_total', { dry_run: /^true$/ });
 }
