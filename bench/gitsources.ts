@@ -8,7 +8,7 @@
 // Run: npx tsx bench/gitsources.ts [--counts 100,1000] [--concurrency 16] [--interval 30s] [--wait]
 //        [--layout repos|monorepo] [--built]
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -23,6 +23,7 @@ import {
 } from '../src/localcluster/index.ts';
 import { commitFiles, startGitFixture } from '../test/support/git-server.ts';
 import type { KubeObject } from '../src/api/index.ts';
+import { apiRequestsByVerb, cpuOf, procMemory } from './support.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -79,40 +80,6 @@ function appObjects(i: number, ns: string): KubeObject[] {
   ];
 }
 
-const peakRssOf = (pid: number): number => {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-};
-
-/** CPU seconds of a process (self) and of its reaped children (git), from /proc/<pid>/stat. */
-function cpuOf(pid: number): { self: number; children: number } {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const tick = 100;
-    return {
-      self: (Number(fields[11]) + Number(fields[12])) / tick,
-      children: (Number(fields[13]) + Number(fields[14])) / tick,
-    };
-  } catch {
-    return { self: 0, children: 0 };
-  }
-}
-
-async function metrics(port: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(
-    /^converge_api_requests_total\{verb="(\w+)",code="(\d+)"(?:,dry_run="(\w+)")?\} (\d+)/gm,
-  )) {
-    out[m[3] === 'true' ? `${m[1]!} dry-run` : m[1]!] =
-      (out[m[3] === 'true' ? `${m[1]!} dry-run` : m[1]!] ?? 0) + Number(m[4]);
-  }
-  return out;
-}
 async function gitCalls(port: number): Promise<{ lsRemotes: number; fetches: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const count = (op: string) =>
@@ -277,9 +244,9 @@ async function main(): Promise<void> {
       }
       const allReadyMs = Date.now() - a0;
       const podsReady = values.wait ? await readyPods('bench-') : 0;
-      const afterSync = await metrics(metricsPort);
+      const afterSync = await apiRequestsByVerb(metricsPort);
       const gitToReady = await gitCalls(metricsPort);
-      const peakRss = peakRssOf(op.pid!);
+      const peakRss = procMemory(op.pid!).peak;
       const cpuEnd = {
         op: cpuOf(op.pid!),
         me: cpuOf(process.pid),
@@ -295,7 +262,7 @@ async function main(): Promise<void> {
       // A no-op interval pass: wait one interval (+10% jitter + margin) and count writes.
       const intervalMs = Number(values.interval.replace('s', '')) * 1000;
       await new Promise((r) => setTimeout(r, intervalMs * 1.1 + 5000));
-      const afterNoop = await metrics(metricsPort);
+      const afterNoop = await apiRequestsByVerb(metricsPort);
       const noopText = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       const gauge = (name: string) =>
         Number(new RegExp(`^converge_${name} (\\S+)`, 'm').exec(noopText)?.[1] ?? 0) / 2 ** 20;
@@ -306,7 +273,7 @@ async function main(): Promise<void> {
       // Monorepo: a commit to one app. The first poll to see it wakes the others; only app-0 is written.
       let oneApp = '';
       if (fleet) {
-        const before = await metrics(metricsPort);
+        const before = await apiRequestsByVerb(metricsPort);
         const gitBefore = await gitCalls(metricsPort);
         const c0 = Date.now();
         const next = await commitFiles(
@@ -328,7 +295,7 @@ async function main(): Promise<void> {
           // Polled each second: listing 1,000 GitSources faster costs the machine measurably.
           await new Promise((r) => setTimeout(r, 1000));
         }
-        const after = await metrics(metricsPort);
+        const after = await apiRequestsByVerb(metricsPort);
         const gitAfter = await gitCalls(metricsPort);
         const { stdout: status } = await kubectl(
           'get',

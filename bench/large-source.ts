@@ -26,7 +26,7 @@
 //   --log FILE        write the operator's log lines to FILE
 // Quick check: npx tsx bench/large-source.ts --objects 1000 --namespaces 10 --prune 100
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -40,6 +40,7 @@ import {
   OPERATOR_NODE_FLAGS,
 } from '../src/localcluster/index.ts';
 import { commitFiles, startGitFixture, type GitRepo } from '../test/support/git-server.ts';
+import { apiRequestsByVerb, cpuOf, procMemory } from './support.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -107,26 +108,6 @@ const appFile = (i: number, version = 1) =>
     .join('\n---\n');
 const pathOf = (i: number) => `apps/ns-${i % nsCount}/app-${i}.yaml`;
 
-function procStatus(pid: number): { peak: number; rss: number } {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) / 1024;
-    return { peak: kb('VmHWM'), rss: kb('VmRSS') };
-  } catch {
-    return { peak: 0, rss: 0 };
-  }
-}
-
-/** CPU seconds (user + system) of a process itself, from /proc/<pid>/stat. */
-function cpuOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
 /** The operator's /metrics; retried, as a busy operator may drop a kept-alive connection. */
 async function scrape(port: number): Promise<string> {
   for (let attempt = 1; ; attempt++) {
@@ -137,18 +118,6 @@ async function scrape(port: number): Promise<string> {
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-}
-
-/** The operator's API requests by verb (its own counter; dry-runs under `PATCH dry-run`). */
-async function operatorRequests(port: number): Promise<Record<string, number>> {
-  const text = await scrape(port);
-  const out: Record<string, number> = {};
-  for (const m of text.matchAll(
-    /^converge_api_requests_total\{verb="(\w+)",code="(\d+)"(?:,dry_run="(\w+)")?\} (\d+)/gm,
-  ))
-    out[m[3] === 'true' ? `${m[1]!} dry-run` : m[1]!] =
-      (out[m[3] === 'true' ? `${m[1]!} dry-run` : m[1]!] ?? 0) + Number(m[4]);
-  return out;
 }
 
 async function reconciles(port: number): Promise<Record<string, number>> {
@@ -282,7 +251,7 @@ async function main(): Promise<void> {
       );
     };
     const memory = async (step: string) => {
-      const m = procStatus(pid);
+      const m = procMemory(pid);
       const text = await scrape(metricsPort);
       const gauge = (name: string) =>
         (Number(new RegExp(`^converge_${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20).toFixed(0);
@@ -305,17 +274,17 @@ async function main(): Promise<void> {
     };
     const measureStep = async (step: string, fn: () => Promise<void>) => {
       const before = {
-        op: await operatorRequests(metricsPort),
+        op: await apiRequestsByVerb(metricsPort),
         api: await apiServerWrites(rawMetrics),
-        cpu: cpuOf(pid),
+        cpu: cpuOf(pid).self,
       };
       const t0 = Date.now();
       await fn();
       const ms = Date.now() - t0;
-      const op = diff(await operatorRequests(metricsPort), before.op);
+      const op = diff(await apiRequestsByVerb(metricsPort), before.op);
       const api = diff(await apiServerWrites(rawMetrics), before.api);
       out(
-        `${step}: ${(ms / 1000).toFixed(1)} s; operator CPU ${(cpuOf(pid) - before.cpu).toFixed(1)} s; ` +
+        `${step}: ${(ms / 1000).toFixed(1)} s; operator CPU ${(cpuOf(pid).self - before.cpu).toFixed(1)} s; ` +
           `load ${load()}`,
       );
       // The operator's own counter tells dry-runs apart (dry_run label); the API server's agrees.

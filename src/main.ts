@@ -116,7 +116,7 @@ export async function run(argv: string[]): Promise<void> {
     // Caches of GitSources deleted while no operator ran have no DELETED event: collect them once.
     onFirstSync: (list) => {
       source
-        .retainOnly(list.flatMap((gs) => cacheKeysOf(gs)))
+        .retainOnly(cacheKeysOf(list))
         .then((removed) => {
           if (removed.length)
             logger.info({ removed: removed.length }, 'removed git caches of deleted GitSources');

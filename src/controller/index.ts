@@ -9,4 +9,10 @@ export { WorkQueue, backoffDelay } from './queue.ts';
 export { DriftWatcher, driftedFields, type DriftDetection, type DriftTracker } from './drift.ts';
 export { GitSourceCache } from './cache.ts';
 export { gitSourcePath, gitSourceListPath } from './paths.ts';
-export { cacheKeysOf, shareGitCaches, type SharedCacheOptions, type SharedCaches } from './shared-cache.ts';
+export {
+  cacheKeyFor,
+  cacheKeysOf,
+  shareGitCaches,
+  type SharedCacheOptions,
+  type SharedCaches,
+} from './shared-cache.ts';

@@ -30,12 +30,8 @@ import {
   type Step,
 } from '../report/index.ts';
 import type { Metrics } from '../server/index.ts';
-import {
-  cacheKeyOf,
-  type FetchedRevision,
-  type ResolvedRevision,
-  type SourceRequest,
-} from '../source/index.ts';
+import type { FetchedRevision, ResolvedRevision, SourceRequest } from '../source/index.ts';
+import { cacheKeyFor } from './shared-cache.ts';
 import {
   Deadline,
   choosePass,
@@ -668,12 +664,7 @@ export class Reconciler {
     const forced = isForced(run.requestedAt, gs.status?.lastHandledReconcileAt);
     return {
       // GitSources of one repository, ref and Secret share a cache, an ls-remote and each fetch.
-      key: cacheKeyOf({
-        namespace: gs.metadata.namespace,
-        url: spec.url,
-        ref: spec.ref,
-        secretName: spec.secretRef?.name,
-      }),
+      key: cacheKeyFor(gs.metadata.namespace, spec),
       owner: gs.metadata.uid,
       url: spec.url,
       ref: spec.ref,

@@ -1,17 +1,25 @@
 // GitSources that share one git cache (same URL, ref and Secret): which cache a GitSource uses, waking
 // the others when one poll finds a new commit, and the disk-use metrics of the caches.
 import type { Logger } from 'pino';
-import { parseSpec, type GitSource } from '../api/index.ts';
+import { parseSpec, type GitSource, type GitSourceSpec } from '../api/index.ts';
 import type { Metrics } from '../server/index.ts';
 import { cacheKeyOf, type GitSource as SourceFetcher } from '../source/index.ts';
 import type { GitSourceCache } from './cache.ts';
 
-/** The cache key a GitSource's spec selects (none for a spec that does not parse). */
-export function cacheKeysOf(gs: GitSource): string[] {
-  const parsed = parseSpec(gs.spec);
-  if (!parsed.ok) return [];
-  const { url, ref, secretRef } = parsed.spec;
-  return [cacheKeyOf({ namespace: gs.metadata.namespace, url, ref, secretName: secretRef?.name })];
+/** The git cache a GitSource's spec selects: its URL, ref and Secret (see cacheKeyOf). */
+export function cacheKeyFor(
+  namespace: string,
+  spec: Pick<GitSourceSpec, 'url' | 'ref' | 'secretRef'>,
+): string {
+  return cacheKeyOf({ namespace, url: spec.url, ref: spec.ref, secretName: spec.secretRef?.name });
+}
+
+/** The cache keys of GitSources whose specs parse (to keep their caches at start-up). */
+export function cacheKeysOf(list: readonly GitSource[]): string[] {
+  return list.flatMap((gs) => {
+    const parsed = parseSpec(gs.spec);
+    return parsed.ok ? [cacheKeyFor(gs.metadata.namespace, parsed.spec)] : [];
+  });
 }
 
 export interface SharedCacheOptions {

@@ -1,0 +1,40 @@
+// What the benches share: a process's memory and CPU from /proc, and the operator's API requests by verb.
+import { readFileSync } from 'node:fs';
+
+/** Peak (VmHWM) and current (VmRSS) resident memory of a process, in MiB. */
+export function procMemory(pid: number): { peak: number; rss: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) / 1024;
+    return { peak: kb('VmHWM'), rss: kb('VmRSS') };
+  } catch {
+    return { peak: 0, rss: 0 };
+  }
+}
+
+/** CPU seconds of a process itself and of its reaped children (git), from /proc/<pid>/stat. */
+export function cpuOf(pid: number): { self: number; children: number } {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const tick = 100;
+    return {
+      self: (Number(fields[11]) + Number(fields[12])) / tick,
+      children: (Number(fields[13]) + Number(fields[14])) / tick,
+    };
+  } catch {
+    return { self: 0, children: 0 };
+  }
+}
+
+/** The operator's API requests by verb from its /metrics; server-side dry-runs as `<VERB> dry-run`. */
+export async function apiRequestsByVerb(metricsPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(
+    /^converge_api_requests_total\{verb="(\w+)",code="(\d+)"(?:,dry_run="(\w+)")?\} (\d+)/gm,
+  )) {
+    const verb = m[3] === 'true' ? `${m[1]!} dry-run` : m[1]!;
+    out[verb] = (out[verb] ?? 0) + Number(m[4]);
+  }
+  return out;
+}
