@@ -6,7 +6,7 @@ import { access, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
-import { asConvergeError, type GitRef } from '../api/index.ts';
+import { ConvergeError, asConvergeError, formatTimeout, type GitRef } from '../api/index.ts';
 import { prepareAuth, type GitCredentials, type PreparedAuth } from './credentials.ts';
 import { gitEnv } from './git-config.ts';
 import { runGit, type GitStats } from './git-process.ts';
@@ -309,15 +309,15 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   function resolveTarget(req: SourceRequest, checked: Checked): Promise<RemoteTarget> {
     const known = answers.get(req.key);
     if (known && performance.now() - known.at <= (req.maxAgeMs ?? 0)) return Promise.resolve(known.target);
-    let pending = asking.get(req.key);
-    if (!pending) {
-      const deadline = Date.now() + req.timeoutMs;
-      pending = withAuth(req, checked, (auth) => lsRemote(req, checked, auth, deadline)).finally(() =>
-        asking.delete(req.key),
-      );
-      asking.set(req.key, pending);
-    }
-    return pending;
+    const pending = asking.get(req.key);
+    // Joining another GitSource's ls-remote: this caller's own timeout still holds.
+    if (pending) return within(pending, Date.now() + req.timeoutMs, 'git ls-remote', checked.target);
+    const deadline = Date.now() + req.timeoutMs;
+    const asked = withAuth(req, checked, (auth) => lsRemote(req, checked, auth, deadline)).finally(() =>
+      asking.delete(req.key),
+    );
+    asking.set(req.key, asked);
+    return asked;
   }
 
   /** A checkout handed out: `release` is idempotent; an old checkout goes once nobody reads it. */
@@ -482,9 +482,13 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       const wanted = resolved ?? fresh;
       if (ready !== undefined && wanted?.commit === ready && !active.has(req.key))
         return handOut(wanted, ready, false);
-      return serialize(req.key, async () => {
-        const started = Date.now();
-        const deadline = started + req.timeoutMs;
+      // The timeout counts from now: waiting behind another GitSource's fetch of the cache is part of it.
+      const started = Date.now();
+      const deadline = started + req.timeoutMs;
+      let begin!: () => void;
+      const began = new Promise<void>((resolve) => (begin = resolve));
+      const queued = serialize(req.key, async () => {
+        begin();
         const have = checkedOut.get(req.key);
         // Another GitSource of this cache fetched the commit already: nothing to ask the remote.
         if (resolved && have === resolved.commit) return handOut(resolved, have, false);
@@ -523,6 +527,15 @@ export function createGitSource(options: GitSourceOptions): GitSource {
           return handOut(target, commit, true);
         });
       });
+      // Once its turn comes, this caller's own git calls keep the deadline; until then, it is bounded here.
+      try {
+        await within(began, deadline, 'git fetch', checked.target);
+      } catch (err) {
+        // Its turn may still come: a checkout handed out then is released at once.
+        queued.then((late) => late.release()).catch(() => undefined);
+        throw err;
+      }
+      return queued;
     },
 
     forget(owner) {
@@ -612,6 +625,39 @@ async function initBare(gitDir: string): Promise<void> {
   );
   // HEAD last: its presence marks an initialised repository.
   await writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/main\n');
+}
+
+/**
+ * `work` (another GitSource's git call, or the turn behind it), or a FetchFailed timeout at this
+ * caller's own `deadline` when it takes longer.
+ */
+function within<T>(work: Promise<T>, deadline: number, op: string, target: string): Promise<T> {
+  const budget = deadline - Date.now();
+  return new Promise<T>((resolve, reject) => {
+    let timedOut = false;
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        reject(
+          new ConvergeError(
+            'FetchFailed',
+            `${op} of ${target} timed out after ${formatTimeout(Math.max(0, budget))} waiting for another GitSource's call to the same repository`,
+          ),
+        );
+      },
+      Math.max(0, budget),
+    );
+    work.then(
+      (result) => {
+        clearTimeout(timer);
+        if (!timedOut) resolve(result);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (!timedOut) reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 async function exists(path: string): Promise<boolean> {

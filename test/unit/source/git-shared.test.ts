@@ -121,6 +121,48 @@ describe('shared git cache', () => {
   });
 });
 
+describe('timeouts of a shared cache', () => {
+  it("a GitSource queued behind another's fetch, or joining its ls-remote, keeps its own timeout", async () => {
+    const fixture2 = await startGitFixture();
+    try {
+      const slowRepo = await fixture2.createRepo('slow');
+      await commitFiles(slowRepo, { 'a.yaml': 'a: 1\n' }, 'one');
+      const http = await fixture2.serveHttp({ mode: 'hang' });
+      const source = createGitSource({
+        workDir: join(fixture2.root, 'work'),
+        logger: pino({ level: 'silent' }),
+      });
+      const key = cacheKeyOf({ namespace: 'team', url: http.url('slow') });
+      const base = { key, url: http.url('slow'), ref: { branch: 'main' } };
+      // The first caller waits up to 4 s on a server that hangs; the second may wait 500 ms.
+      const slow = source
+        .fetchRevision({ ...base, owner: 'uid-slow', timeoutMs: 4_000 })
+        .catch((e: Error) => e);
+      const started = performance.now();
+      const quick = await source
+        .fetchRevision({ ...base, owner: 'uid-quick', timeoutMs: 500 })
+        .catch((e: Error) => e);
+      expect(performance.now() - started).toBeLessThan(3_000);
+      expect(String(quick)).toMatch(
+        /timed out after .* waiting for another GitSource's call to the same repository/,
+      );
+      const lsSlow = source
+        .resolveRevision({ ...base, owner: 'uid-a', timeoutMs: 4_000 })
+        .catch((e: Error) => e);
+      const lsQuick = await source
+        .resolveRevision({ ...base, owner: 'uid-b', timeoutMs: 500 })
+        .catch((e: Error) => e);
+      expect(String(lsQuick)).toMatch(/git ls-remote .* timed out/);
+      // The slow callers end at their own timeouts (git killed), before the fixture goes.
+      expect(String(await slow)).toMatch(/timed out/);
+      expect(String(await lsSlow)).toMatch(/timed out/);
+      await http.close();
+    } finally {
+      await fixture2.close();
+    }
+  }, 60_000);
+});
+
 describe('cacheKeyOf', () => {
   const url = 'https://git.example.com/org/fleet.git';
   it('shares anonymous caches across namespaces, and Secret-backed ones only within one Secret', () => {
