@@ -435,6 +435,11 @@ async function startSsh(
         'PermitRootLogin prohibit-password',
         // Lets clients ask for git protocol v2 (needed to fetch a pinned commit by SHA).
         'AcceptEnv GIT_PROTOCOL',
+        // sshd runs each command through the user's shell, and bash sources ~/.bashrc when sshd
+        // starts it (unless SHLVL says it is nested). A git host never runs a login rc file, and on
+        // a machine whose root .bashrc runs `pyenv init` that cost ~100 processes and ~90 ms per
+        // session, so the fixture measured the machine rather than the client (issue 17, point 4).
+        'SetEnv SHLVL=1',
         'PrintMotd no',
         'X11Forwarding no',
         'AllowTcpForwarding no',
