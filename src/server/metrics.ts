@@ -49,7 +49,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     gitFetchDuration: new Histogram({
       name: 'converge_git_duration_seconds',
-      help: 'Duration of git operations (ls-remote, fetch)',
+      help: 'Duration of git operations (ls-remote, fetch, and gc of a cache holding mostly objects of old commits)',
       labelNames: ['operation'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,

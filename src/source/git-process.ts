@@ -11,6 +11,8 @@ export interface GitStats {
   processes: number;
   lsRemotes: number;
   fetches: number;
+  /** `git gc` runs that collected a cache's unreachable objects. */
+  collections: number;
 }
 
 export interface RunGitOptions {

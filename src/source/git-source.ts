@@ -29,8 +29,8 @@ export interface GitSourceOptions {
    * (ControlMaster); 0 opens a connection per git call. Default 300 s.
    */
   sshPersistSeconds?: number;
-  /** Called after each call to the remote (ls-remote or fetch) with its duration: wire it to metrics. */
-  onRemoteCall?: (operation: 'ls-remote' | 'fetch', seconds: number) => void;
+  /** Called after each git operation (ls-remote, fetch, or a cache's gc) with its duration: wire it to metrics. */
+  onRemoteCall?: (operation: 'ls-remote' | 'fetch' | 'gc', seconds: number) => void;
 }
 
 /** Told that an ls-remote found the ref of cache `key` moved (to wake the GitSources sharing it). */
@@ -97,7 +97,11 @@ export interface GitSource {
   retainOnly(keys: Iterable<string>): Promise<string[]>;
   /** Running totals of git processes, ls-remotes and fetches. */
   stats(): Readonly<GitStats>;
-  /** Bytes on disk of each cache (the repository and its checkouts), by cache key. */
+  /**
+   * Bytes on disk of each cache (the repository and its checkouts), by cache key. Measuring also
+   * collects: a repository grown past twice its size after its last fresh fetch or collection
+   * (plus 1 MiB) holds mostly objects of commits no longer checked out, and is `git gc`-ed.
+   */
   diskUsage(): Promise<Map<string, number>>;
   /** The cache keys each owner (GitSource uid) uses now. */
   owners(): ReadonlyMap<string, string>;
@@ -149,13 +153,16 @@ function sortedRef(ref: GitRef | undefined): [string, unknown][] {
  * it is this fresh (a fleet created at once shares it), not one that is an interval old.
  */
 const FIRST_FETCH_MAX_AGE_MS = 5_000;
+/** Garbage a cache may hold beyond its own size before it is collected (see `diskUsage`). */
+const COLLECT_SLACK_BYTES = 1 << 20;
+const COLLECT_TIMEOUT_MS = 5 * 60_000;
 
 export function createGitSource(options: GitSourceOptions): GitSource {
   const { workDir, logger } = options;
   const allowFileUrls = options.allowFileUrls ?? false;
   const tmpDir = options.tmpDir ?? tmpdir();
   const searchPath = options.searchPath ?? '/usr/local/bin:/usr/bin:/bin';
-  const stats: GitStats = { processes: 0, lsRemotes: 0, fetches: 0 };
+  const stats: GitStats = { processes: 0, lsRemotes: 0, fetches: 0, collections: 0 };
   /** cache key → the commit its newest checkout holds, known only for checkouts this process made. */
   const checkedOut = new Map<string, string>();
   /** checkout dir → how many callers still read it (render in progress). */
@@ -209,6 +216,60 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     );
   }
 
+  /**
+   * cache key → bytes of its repository after its last fresh fetch or collection. A depth-1 fetch
+   * of each new commit leaves the objects only the old commit used behind: once the repository has
+   * grown past twice this (plus COLLECT_SLACK_BYTES), `git gc` removes what no ref reaches.
+   */
+  const baseline = new Map<string, number>();
+  const collecting = new Set<string>();
+
+  function collect(key: string, before: number): Promise<void> {
+    if (collecting.has(key)) return Promise.resolve();
+    collecting.add(key);
+    const { gitDir } = paths(key);
+    // Queued behind the cache's fetches, so it never runs beside one.
+    return serialize(key, async () => {
+      if (!checkedOut.has(key)) return;
+      stats.collections++;
+      const started = performance.now();
+      const env = gitEnv({ allowFileUrls, transport: 'https', extraConfig: [], path: searchPath });
+      await runGit(
+        [
+          '--git-dir',
+          gitDir,
+          // Caches written before reflogs were turned off keep old commits alive through HEAD's log.
+          '-c',
+          'gc.reflogExpire=now',
+          '-c',
+          'gc.reflogExpireUnreachable=now',
+          '-c',
+          'gc.writeCommitGraph=false',
+          'gc',
+          '--prune=now',
+          '--quiet',
+        ],
+        {
+          env,
+          deadline: Date.now() + COLLECT_TIMEOUT_MS,
+          secrets: [],
+          target: `git cache ${key}`,
+          logger,
+          stats,
+        },
+      );
+      options.onRemoteCall?.('gc', (performance.now() - started) / 1000);
+      const after = await du(gitDir);
+      baseline.set(key, after);
+      logger.info({ cache: key, before, after }, 'collected unreachable git objects');
+    })
+      .catch((err: unknown) => {
+        // The next measurement tries again; a cache that cannot be collected still works.
+        logger.warn({ cache: key, err: String(err) }, 'could not collect unreachable git objects');
+      })
+      .finally(() => collecting.delete(key));
+  }
+
   /** Keys whose work is running right now (their caches are never collected). */
   const active = new Set<string>();
 
@@ -258,6 +319,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       if ([...ownerKeys.values()].includes(key)) return;
       checkedOut.delete(key);
       answers.delete(key);
+      baseline.delete(key);
       await closeMasters(masters.get(key) ?? []);
       masters.delete(key);
       await rm(paths(key).root, { recursive: true, force: true });
@@ -366,6 +428,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     // A cache this process did not write may hold stale locks from a crash: start it afresh.
     const fresh = !checkedOut.has(req.key);
     if (fresh) {
+      baseline.delete(req.key);
       // Checkouts someone still renders from stay until released; the rest goes with the repository.
       await rm(gitDir, { recursive: true, force: true });
       await collectTrees(req.key, '');
@@ -557,6 +620,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       for (const key of [...checkedOut.keys()].filter(gone)) {
         checkedOut.delete(key);
         answers.delete(key);
+        baseline.delete(key);
       }
       for (const [owner, key] of [...ownerKeys]) if (gone(key)) ownerKeys.delete(owner);
       await Promise.all(stale.map((name) => rm(join(workDir, name), { recursive: true, force: true })));
@@ -572,7 +636,15 @@ export function createGitSource(options: GitSourceOptions): GitSource {
 
     async diskUsage() {
       const usage = new Map<string, number>();
-      for (const key of new Set(ownerKeys.values())) usage.set(key, await du(paths(key).root));
+      for (const key of new Set(ownerKeys.values())) {
+        const { gitDir, trees } = paths(key);
+        const repository = await du(gitDir);
+        usage.set(key, repository + (await du(trees)));
+        if (!checkedOut.has(key)) continue;
+        const base = baseline.get(key);
+        if (base === undefined) baseline.set(key, repository);
+        else if (repository > 2 * base + COLLECT_SLACK_BYTES) void collect(key, repository);
+      }
       return usage;
     },
 
@@ -621,7 +693,8 @@ async function initBare(gitDir: string): Promise<void> {
     await mkdir(join(gitDir, dir), { recursive: true });
   await writeFile(
     join(gitDir, 'config'),
-    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n',
+    // No reflogs: the checkout (with --work-tree) would log HEAD, and the log keeps old commits alive.
+    '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n\tlogAllRefUpdates = false\n',
   );
   // HEAD last: its presence marks an initialised repository.
   await writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/main\n');

@@ -1,0 +1,95 @@
+// A git cache fetches each new commit one deep on top of the last: the objects only older commits
+// used stay behind until the cache is collected (issue 17, point 5).
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheKeyOf, createGitSource, type SourceRequest } from '../../../src/source/index.ts';
+import { commitFiles, startGitFixture, type GitFixture, type GitRepo } from '../../support/git-server.ts';
+
+const run = promisify(execFile);
+const MiB = 1 << 20;
+let fixture: GitFixture;
+let repo: GitRepo;
+
+beforeAll(async () => {
+  fixture = await startGitFixture();
+  repo = await fixture.createRepo('collect');
+});
+
+afterAll(async () => {
+  await fixture?.close();
+});
+
+/** A commit whose big.bin is 2 MiB of fresh random bytes (nothing compresses or deltas away). */
+const commitBig = (label: string) =>
+  commitFiles(repo, { 'big.bin': randomBytes(2 * MiB), 'app.yaml': `label: ${label}\n` }, label);
+
+const blobOf = async (commit: string) =>
+  (await run('git', ['--git-dir', repo.path, 'rev-parse', `${commit}:big.bin`])).stdout.trim();
+
+const repositoryBytes = async (gitDir: string) =>
+  Number((await run('du', ['-sk', gitDir])).stdout.split('\t')[0]) * 1024;
+
+/** Whether the cache's repository still holds `sha`. */
+const holds = (gitDir: string, sha: string) =>
+  run('git', ['--git-dir', gitDir, 'cat-file', '-e', sha]).then(
+    () => true,
+    () => false,
+  );
+
+describe('git cache collection', () => {
+  it('gc-s a cache once commits it no longer checks out make up half of it, and keeps fetching after', async () => {
+    const workDir = join(fixture.root, 'work-collect');
+    const source = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+    const key = cacheKeyOf({ namespace: 'team', url: repo.fileUrl, ref: { branch: 'main' } });
+    const gitDir = join(workDir, key, 'git');
+    const req: SourceRequest = {
+      key,
+      owner: 'uid-a',
+      url: repo.fileUrl,
+      ref: { branch: 'main' },
+      timeoutMs: 30_000,
+    };
+    const fetchHead = async () => {
+      const fetched = await source.fetchRevision(req, await source.resolveRevision(req));
+      fetched.release();
+      return fetched;
+    };
+
+    const a = await commitBig('a');
+    expect((await fetchHead()).commit).toBe(a);
+    const first = (await source.diskUsage()).get(key)!; // the baseline: one 2 MiB blob
+    expect(first).toBeGreaterThan(2 * MiB);
+
+    // One commit on: old and new blob (~4 MiB) is under twice the baseline plus 1 MiB.
+    const b = await commitBig('b');
+    expect((await fetchHead()).commit).toBe(b);
+    await source.diskUsage();
+    expect(source.stats().collections).toBe(0);
+    expect(await holds(gitDir, await blobOf(a))).toBe(true);
+
+    // Two on (~6 MiB): collected; only the checked-out commit's objects stay.
+    const c = await commitBig('c');
+    expect((await fetchHead()).commit).toBe(c);
+    await source.diskUsage();
+    await expect.poll(() => source.stats().collections, { timeout: 20_000 }).toBe(1);
+    // The repository is back to one blob (the checkout of c holds another 2 MiB beside it).
+    await expect.poll(() => repositoryBytes(gitDir), { timeout: 20_000 }).toBeLessThan(3 * MiB);
+    expect(await holds(gitDir, await blobOf(a))).toBe(false);
+    expect(await holds(gitDir, await blobOf(b))).toBe(false);
+    expect(await holds(gitDir, await blobOf(c))).toBe(true);
+
+    // The collected cache still fetches the next commit on top of what it has.
+    const d = await commitBig('d');
+    const fetched = await source.fetchRevision(req, await source.resolveRevision(req));
+    expect(fetched.commit).toBe(d);
+    expect(readFileSync(join(fetched.dir, 'app.yaml'), 'utf8')).toBe('label: d\n');
+    fetched.release();
+    expect(source.stats().collections).toBe(1);
+    await source.forget('uid-a');
+  }, 60_000);
+});
