@@ -17,6 +17,8 @@ converge_setup() {
   command -v ssh >/dev/null || need_apt+=(openssh-client)
   [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
   command -v unzip >/dev/null || need_apt+=(unzip)
+  # openssl: the tests' certificate authority (client certificates from a kubeconfig exec plugin).
+  command -v openssl >/dev/null || need_apt+=(openssl)
   command -v go >/dev/null || [ -n "${KUBEBUILDER_ASSETS:-}" ] || need_apt+=(golang-go)
   # Debian's chromium for the status page's browser tests (driven by playwright-core; CHROMIUM_PATH overrides).
   command -v chromium >/dev/null || [ -n "${CHROMIUM_PATH:-}" ] || need_apt+=(chromium)

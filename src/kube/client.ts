@@ -74,18 +74,41 @@ class Connection {
   private basicAuth: string | undefined;
   private refreshedAt = 0;
   private refreshing: Promise<void> | undefined;
+  private pool: http.Agent;
+  /** Watches hold a connection for minutes: they get their own pool so they never starve requests. */
+  private watchPool: http.Agent;
+  /** The client certificate an exec plugin gave last (PEM cert + key), if any. */
+  private identity = '';
+  /** Pools of an earlier client certificate, destroyed once their requests are done. */
+  private readonly retired = new Set<http.Agent>();
 
   constructor(
     readonly server: URL,
-    readonly agent: http.Agent,
-    /** Watches hold a connection for minutes: they get their own pool so they never starve requests. */
-    readonly watchAgent: http.Agent,
+    private readonly agentOptions: https.AgentOptions,
     private readonly readAuth: () => Promise<RequestAuth>,
     private readonly authRefreshMs: number,
     readonly stats: RequestStats,
     readonly timeoutMs: number,
     readonly userAgent: string,
-  ) {}
+  ) {
+    [this.pool, this.watchPool] = this.agents(agentOptions);
+  }
+
+  get agent(): http.Agent {
+    return this.pool;
+  }
+
+  get watchAgent(): http.Agent {
+    return this.watchPool;
+  }
+
+  private agents(options: https.AgentOptions): [http.Agent, http.Agent] {
+    const isHttps = this.server.protocol === 'https:';
+    const watch = { ...options, keepAlive: false, maxSockets: Infinity, maxFreeSockets: 0 };
+    return isHttps
+      ? [new https.Agent(options), new https.Agent(watch)]
+      : [new http.Agent(options), new http.Agent(watch)];
+  }
 
   async auth(force = false): Promise<{ headers: Record<string, string>; basic: string | undefined }> {
     if (force || Date.now() - this.refreshedAt > this.authRefreshMs) {
@@ -96,15 +119,31 @@ class Connection {
   }
 
   private async refresh(): Promise<void> {
-    const { headers, basic } = await this.readAuth();
+    const { headers, basic, cert, key } = await this.readAuth();
     this.headers = { ...headers };
     this.basicAuth = basic;
     this.refreshedAt = Date.now();
+    const identity = cert && key ? `${cert}\0${key}` : '';
+    if (identity === this.identity) return;
+    // A new client certificate needs new TLS connections. Requests under way finish on the old
+    // pools (bounded by the request timeout); a watch on one reconnects with the new certificate.
+    this.identity = identity;
+    const old = [this.pool, this.watchPool];
+    [this.pool, this.watchPool] = this.agents(
+      identity ? { ...this.agentOptions, cert, key } : this.agentOptions,
+    );
+    for (const a of old) this.retired.add(a);
+    setTimeout(() => {
+      for (const a of old) {
+        a.destroy();
+        this.retired.delete(a);
+      }
+    }, this.timeoutMs + 5_000).unref();
   }
 
   close(): void {
-    this.agent.destroy();
-    this.watchAgent.destroy();
+    for (const a of [this.pool, this.watchPool, ...this.retired]) a.destroy();
+    this.retired.clear();
   }
 }
 
@@ -130,14 +169,9 @@ export class KubeClient {
       servername: access.tlsServerName,
       ...(access.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
     };
-    const isHttps = server.protocol === 'https:';
-    const agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-    const watchOptions = { ...agentOptions, keepAlive: false, maxSockets: Infinity, maxFreeSockets: 0 };
-    const watchAgent = isHttps ? new https.Agent(watchOptions) : new http.Agent(watchOptions);
     const conn = new Connection(
       server,
-      agent,
-      watchAgent,
+      agentOptions,
       () => access.auth(),
       opts.authRefreshMs ?? 60_000,
       new RequestStats(opts.onRequest),

@@ -10,6 +10,12 @@ import * as yaml from 'js-yaml';
 export interface RequestAuth {
   headers: Record<string, string>;
   basic: string | undefined;
+  /**
+   * A client certificate and key (PEM) from an exec plugin (Teleport, some OIDC logins); they
+   * replace the kubeconfig's own and may change on any refresh (the client then reconnects).
+   */
+  cert?: string | undefined;
+  key?: string | undefined;
 }
 
 /** Everything a client needs to reach the API server of one kubeconfig context. */
@@ -260,11 +266,14 @@ function delegatedAuth(files: string[], context: string): () => Promise<RequestA
       config.setCurrentContext(context);
       return config;
     });
-    const opts: { headers?: Record<string, unknown>; auth?: unknown } = {};
+    const opts: { headers?: Record<string, unknown>; auth?: unknown; cert?: unknown; key?: unknown } = {};
     await (await kc).applyToHTTPSOptions(opts);
+    const pem = (v: unknown) => (typeof v === 'string' || Buffer.isBuffer(v) ? String(v) : undefined);
     return {
       headers: Object.fromEntries(Object.entries(opts.headers ?? {}).map(([k, v]) => [k, String(v)])),
       basic: typeof opts.auth === 'string' ? opts.auth : undefined,
+      cert: pem(opts.cert),
+      key: pem(opts.key),
     };
   };
 }
