@@ -13,6 +13,8 @@ export interface GitStats {
   fetches: number;
   /** `git gc` runs that collected a cache's unreachable objects. */
   collections: number;
+  /** Caches an earlier run of the operator left that this one fetched on top of. */
+  reused: number;
 }
 
 export interface RunGitOptions {

@@ -162,7 +162,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   const allowFileUrls = options.allowFileUrls ?? false;
   const tmpDir = options.tmpDir ?? tmpdir();
   const searchPath = options.searchPath ?? '/usr/local/bin:/usr/bin:/bin';
-  const stats: GitStats = { processes: 0, lsRemotes: 0, fetches: 0, collections: 0 };
+  const stats: GitStats = { processes: 0, lsRemotes: 0, fetches: 0, collections: 0, reused: 0 };
   /** cache key → the commit its newest checkout holds, known only for checkouts this process made. */
   const checkedOut = new Map<string, string>();
   /** checkout dir → how many callers still read it (render in progress). */
@@ -424,15 +424,41 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     target: RemoteTarget,
     deadline: number,
   ): Promise<string> {
-    const { gitDir, trees } = paths(req.key);
-    // A cache this process did not write may hold stale locks from a crash: start it afresh.
-    const fresh = !checkedOut.has(req.key);
-    if (fresh) {
+    const { gitDir } = paths(req.key);
+    if (!checkedOut.has(req.key)) {
       baseline.delete(req.key);
-      // Checkouts someone still renders from stay until released; the rest goes with the repository.
-      await rm(gitDir, { recursive: true, force: true });
+      // Checkouts from before are not trusted (a crash may have cut one short); those this process
+      // handed out stay until released.
       await collectTrees(req.key, '');
+      if (await exists(join(gitDir, 'HEAD'))) {
+        // An earlier run of the operator left this repository (a container restart keeps the work
+        // dir): fetch on top of it, so only what changed since comes over the network. A crash can
+        // leave locks and temporary files, never a half-written object or ref (git renames them
+        // into place), so those go. If it still fails, it is removed and fetched afresh at once.
+        stats.reused++;
+        await removeCrashLeftovers(gitDir);
+        try {
+          return await fetchInto(req, checked, auth, target, deadline);
+        } catch (err) {
+          if (Date.now() >= deadline) throw err;
+          logger.info(
+            { cache: req.key, url: checked.target, err: err instanceof Error ? err.message : String(err) },
+            'the git cache an earlier run left could not be used: fetching afresh',
+          );
+        }
+      }
     }
+    return fetchInto(req, checked, auth, target, deadline);
+  }
+
+  async function fetchInto(
+    req: SourceRequest,
+    checked: Checked,
+    auth: PreparedAuth,
+    target: RemoteTarget,
+    deadline: number,
+  ): Promise<string> {
+    const { gitDir, trees } = paths(req.key);
     const local = ['--git-dir', gitDir];
     try {
       if (!(await exists(join(gitDir, 'HEAD')))) await initBare(gitDir);
@@ -459,8 +485,9 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       );
       options.onRemoteCall?.('fetch', (performance.now() - fetchStarted) / 1000);
       // The branch may have moved since ls-remote: check out, and report, what was actually fetched.
-      // A branch's ref names its commit: read the file fetch wrote (gc is off, so it is loose); a tag
-      // may be annotated and a SHA needs checking, so git peels those.
+      // A branch's ref names its commit: read the file fetch wrote (a ref fetch moved is loose; one a
+      // cache gc packed and fetch left alone is read by git); a tag may be annotated and a SHA needs
+      // checking, so git peels those.
       const loose = target.fetchRef.startsWith('refs/heads/')
         ? await readFile(join(gitDir, 'refs', 'converge', 'target'), 'utf8').catch(() => '')
         : '';
@@ -661,6 +688,28 @@ export function createGitSource(options: GitSourceOptions): GitSource {
 
     stats: () => ({ ...stats }),
   };
+}
+
+/**
+ * What a git process killed mid-write leaves in a repository: lock files (which would fail every
+ * later update of that ref or file) and temporary packs and objects. Never follows links.
+ */
+async function removeCrashLeftovers(dir: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name.startsWith('incoming-')) await rm(path, { recursive: true, force: true });
+      else await removeCrashLeftovers(path);
+    } else if (entry.name.endsWith('.lock') || /^tmp_(?:pack|idx|obj|rev)_/.test(entry.name)) {
+      await rm(path, { force: true });
+    }
+  }
 }
 
 /** Bytes used by a directory tree (allocated blocks, like `du`), without following links. */

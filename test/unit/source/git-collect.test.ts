@@ -1,8 +1,9 @@
 // A git cache fetches each new commit one deep on top of the last: the objects only older commits
-// used stay behind until the cache is collected (issue 17, point 5).
+// used stay behind until the cache is collected (issue 17, point 5). A cache an earlier run of the
+// operator left is fetched on top of, not thrown away.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
@@ -91,5 +92,79 @@ describe('git cache collection', () => {
     fetched.release();
     expect(source.stats().collections).toBe(1);
     await source.forget('uid-a');
+  }, 60_000);
+});
+
+describe('a git cache an earlier run of the operator left', () => {
+  it('is fetched on top of after a restart, without the locks a crash left behind', async () => {
+    const restartRepo = await fixture.createRepo('restart');
+    await commitFiles(restartRepo, { 'big.bin': randomBytes(2 * MiB), 'app.yaml': 'v: 1\n' }, 'one');
+    const workDir = join(fixture.root, 'work-restart');
+    const key = cacheKeyOf({ namespace: 'team', url: restartRepo.fileUrl, ref: { branch: 'main' } });
+    const gitDir = join(workDir, key, 'git');
+    const req: SourceRequest = {
+      key,
+      owner: 'uid-a',
+      url: restartRepo.fileUrl,
+      ref: { branch: 'main' },
+      timeoutMs: 30_000,
+    };
+    const first = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+    (await first.fetchRevision(req)).release();
+    const bigBlob = (
+      await run('git', ['--git-dir', restartRepo.path, 'rev-parse', 'main:big.bin'])
+    ).stdout.trim();
+    const blobFile = join(gitDir, 'objects', bigBlob.slice(0, 2), bigBlob.slice(2));
+    const inode = statSync(blobFile).ino;
+
+    // The process dies mid-fetch: locks, a temporary pack and a half-made checkout stay behind.
+    writeFileSync(join(gitDir, 'refs', 'converge', 'target.lock'), '');
+    writeFileSync(join(gitDir, 'shallow.lock'), '');
+    writeFileSync(join(gitDir, 'objects', 'pack', 'tmp_pack_x1y2z3'), 'PACK');
+    mkdirSync(join(workDir, key, 'trees', 'half-made'), { recursive: true });
+    const next = await commitFiles(restartRepo, { 'app.yaml': 'v: 2\n' }, 'two');
+
+    const second = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+    const fetched = await second.fetchRevision(req);
+    expect(fetched.commit).toBe(next);
+    expect(readFileSync(join(fetched.dir, 'app.yaml'), 'utf8')).toBe('v: 2\n');
+    expect(readFileSync(join(fetched.dir, 'big.bin')).length).toBe(2 * MiB);
+    fetched.release();
+    expect(second.stats().reused).toBe(1);
+    // The 2 MiB blob was not fetched again: it is the very file the first run wrote.
+    expect(statSync(blobFile).ino).toBe(inode);
+    expect(existsSync(join(gitDir, 'shallow.lock'))).toBe(false);
+    expect(existsSync(join(gitDir, 'objects', 'pack', 'tmp_pack_x1y2z3'))).toBe(false);
+    expect(readdirSync(join(workDir, key, 'trees'))).toEqual([next]);
+    await second.forget('uid-a');
+  }, 60_000);
+
+  it('is fetched afresh, in the same call, when it cannot be used', async () => {
+    const brokenRepo = await fixture.createRepo('broken');
+    await commitFiles(brokenRepo, { 'app.yaml': 'v: 1\n' }, 'one');
+    const workDir = join(fixture.root, 'work-broken');
+    const key = cacheKeyOf({ namespace: 'team', url: brokenRepo.fileUrl, ref: { branch: 'main' } });
+    const gitDir = join(workDir, key, 'git');
+    const req: SourceRequest = {
+      key,
+      owner: 'uid-a',
+      url: brokenRepo.fileUrl,
+      ref: { branch: 'main' },
+      timeoutMs: 30_000,
+    };
+    const first = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+    const one = await first.fetchRevision(req);
+    one.release();
+    // Every object the first run fetched is cut short (a disk that filled up, say).
+    for (const dir of readdirSync(join(gitDir, 'objects')).filter((d) => /^[0-9a-f]{2}$/.test(d)))
+      for (const file of readdirSync(join(gitDir, 'objects', dir)))
+        writeFileSync(join(gitDir, 'objects', dir, file), 'x');
+    const second = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+    const again = await second.fetchRevision(req);
+    expect(again.commit).toBe(one.commit);
+    expect(readFileSync(join(again.dir, 'app.yaml'), 'utf8')).toBe('v: 1\n');
+    again.release();
+    expect(second.stats()).toMatchObject({ reused: 1, fetches: 2 });
+    await second.forget('uid-a');
   }, 60_000);
 });
