@@ -313,28 +313,33 @@ async function main(): Promise<void> {
         ).then(({ stdout }) => writeFileSync(join(dir!, `apiserver-${n}.pprof`), stdout));
       }
       const memory = sampleMemory(op.pid!, metricsPort);
-      const a0 = Date.now();
-      await kubectl('apply', ...(values['server-side'] ? ['--server-side'] : []), '-f', manifest);
-      const appliedMs = Date.now() - a0;
-      let ready = 0;
-      if (values.observe === 'watch') {
-        ready = await fleetWatch.until((gs) => readyOf(gs), n, a0, tail);
-      } else {
+      /** Waits until all n GitSources pass: through the watch, or (--observe list) a kubectl column each second. */
+      const waitForFleet = async (
+        test: (gs: GitSource) => boolean,
+        column: string,
+        matches: (value: string) => boolean,
+        since: number,
+      ): Promise<number> => {
+        if (values.observe === 'watch') return fleetWatch.until(test, n, since, tail);
         for (;;) {
           const { stdout } = await kubectl(
             'get',
             'gitsources',
             '-A',
             '-o',
-            'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+            `jsonpath={range .items[*]}{${column}}{"\\n"}{end}`,
           );
-          ready = stdout.split('\n').filter((s) => s === 'True').length;
-          if (ready >= n) break;
-          if (Date.now() - a0 > 600_000) throw new Error(`only ${ready}/${n} Ready after 10 min:\n${tail()}`);
+          const count = stdout.split('\n').filter(matches).length;
+          if (count >= n) return count;
+          if (Date.now() - since > 600_000) throw new Error(`only ${count}/${n} after 10 min:\n${tail()}`);
           // Polled each second: listing 1,000 GitSources faster costs the machine measurably.
           await new Promise((r) => setTimeout(r, 1000));
         }
-      }
+      };
+      const a0 = Date.now();
+      await kubectl('apply', ...(values['server-side'] ? ['--server-side'] : []), '-f', manifest);
+      const appliedMs = Date.now() - a0;
+      await waitForFleet(readyOf, '.status.conditions[?(@.type=="Ready")].status', (s) => s === 'True', a0);
       const allReadyMs = Date.now() - a0;
       const podsReady = values.wait ? await readyPods('bench-') : 0;
       // The watch sees the last Ready status before the operator has posted that transition's
@@ -387,29 +392,12 @@ async function main(): Promise<void> {
           { 'apps/app-0/app.yaml': appYaml(0).replace('"index":"0"', '"index":"0-changed"') },
           'change app-0',
         );
-        if (values.observe === 'watch') {
-          await fleetWatch.until(
-            (gs) => gs.status?.lastAppliedRevision?.endsWith(next) ?? false,
-            n,
-            c0,
-            tail,
-          );
-        } else {
-          for (;;) {
-            const { stdout } = await kubectl(
-              'get',
-              'gitsources',
-              '-A',
-              '-o',
-              'jsonpath={range .items[*]}{.status.lastAppliedRevision}{"\\n"}{end}',
-            );
-            if (stdout.split('\n').filter((r) => r.endsWith(next)).length >= n) break;
-            if (Date.now() - c0 > 600_000)
-              throw new Error(`the commit to app-0 did not reach all ${n} GitSources:\n${tail()}`);
-            // Polled each second: listing 1,000 GitSources faster costs the machine measurably.
-            await new Promise((r) => setTimeout(r, 1000));
-          }
-        }
+        await waitForFleet(
+          (gs) => gs.status?.lastAppliedRevision?.endsWith(next) ?? false,
+          '.status.lastAppliedRevision',
+          (r) => r.endsWith(next),
+          c0,
+        );
         const after = await apiRequestsByVerb(metricsPort);
         const gitAfter = await gitCalls(metricsPort);
         const { stdout: status } = await kubectl(

@@ -18,16 +18,15 @@ let port = 0;
 /** The subject CN of the client certificate each request came with. */
 const seen: string[] = [];
 
+/** openssl req arguments for a new unencrypted P-256 key. */
+const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 /** A key and a certificate for `cn` signed by the test CA (a server one with an IP SAN). */
 async function issue(cn: string, server = false) {
   await run('openssl', [
     'req',
     '-new',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
+    ...NEW_EC_KEY,
     '-keyout',
     pem(`${cn}.key`),
     '-out',
@@ -59,11 +58,7 @@ beforeAll(async () => {
   await run('openssl', [
     'req',
     '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
+    ...NEW_EC_KEY,
     '-keyout',
     pem('ca.key'),
     '-out',

@@ -25,6 +25,22 @@ afterAll(async () => {
   await fixture?.close();
 });
 
+/** One GitSource's view of `repo`'s main branch, with its cache under a work dir of its own. */
+function cacheOf(target: GitRepo, work: string) {
+  const workDir = join(fixture.root, work);
+  const key = cacheKeyOf({ namespace: 'team', url: target.fileUrl, ref: { branch: 'main' } });
+  const req: SourceRequest = {
+    key,
+    owner: 'uid-a',
+    url: target.fileUrl,
+    ref: { branch: 'main' },
+    timeoutMs: 30_000,
+  };
+  /** A new process of the operator, as far as the source stage goes. */
+  const start = () => createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+  return { workDir, key, gitDir: join(workDir, key, 'git'), req, start };
+}
+
 /** A commit whose big.bin is 2 MiB of fresh random bytes (nothing compresses or deltas away). */
 const commitBig = (label: string) =>
   commitFiles(repo, { 'big.bin': randomBytes(2 * MiB), 'app.yaml': `label: ${label}\n` }, label);
@@ -44,17 +60,8 @@ const holds = (gitDir: string, sha: string) =>
 
 describe('git cache collection', () => {
   it('gc-s a cache once commits it no longer checks out make up half of it, and keeps fetching after', async () => {
-    const workDir = join(fixture.root, 'work-collect');
-    const source = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
-    const key = cacheKeyOf({ namespace: 'team', url: repo.fileUrl, ref: { branch: 'main' } });
-    const gitDir = join(workDir, key, 'git');
-    const req: SourceRequest = {
-      key,
-      owner: 'uid-a',
-      url: repo.fileUrl,
-      ref: { branch: 'main' },
-      timeoutMs: 30_000,
-    };
+    const { key, gitDir, req, start } = cacheOf(repo, 'work-collect');
+    const source = start();
     const fetchHead = async () => {
       const fetched = await source.fetchRevision(req, await source.resolveRevision(req));
       fetched.release();
@@ -99,17 +106,8 @@ describe('a git cache an earlier run of the operator left', () => {
   it('is fetched on top of after a restart, without the locks a crash left behind', async () => {
     const restartRepo = await fixture.createRepo('restart');
     await commitFiles(restartRepo, { 'big.bin': randomBytes(2 * MiB), 'app.yaml': 'v: 1\n' }, 'one');
-    const workDir = join(fixture.root, 'work-restart');
-    const key = cacheKeyOf({ namespace: 'team', url: restartRepo.fileUrl, ref: { branch: 'main' } });
-    const gitDir = join(workDir, key, 'git');
-    const req: SourceRequest = {
-      key,
-      owner: 'uid-a',
-      url: restartRepo.fileUrl,
-      ref: { branch: 'main' },
-      timeoutMs: 30_000,
-    };
-    const first = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+    const { workDir, key, gitDir, req, start } = cacheOf(restartRepo, 'work-restart');
+    const first = start();
     (await first.fetchRevision(req)).release();
     const bigBlob = (
       await run('git', ['--git-dir', restartRepo.path, 'rev-parse', 'main:big.bin'])
@@ -124,7 +122,7 @@ describe('a git cache an earlier run of the operator left', () => {
     mkdirSync(join(workDir, key, 'trees', 'half-made'), { recursive: true });
     const next = await commitFiles(restartRepo, { 'app.yaml': 'v: 2\n' }, 'two');
 
-    const second = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+    const second = start();
     const fetched = await second.fetchRevision(req);
     expect(fetched.commit).toBe(next);
     expect(readFileSync(join(fetched.dir, 'app.yaml'), 'utf8')).toBe('v: 2\n');
@@ -142,24 +140,15 @@ describe('a git cache an earlier run of the operator left', () => {
   it('is fetched afresh, in the same call, when it cannot be used', async () => {
     const brokenRepo = await fixture.createRepo('broken');
     await commitFiles(brokenRepo, { 'app.yaml': 'v: 1\n' }, 'one');
-    const workDir = join(fixture.root, 'work-broken');
-    const key = cacheKeyOf({ namespace: 'team', url: brokenRepo.fileUrl, ref: { branch: 'main' } });
-    const gitDir = join(workDir, key, 'git');
-    const req: SourceRequest = {
-      key,
-      owner: 'uid-a',
-      url: brokenRepo.fileUrl,
-      ref: { branch: 'main' },
-      timeoutMs: 30_000,
-    };
-    const first = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+    const { gitDir, req, start } = cacheOf(brokenRepo, 'work-broken');
+    const first = start();
     const one = await first.fetchRevision(req);
     one.release();
     // Every object the first run fetched is cut short (a disk that filled up, say).
     for (const dir of readdirSync(join(gitDir, 'objects')).filter((d) => /^[0-9a-f]{2}$/.test(d)))
       for (const file of readdirSync(join(gitDir, 'objects', dir)))
         writeFileSync(join(gitDir, 'objects', dir, file), 'x');
-    const second = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
+    const second = start();
     const again = await second.fetchRevision(req);
     expect(again.commit).toBe(one.commit);
     expect(readFileSync(join(again.dir, 'app.yaml'), 'utf8')).toBe('v: 1\n');
