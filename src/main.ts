@@ -83,6 +83,7 @@ export async function run(argv: string[]): Promise<void> {
   // The controller and the reconciler share the per-source memory and the GitSource cache.
   const states = new SourceStateStore();
   const cache = new GitSourceCache(client, opts.namespace);
+  metrics.reportConditionsOf(() => cache.values());
   const drift = new DriftWatcher(client, logger);
   // Transitions the status writer records also go out through the Notifiers (asynchronously).
   const notifier = new NotificationDispatcher({
@@ -99,7 +100,7 @@ export async function run(argv: string[]): Promise<void> {
       tools,
       cachedGitSource: (ns, name) => cache.get(`${ns}/${name}`),
     }),
-    writer: apiWriter(client, events, metrics, logger, (gs, before, after, emitted) =>
+    writer: apiWriter(client, events, logger, (gs, before, after, emitted) =>
       notifier.onTransition(gs, before, after, emitted),
     ),
     states,

@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import { FINALIZER, STATUS_FIELD_MANAGER, type GitSource, type GitSourceStatus } from '../api/index.ts';
 import { isNotFound, type KubeClient } from '../kube/index.ts';
 import { sameStatus, transitionEvents, type EventRecorder, type EventSpec } from '../report/index.ts';
-import type { Metrics } from '../server/index.ts';
 import { gitSourcePath } from './paths.ts';
 
 export interface TransitionExtras {
@@ -40,7 +39,6 @@ export type TransitionListener = (
 export function apiWriter(
   client: KubeClient,
   events: EventRecorder,
-  metrics: Metrics,
   logger: Logger,
   onTransition?: TransitionListener,
 ): GitSourceWriter {
@@ -84,14 +82,6 @@ export function apiWriter(
         } catch (err) {
           if (isNotFound(err)) return;
           throw err;
-        }
-      }
-      for (const c of status.conditions ?? []) {
-        for (const s of ['True', 'False', 'Unknown']) {
-          metrics.condition.set(
-            { name: gs.metadata.name, namespace: gs.metadata.namespace, type: c.type, status: s },
-            c.status === s ? 1 : 0,
-          );
         }
       }
       await events.record(targetOf(gs), transitions);

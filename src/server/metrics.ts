@@ -15,10 +15,25 @@ export interface Metrics {
   webhookRequests: Counter<'provider' | 'result'>;
   gitCacheBytes: Gauge<'namespace' | 'name'>;
   gitCacheDiskBytes: Gauge;
+  /**
+   * converge_condition is read from these GitSources at each scrape: a series per status of each
+   * condition a GitSource has now, so a condition that went away, or a GitSource that was deleted,
+   * leaves no stale series, and an operator that just started reports every GitSource at once.
+   */
+  reportConditionsOf(list: () => Iterable<ConditionHolder>): void;
 }
+
+/** What converge_condition is read from: a GitSource, as far as its conditions go. */
+export interface ConditionHolder {
+  metadata: { name: string; namespace: string };
+  status?: { conditions?: ReadonlyArray<{ type: string; status: string }> | undefined } | undefined;
+}
+
+const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
+  let holders: () => Iterable<ConditionHolder> = () => [];
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'converge_' });
   const registers = [registry];
   return {
@@ -38,9 +53,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     condition: new Gauge({
       name: 'converge_condition',
-      help: 'GitSource conditions: 1 for the status each condition has',
+      help: 'GitSource conditions: 1 for the status each condition has, 0 for the other two',
       labelNames: ['name', 'namespace', 'type', 'status'],
       registers,
+      collect() {
+        this.reset();
+        for (const gs of holders())
+          for (const c of gs.status?.conditions ?? [])
+            for (const status of CONDITION_STATUSES)
+              this.set(
+                { name: gs.metadata.name, namespace: gs.metadata.namespace, type: c.type, status },
+                c.status === status ? 1 : 0,
+              );
+      },
     }),
     queueDepth: new Gauge({
       name: 'converge_queue_depth',
@@ -94,5 +119,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Bytes on disk of all git caches together (each shared cache counted once)',
       registers,
     }),
+    reportConditionsOf(list) {
+      holders = list;
+    },
   };
 }

@@ -14,6 +14,7 @@ import {
   eventsFor,
   getGitSource,
   inventoryIds,
+  metricSum,
   waitForCondition,
 } from '../support/gitops.ts';
 import { startOperator, type OperatorProcess } from '../support/operator.ts';
@@ -144,5 +145,14 @@ describe('first sync and a new commit', () => {
     expect(depAfter.metadata.resourceVersion).toBe(dep.metadata.resourceVersion);
     // The interval passes did run (as no-ops), they just wrote nothing.
     expect(await noopCount()).toBeGreaterThanOrEqual(noopsBefore + 2);
+    // converge_condition says what the GitSource says now: Ready, and no Reconciling series (the
+    // condition went away when the work was done).
+    const port = await operator.metricsPort();
+    const mine = { namespace: new RegExp(`^${ns}$`), name: /^web$/ };
+    expect(await metricSum(port, 'converge_condition', { ...mine, type: /^Ready$/, status: /^True$/ })).toBe(
+      1,
+    );
+    expect(await metricSum(port, 'converge_condition', { ...mine, type: /^Ready$/ })).toBe(1);
+    expect(await metricSum(port, 'converge_condition', { ...mine, type: /^Reconciling$/ })).toBe(0);
   }, 30_000);
 });
