@@ -312,7 +312,7 @@ async function main(): Promise<void> {
           { encoding: 'buffer', maxBuffer: 256 << 20, timeout: (Number(seconds) + 60) * 1000 },
         ).then(({ stdout }) => writeFileSync(join(dir!, `apiserver-${n}.pprof`), stdout));
       }
-      const memory = sampleMemory(op.pid!, metricsPort);
+      const memory = sampleMemory(op.pid!);
       /** Waits until all n GitSources pass: through the watch, or (--observe list) a kubectl column each second. */
       const waitForFleet = async (
         test: (gs: GitSource) => boolean,

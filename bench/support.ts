@@ -13,15 +13,14 @@ export function procMemory(pid: number): { peak: number; rss: number } {
 }
 
 /**
- * Samples a process's resident memory every `everyMs` and, at the highest sample, what it was made of:
- * anonymous memory (the JS heap, buffers, native allocations) and mapped files (the node binary,
- * shared libraries), with the V8 heap from the operator's /metrics when `metricsPort` is given.
+ * Samples a process's resident memory every `everyMs` from /proc and keeps the highest sample, with
+ * what it was made of: anonymous memory (the JS heap, buffers, native allocations) and mapped files
+ * (the node binary, shared libraries). It reads no /metrics: a scrape of a large fleet allocates
+ * in the operator and would raise what it measures.
  */
-export function sampleMemory(pid: number, metricsPort?: number, everyMs = 250) {
-  let peak = { rss: 0, anon: 0, file: 0, heapTotal: 0, heapUsed: 0, external: 0 };
-  let busy = false;
+export function sampleMemory(pid: number, everyMs = 250) {
+  let peak = { rss: 0, anon: 0, file: 0 };
   const timer = setInterval(() => {
-    if (busy) return;
     let text: string;
     try {
       text = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -30,34 +29,13 @@ export function sampleMemory(pid: number, metricsPort?: number, everyMs = 250) {
     }
     const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) / 1024;
     const rss = kb('VmRSS');
-    if (rss <= peak.rss) return;
-    peak = { ...peak, rss, anon: kb('RssAnon'), file: kb('RssFile') };
-    if (metricsPort === undefined) return;
-    busy = true;
-    fetch(`http://127.0.0.1:${metricsPort}/metrics`)
-      .then((r) => r.text())
-      .then((m) => {
-        const g = (name: string) =>
-          Number(new RegExp(`^converge_${name} (\\S+)`, 'm').exec(m)?.[1] ?? 0) / 2 ** 20;
-        if (peak.rss === rss)
-          peak = {
-            ...peak,
-            heapTotal: g('nodejs_heap_size_total_bytes'),
-            heapUsed: g('nodejs_heap_size_used_bytes'),
-            external: g('nodejs_external_memory_bytes'),
-          };
-      })
-      .catch(() => undefined)
-      .finally(() => (busy = false));
+    if (rss > peak.rss) peak = { rss, anon: kb('RssAnon'), file: kb('RssFile') };
   }, everyMs);
   return {
     stop: () => clearInterval(timer),
-    /** The highest sample, e.g. "RSS 143 MiB = anon 110 + files 33; V8 heap 70 (58 used), external 5". */
+    /** The highest sample, e.g. "135 MiB = anonymous 80 + files 55". */
     describe: () =>
-      `${peak.rss.toFixed(0)} MiB = anonymous ${peak.anon.toFixed(0)} + files ${peak.file.toFixed(0)}` +
-      (peak.heapTotal
-        ? `; V8 heap ${peak.heapTotal.toFixed(0)} MiB (${peak.heapUsed.toFixed(0)} used), external ${peak.external.toFixed(0)}`
-        : ''),
+      `${peak.rss.toFixed(0)} MiB = anonymous ${peak.anon.toFixed(0)} + files ${peak.file.toFixed(0)}`,
   };
 }
 

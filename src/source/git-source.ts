@@ -98,9 +98,10 @@ export interface GitSource {
   /** Running totals of git processes, ls-remotes and fetches. */
   stats(): Readonly<GitStats>;
   /**
-   * Bytes on disk of each cache (the repository and its checkouts), by cache key. Measuring also
-   * collects: a repository grown past twice its size after its last fresh fetch or collection
-   * (plus 1 MiB) holds mostly objects of commits no longer checked out, and is `git gc`-ed.
+   * Bytes on disk of each cache (the repository and its checkouts), by cache key; only caches that
+   * changed since the last call are walked. Measuring also collects: a repository grown past twice
+   * its size after its last fresh fetch or collection (plus 1 MiB) holds mostly objects of commits
+   * no longer checked out, and is `git gc`-ed.
    */
   diskUsage(): Promise<Map<string, number>>;
   /** The cache keys each owner (GitSource uid) uses now. */
@@ -223,6 +224,14 @@ export function createGitSource(options: GitSourceOptions): GitSource {
    */
   const baseline = new Map<string, number>();
   const collecting = new Set<string>();
+  /**
+   * cache key → its bytes on disk (repository, checkouts) when last measured. Only this process
+   * changes a cache, always through `serialize`, which drops the entry: a fleet's disk use is
+   * measured by walking only the caches that changed since.
+   */
+  const measured = new Map<string, { repository: number; trees: number }>();
+  /** cache key → how many serialized operations have ended on it (a walk during one is not kept). */
+  const changes = new Map<string, number>();
 
   function collect(key: string, before: number): Promise<void> {
     if (collecting.has(key)) return Promise.resolve();
@@ -281,6 +290,9 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         return await work();
       } finally {
         active.delete(key);
+        // Everything that changes a cache on disk runs here: its size is measured again.
+        measured.delete(key);
+        changes.set(key, (changes.get(key) ?? 0) + 1);
       }
     };
     const next = previous.then(run, run);
@@ -663,14 +675,25 @@ export function createGitSource(options: GitSourceOptions): GitSource {
 
     async diskUsage() {
       const usage = new Map<string, number>();
-      for (const key of new Set(ownerKeys.values())) {
+      const keys = new Set(ownerKeys.values());
+      for (const key of measured.keys()) if (!keys.has(key)) measured.delete(key);
+      for (const key of changes.keys()) if (!keys.has(key) && !active.has(key)) changes.delete(key);
+      for (const key of keys) {
+        const known = measured.get(key);
+        if (known) {
+          usage.set(key, known.repository + known.trees);
+          continue;
+        }
         const { gitDir, trees } = paths(key);
-        const repository = await du(gitDir);
-        usage.set(key, repository + (await du(trees)));
+        const before = changes.get(key) ?? 0;
+        const size = { repository: await du(gitDir), trees: await du(trees) };
+        // A fetch, release or gc that ran during the walk: not kept, so the next call walks again.
+        if (!active.has(key) && (changes.get(key) ?? 0) === before) measured.set(key, size);
+        usage.set(key, size.repository + size.trees);
         if (!checkedOut.has(key)) continue;
         const base = baseline.get(key);
-        if (base === undefined) baseline.set(key, repository);
-        else if (repository > 2 * base + COLLECT_SLACK_BYTES) void collect(key, repository);
+        if (base === undefined) baseline.set(key, size.repository);
+        else if (size.repository > 2 * base + COLLECT_SLACK_BYTES) void collect(key, size.repository);
       }
       return usage;
     },

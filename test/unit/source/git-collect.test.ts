@@ -157,3 +157,21 @@ describe('a git cache an earlier run of the operator left', () => {
     await second.forget('uid-a');
   }, 60_000);
 });
+
+describe('git cache disk use', () => {
+  it('walks only the caches that changed since it was last measured', async () => {
+    const sizeRepo = await fixture.createRepo('sizes');
+    await commitFiles(sizeRepo, { 'app.yaml': 'v: 1\n' }, 'one');
+    const { key, gitDir, req, start } = cacheOf(sizeRepo, 'work-sizes');
+    const source = start();
+    (await source.fetchRevision(req)).release();
+    const first = (await source.diskUsage()).get(key)!;
+    // Bytes that no operation of the source wrote are not seen until the cache changes again.
+    writeFileSync(join(gitDir, 'padding'), randomBytes(MiB));
+    expect((await source.diskUsage()).get(key)).toBe(first);
+    await commitFiles(sizeRepo, { 'app.yaml': 'v: 2\n' }, 'two');
+    (await source.fetchRevision(req, await source.resolveRevision(req))).release();
+    expect((await source.diskUsage()).get(key)).toBeGreaterThan(first + MiB);
+    await source.forget('uid-a');
+  }, 60_000);
+});
