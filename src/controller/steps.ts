@@ -175,6 +175,9 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
         applied: appliedFor(gs, spec),
         signal,
       });
+      // Objects that left Git (kustomize's hashed ConfigMap names do on every change) are never
+      // applied again under that form: the memory keeps only what Git still has.
+      appliedFor(gs, spec).forget(changeSet.stale.map((s) => s.id));
       if (!spec.prune) changeSet.stale = [];
       return {
         changeSet,

@@ -45,6 +45,11 @@ export class AppliedObjects {
     for (const o of objects) if (o.action !== 'unchanged') this.digests.delete(o.id);
   }
 
+  /** Objects that left Git: nothing is applied to them any more, so their digests go. */
+  forget(ids: Iterable<string>): void {
+    for (const id of ids) this.digests.delete(id);
+  }
+
   get size(): number {
     return this.digests.size;
   }
