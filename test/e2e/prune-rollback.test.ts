@@ -44,7 +44,10 @@ describe('prune and rollback', () => {
     const c1 = await commitFiles(repo, first, 'first');
     await applyGitSource(ns, 'app', {
       url: http.url('app'),
-      interval: '5s',
+      // Each commit is taken up by requestReconcile alone. With a short interval, a poll landing
+      // between a commit and the request applied it first, and the requested pass that followed
+      // found nothing to do: its summary (created 0, configured 0) was the one read.
+      interval: '1h',
       targetNamespace: ns,
       wait: true,
     });
