@@ -48,7 +48,9 @@ describe('bad input', () => {
     );
     await applyGitSource(ns, 'app', {
       url: http.url('app'),
-      interval: '5s',
+      // Each commit is taken up by requestReconcile alone: a poll landing between a commit and the
+      // request would apply it first, and leave the requested pass (the status read) nothing to do.
+      interval: '1h',
       retryInterval: '5s',
       targetNamespace: ns,
     });

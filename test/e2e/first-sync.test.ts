@@ -1,6 +1,6 @@
 // Journey: point a GitSource at a repository served over HTTP and watch it converge, then change it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, deleteNamespace, kubectlOk } from '../support/cluster.ts';
+import { createNamespace, deleteNamespace, eventually, kubectlOk } from '../support/cluster.ts';
 import {
   commitFiles,
   startGitFixture,
@@ -54,7 +54,9 @@ describe('first sync and a new commit', () => {
     await applyGitSource(ns, 'web', {
       url: http.url('app'),
       path: './deploy',
-      interval: '5s',
+      // The new commit below is taken up by the requested reconcile alone: a poll landing between the
+      // commit and the request would apply it first, and the requested pass would find nothing to do.
+      interval: '1h',
       targetNamespace: ns,
       wait: false,
     });
@@ -134,6 +136,26 @@ describe('first sync and a new commit', () => {
       const text = await (await fetch(`http://127.0.0.1:${await operator.metricsPort()}/metrics`)).text();
       return Number(/converge_reconcile_total\{result="noop"\} (\d+)/.exec(text)?.[1] ?? 0);
     };
+    // Polls every 5 s from now on; the spec change itself gets a pass, which must end first.
+    await kubectlOk([
+      'patch',
+      'gitsource',
+      'web',
+      '-n',
+      ns,
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"interval":"5s"}}',
+    ]);
+    await eventually(async () => {
+      const gs = await getGitSource(ns, 'web');
+      return (
+        gs?.status?.observedGeneration === gs?.metadata.generation &&
+        condition(gs!, 'Ready')?.status === 'True' &&
+        !condition(gs!, 'Reconciling')
+      );
+    });
     const noopsBefore = await noopCount();
     const before = await getGitSource(ns, 'web');
     const dep = JSON.parse(await kubectlOk(['get', 'deployment', 'web', '-n', ns, '-o', 'json']));
