@@ -83,7 +83,10 @@ export async function run(argv: string[]): Promise<void> {
   // The controller and the reconciler share the per-source memory and the GitSource cache.
   const states = new SourceStateStore();
   const cache = new GitSourceCache(client, opts.namespace);
-  metrics.reportConditionsOf(() => cache.values());
+  // Only the leader reports conditions: a standby has the same GitSources, and a sum over the
+  // replicas' series would count each one twice.
+  let leading = false;
+  metrics.reportConditionsOf(() => (leading ? cache.values() : []));
   const drift = new DriftWatcher(client, logger);
   // Transitions the status writer records also go out through the Notifiers (asynchronously).
   const notifier = new NotificationDispatcher({
@@ -204,8 +207,9 @@ export async function run(argv: string[]): Promise<void> {
       client,
       { namespace: opts.leaseNamespace, name: opts.leaseName, identity: opts.identity },
       logger,
-      (leading) => {
-        if (leading) {
+      (isLeader) => {
+        if (isLeader) {
+          leading = true;
           controller.setLeading(true);
           notifier.setLeading(true);
         } else if (!shuttingDown) {
@@ -217,6 +221,7 @@ export async function run(argv: string[]): Promise<void> {
     );
     elector.start();
   } else {
+    leading = true;
     controller.setLeading(true);
     notifier.setLeading(true);
   }

@@ -73,6 +73,9 @@ describe('leader election', () => {
     // The standby only reads (the Lease, the watches): not one mutating request.
     expect(await apiWrites(standbyPort)).toBe(0);
     expect(await metricSum(standbyPort, 'converge_reconcile_total')).toBe(0);
+    // Conditions are reported by the leader alone, so a sum over both replicas counts each once.
+    expect(await metricSum(leaderPort, 'converge_condition', { type: /^Ready$/, status: /^True$/ })).toBe(1);
+    expect(await metricSum(standbyPort, 'converge_condition')).toBe(0);
 
     const stoppedAt = Date.now();
     const code = await leader.stop('SIGTERM');
