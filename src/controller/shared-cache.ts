@@ -44,12 +44,16 @@ export function shareGitCaches(opts: SharedCacheOptions): SharedCaches {
   const { source, cache, metrics, logger } = opts;
   // One GitSource's poll found the ref moved: the others of the cache learn it now, not at their
   // own next poll. Their passes reuse the fetch, and those whose render is unchanged write nothing.
-  source.onMoved((key, revision) => {
+  source.onMoved((key, revision, by) => {
     const owners = source.owners();
     let woken = 0;
     for (const gs of cache.values())
       if (
         owners.get(gs.metadata.uid) === key &&
+        // The GitSource whose poll saw the move takes it up in that very pass. Waking it too queued
+        // a second pass right after, which could start from the cached copy of a status written
+        // mid-pass and re-plan the commit, leaving a status that said nothing had changed.
+        gs.metadata.uid !== by &&
         opts.reconcileNow(`${gs.metadata.namespace}/${gs.metadata.name}`)
       )
         woken++;

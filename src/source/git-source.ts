@@ -34,7 +34,8 @@ export interface GitSourceOptions {
 }
 
 /** Told that an ls-remote found the ref of cache `key` moved (to wake the GitSources sharing it). */
-export type MovedListener = (key: string, revision: string) => void;
+/** `by`: the owner whose own ls-remote found the move (it is already taking the new commit up). */
+export type MovedListener = (key: string, revision: string, by: string | undefined) => void;
 
 export interface SourceRequest {
   /** Cache key (cacheKeyOf): GitSources with the same key share one cache and one ls-remote. */
@@ -375,7 +376,8 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     const before = answers.get(req.key)?.target.commit ?? checkedOut.get(req.key);
     answers.set(req.key, { at: performance.now(), target });
     if (before !== undefined && before !== target.commit)
-      for (const listener of movedListeners) listener(req.key, formatRevision(target.name, target.commit));
+      for (const listener of movedListeners)
+        listener(req.key, formatRevision(target.name, target.commit), req.owner);
     return target;
   }
 

@@ -99,6 +99,8 @@ describe('first sync and a new commit', () => {
       },
       'scale up',
     );
+    const reconciles = async () => metricSum(await operator.metricsPort(), 'converge_reconcile_total');
+    const reconcilesBefore = await reconciles();
     await kubectlOk([
       'annotate',
       '--overwrite',
@@ -108,6 +110,10 @@ describe('first sync and a new commit', () => {
       `gitops.converge.dev/requested-at=${Date.now()}`,
     ]);
     const after = await waitForCondition(ns, 'web', 'Ready', 'True', { revision: second });
+    // One pass took the commit up: the poll that saw the ref move does not wake its own GitSource
+    // for a second pass (which could start from a mid-pass copy and report that nothing changed).
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await reconciles()).toBe(reconcilesBefore + 1);
     expect(after.status?.summary).toMatchObject({ objects: 3, configured: 2, unchanged: 1 });
     expect(after.status?.changes).toEqual(
       expect.arrayContaining([

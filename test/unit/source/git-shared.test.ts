@@ -68,14 +68,15 @@ describe('shared git cache', () => {
 
   it('tells listeners when the ref of a cache moved, so the other GitSources can be woken', async () => {
     const { source, req, key } = setup();
-    const moved: [string, string][] = [];
-    source.onMoved((k, revision) => moved.push([k, revision]));
+    const moved: [string, string, string | undefined][] = [];
+    source.onMoved((k, revision, by) => moved.push([k, revision, by]));
     await source.fetchRevision(req('uid-a'));
     await source.resolveRevision(req('uid-a'));
     expect(moved).toEqual([]);
     const next = await commitFiles(repo, { 'apps/a/cm.yaml': 'a: 2\n' }, 'change a');
     await source.resolveRevision(req('uid-b'));
-    expect(moved).toEqual([[key, `main@sha1:${next}`]]);
+    // The owner whose poll saw it is named: it takes the commit up itself and is not woken.
+    expect(moved).toEqual([[key, `main@sha1:${next}`, 'uid-b']]);
   });
 
   it('keeps an older checkout while a GitSource still renders from it, and removes it after', async () => {
