@@ -103,8 +103,13 @@ export async function run(argv: string[]): Promise<void> {
       tools,
       cachedGitSource: (ns, name) => cache.get(`${ns}/${name}`),
     }),
-    writer: apiWriter(client, events, logger, (gs, before, after, emitted) =>
-      notifier.onTransition(gs, before, after, emitted),
+    writer: apiWriter(
+      client,
+      events,
+      logger,
+      (gs, before, after, emitted) => notifier.onTransition(gs, before, after, emitted),
+      // The controller keeps a run's copy over the cached one while the watch only brings our own writes back.
+      (gs) => cache.noteOwnWrite(gs),
     ),
     states,
     drift,

@@ -7,6 +7,8 @@ import { gitSourceListPath } from './paths.ts';
 export class GitSourceCache {
   private readonly byKey = new Map<string, GitSource>();
   private readonly listeners = new Set<(key: string) => void>();
+  /** key → resourceVersions this process's own writes produced since the key's run began. */
+  private readonly ownVersions = new Map<string, Set<string>>();
 
   constructor(
     private readonly client: KubeClient,
@@ -27,7 +29,25 @@ export class GitSourceCache {
     this.changed(key);
   }
 
+  /** A write of ours landed: the watch will bring this version back, older than what the run holds. */
+  noteOwnWrite(gs: GitSource): void {
+    const key = `${gs.metadata.namespace}/${gs.metadata.name}`;
+    const version = gs.metadata.resourceVersion;
+    if (version === undefined) return;
+    let versions = this.ownVersions.get(key);
+    if (!versions) this.ownVersions.set(key, (versions = new Set()));
+    versions.add(version);
+  }
+
+  /** The versions our writes produced since the last call for `key` (and forgets them). */
+  takeOwnWrites(key: string): ReadonlySet<string> {
+    const versions = this.ownVersions.get(key) ?? new Set<string>();
+    this.ownVersions.delete(key);
+    return versions;
+  }
+
   delete(key: string): void {
+    this.ownVersions.delete(key);
     this.byKey.delete(key);
     this.changed(key);
   }

@@ -12,6 +12,7 @@ import { WorkQueue } from './queue.ts';
 import { keyOf, type Reconciler } from './reconciler.ts';
 import type { SourceStateStore } from './state.ts';
 import type { GitSourceCache } from './cache.ts';
+import { keepRunCopy } from './decide.ts';
 
 export interface ControllerOptions {
   /** Watch one namespace only (sharding); all namespaces when unset. */
@@ -191,12 +192,16 @@ export class Controller {
     // Work on a copy: the watch may replace the cached object while we run.
     const current: GitSource = structuredClone(gs);
     const seenVersion = gs.metadata.resourceVersion;
+    this.cache.takeOwnWrites(key);
     try {
       const result = await this.reconciler.reconcile(current);
       // Keep what our own writes learnt (status, finalizers) until the watch delivers them.
       const cached = this.cache.get(key);
-      // resourceVersions are opaque: only replace the cache if the watch delivered nothing newer meanwhile.
-      if (cached && cached.metadata.resourceVersion === seenVersion) {
+      const ownVersions = this.cache.takeOwnWrites(key);
+      if (
+        cached &&
+        keepRunCopy({ cachedVersion: cached.metadata.resourceVersion, seenVersion, ownVersions })
+      ) {
         this.cache.set(key, current);
       }
       if (!this.cache.has(key)) return;

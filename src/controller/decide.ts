@@ -147,3 +147,20 @@ export function renderUnchanged(f: RenderFacts): boolean {
     !f.notReady
   );
 }
+
+/**
+ * After a run, whether the copy it worked on (with every status it wrote) should replace the cached
+ * one. Yes when the watch brought nothing since the run began, or only our own writes of that run:
+ * those are older than the run's copy, and a pass that started from one would re-plan an applied
+ * commit from a mid-pass status. Not when someone else wrote meanwhile: resourceVersions are
+ * opaque, so theirs may be the newer, and the watch brings ours soon after.
+ */
+export function keepRunCopy(f: {
+  cachedVersion: string | undefined;
+  seenVersion: string | undefined;
+  ownVersions: ReadonlySet<string>;
+}): boolean {
+  return (
+    f.cachedVersion === f.seenVersion || (f.cachedVersion !== undefined && f.ownVersions.has(f.cachedVersion))
+  );
+}

@@ -41,6 +41,8 @@ export function apiWriter(
   events: EventRecorder,
   logger: Logger,
   onTransition?: TransitionListener,
+  /** After each write that succeeded, with the object as written (its new resourceVersion). */
+  onWritten?: (gs: GitSource) => void,
 ): GitSourceWriter {
   const patchFinalizers = async (gs: GitSource, finalizers: string[]) => {
     const updated = await client.request<GitSource>(
@@ -53,6 +55,7 @@ export function apiWriter(
     );
     gs.metadata.finalizers = updated.metadata.finalizers;
     gs.metadata.resourceVersion = updated.metadata.resourceVersion;
+    onWritten?.(gs);
   };
 
   return {
@@ -79,6 +82,7 @@ export function apiWriter(
           );
           gs.status = updated.status;
           gs.metadata.resourceVersion = updated.metadata.resourceVersion;
+          onWritten?.(gs);
         } catch (err) {
           if (isNotFound(err)) return;
           throw err;

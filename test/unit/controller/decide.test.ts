@@ -5,6 +5,7 @@ import {
   choosePass,
   isForced,
   jitter,
+  keepRunCopy,
   timingOf,
   type PassFacts,
 } from '../../../src/controller/decide.ts';
@@ -101,5 +102,21 @@ describe('jitter', () => {
     expect(jitter(1000, () => 0)).toBe(900);
     expect(jitter(1000, () => 0.5)).toBe(1000);
     expect(jitter(1000, () => 1)).toBe(1100);
+  });
+});
+
+describe('keepRunCopy', () => {
+  const own = new Set(['11', '12']);
+  it.each([
+    // nothing came on the watch during the run
+    { cachedVersion: '10', seenVersion: '10', ownVersions: new Set<string>(), keep: true },
+    // only our own writes of the run came back (the mid-pass "Applying" status, or the last one)
+    { cachedVersion: '11', seenVersion: '10', ownVersions: own, keep: true },
+    { cachedVersion: '12', seenVersion: '10', ownVersions: own, keep: true },
+    // someone else wrote meanwhile (an annotation, a spec edit): theirs may be newer, keep it
+    { cachedVersion: '13', seenVersion: '10', ownVersions: own, keep: false },
+    { cachedVersion: undefined, seenVersion: '10', ownVersions: own, keep: false },
+  ])('cached $cachedVersion, seen $seenVersion → keep the run copy: $keep', ({ keep, ...f }) => {
+    expect(keepRunCopy(f)).toBe(keep);
   });
 });
