@@ -12,7 +12,7 @@ import { WorkQueue } from './queue.ts';
 import { keyOf, type Reconciler } from './reconciler.ts';
 import type { SourceStateStore } from './state.ts';
 import type { GitSourceCache } from './cache.ts';
-import { keepRunCopy } from './decide.ts';
+import { afterRun } from './decide.ts';
 
 export interface ControllerOptions {
   /** Watch one namespace only (sharding); all namespaces when unset. */
@@ -198,11 +198,9 @@ export class Controller {
       // Keep what our own writes learnt (status, finalizers) until the watch delivers them.
       const cached = this.cache.get(key);
       const ownVersions = this.cache.takeOwnWrites(key);
-      if (
-        cached &&
-        keepRunCopy({ cachedVersion: cached.metadata.resourceVersion, seenVersion, ownVersions })
-      ) {
-        this.cache.set(key, current);
+      if (cached) {
+        const next = afterRun({ cached, run: current, seenVersion, ownVersions });
+        if (next !== cached) this.cache.set(key, next);
       }
       if (!this.cache.has(key)) return;
       if (result.kind === 'requeue') {

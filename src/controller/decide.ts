@@ -149,18 +149,28 @@ export function renderUnchanged(f: RenderFacts): boolean {
 }
 
 /**
- * After a run, whether the copy it worked on (with every status it wrote) should replace the cached
- * one. Yes when the watch brought nothing since the run began, or only our own writes of that run:
- * those are older than the run's copy, and a pass that started from one would re-plan an applied
- * commit from a mid-pass status. Not when someone else wrote meanwhile: resourceVersions are
- * opaque, so theirs may be the newer, and the watch brings ours soon after.
+ * After a run, what the cache should hold: the run's copy carries every status and finalizer it
+ * wrote, but only those (a write's answer updates status and version, not labels or annotations).
+ * - The watch brought nothing since the run began: the run's copy.
+ * - It brought one of our own writes of that run: that object (it has whatever others changed in
+ *   metadata or spec before it) with the run's last status, finalizers and version. A pass starting
+ *   from the mid-pass status alone would re-plan an applied commit.
+ * - Someone else wrote meanwhile: what the watch brought. resourceVersions are opaque, so theirs may
+ *   be the newer, and the watch brings our last write soon after.
  */
-export function keepRunCopy(f: {
-  cachedVersion: string | undefined;
-  seenVersion: string | undefined;
-  ownVersions: ReadonlySet<string>;
-}): boolean {
-  return (
-    f.cachedVersion === f.seenVersion || (f.cachedVersion !== undefined && f.ownVersions.has(f.cachedVersion))
-  );
+export function afterRun<
+  T extends { metadata: { resourceVersion?: string; finalizers?: string[] }; status?: unknown },
+>(f: { cached: T; run: T; seenVersion: string | undefined; ownVersions: ReadonlySet<string> }): T {
+  const version = f.cached.metadata.resourceVersion;
+  if (version === f.seenVersion) return f.run;
+  if (version === undefined || !f.ownVersions.has(version)) return f.cached;
+  return {
+    ...f.cached,
+    metadata: {
+      ...f.cached.metadata,
+      resourceVersion: f.run.metadata.resourceVersion,
+      finalizers: f.run.metadata.finalizers,
+    },
+    status: f.run.status,
+  };
 }

@@ -5,7 +5,7 @@ import {
   choosePass,
   isForced,
   jitter,
-  keepRunCopy,
+  afterRun,
   timingOf,
   type PassFacts,
 } from '../../../src/controller/decide.ts';
@@ -105,18 +105,31 @@ describe('jitter', () => {
   });
 });
 
-describe('keepRunCopy', () => {
+describe('afterRun', () => {
+  const gs = (version: string, annotation: string, status: string, finalizers: string[] = []) => ({
+    metadata: {
+      resourceVersion: version,
+      annotations: { 'gitops.converge.dev/requested-at': annotation },
+      finalizers,
+    },
+    status: { message: status },
+  });
+  // The run began at version 10 with annotation "a"; it wrote 11 (mid-pass) and 12 (done).
+  const run = gs('12', 'a', 'done', ['gitops.converge.dev/finalizer']);
   const own = new Set(['11', '12']);
-  it.each([
-    // nothing came on the watch during the run
-    { cachedVersion: '10', seenVersion: '10', ownVersions: new Set<string>(), keep: true },
-    // only our own writes of the run came back (the mid-pass "Applying" status, or the last one)
-    { cachedVersion: '11', seenVersion: '10', ownVersions: own, keep: true },
-    { cachedVersion: '12', seenVersion: '10', ownVersions: own, keep: true },
-    // someone else wrote meanwhile (an annotation, a spec edit): theirs may be newer, keep it
-    { cachedVersion: '13', seenVersion: '10', ownVersions: own, keep: false },
-    { cachedVersion: undefined, seenVersion: '10', ownVersions: own, keep: false },
-  ])('cached $cachedVersion, seen $seenVersion → keep the run copy: $keep', ({ keep, ...f }) => {
-    expect(keepRunCopy(f)).toBe(keep);
+
+  it('keeps the run copy when the watch brought nothing since the run began', () => {
+    expect(afterRun({ cached: gs('10', 'a', 'before'), run, seenVersion: '10', ownVersions: own })).toBe(run);
+  });
+
+  it("puts the run's last status on our own mid-pass write, keeping what others changed before it", () => {
+    // Someone annotated (version 10.5, before our write 11): the watch's object for 11 has it.
+    const next = afterRun({ cached: gs('11', 'b', 'applying'), run, seenVersion: '10', ownVersions: own });
+    expect(next).toEqual(gs('12', 'b', 'done', ['gitops.converge.dev/finalizer']));
+  });
+
+  it('keeps what someone else wrote meanwhile', () => {
+    const theirs = gs('13', 'c', 'done');
+    expect(afterRun({ cached: theirs, run, seenVersion: '10', ownVersions: own })).toBe(theirs);
   });
 });
