@@ -3,7 +3,7 @@
 // 90 MB; each must fail with RenderFailed, and the operator's RSS must come back to where it was.
 // Run: npx tsx bench/abuse.ts [--copies 2] [--settle 60] [--rounds 1] [--only helm-90mb-one,…] [--kubeconfig <cluster>]
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -14,6 +14,7 @@ import {
   type LocalCluster,
 } from '../src/localcluster/index.ts';
 import { commitFiles, startGitFixture } from '../test/support/git-server.ts';
+import { procMemory } from './support.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -74,16 +75,6 @@ function hostileRepos(): Record<string, Record<string, string>> {
       'templates/one.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\ndata:\n  x: {{ repeat ${90 * MiB} "x" | quote }}\n`,
     },
   };
-}
-
-function rssOf(pid: number): { rss: number; hwm: number } {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-  } catch {
-    return { rss: 0, hwm: 0 };
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -207,7 +198,7 @@ async function main(): Promise<void> {
     const samples = async (n: number) => {
       let sum = 0;
       for (let i = 0; i < n; i++) {
-        sum += rssOf(pid).rss;
+        sum += procMemory(pid).rss;
         await sleep(200);
       }
       return sum / n;
@@ -229,7 +220,7 @@ async function main(): Promise<void> {
       let results = new Map<string, { status: string; reason: string; message: string }>();
       let lastPoll = 0;
       for (;;) {
-        peak = Math.max(peak, rssOf(pid).rss);
+        peak = Math.max(peak, procMemory(pid).rss);
         if (Date.now() - lastPoll > 1000) {
           lastPoll = Date.now();
           results = await ready();
@@ -239,7 +230,7 @@ async function main(): Promise<void> {
         await sleep(50);
       }
       const burstMs = Date.now() - t0;
-      peak = Math.max(peak, rssOf(pid).hwm);
+      peak = Math.max(peak, procMemory(pid).peak);
       await kubectl('delete', 'gitsources', '-n', ns, ...names, '--wait=true');
       return { names, results, burstMs };
     };

@@ -1,15 +1,21 @@
 // What the benches share: a process's memory and CPU from /proc, and the operator's API requests by verb.
 import { readFileSync } from 'node:fs';
 
+/** The memory lines of /proc/<pid>/status, in MiB by key (VmRSS, VmHWM, RssAnon, …): 0 once it is gone. */
+function statusMiB(pid: number): (key: string) => number {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    // the process has exited
+  }
+  return (key) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) / 1024;
+}
+
 /** Peak (VmHWM) and current (VmRSS) resident memory of a process, in MiB. */
 export function procMemory(pid: number): { peak: number; rss: number } {
-  try {
-    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) / 1024;
-    return { peak: kb('VmHWM'), rss: kb('VmRSS') };
-  } catch {
-    return { peak: 0, rss: 0 };
-  }
+  const mib = statusMiB(pid);
+  return { peak: mib('VmHWM'), rss: mib('VmRSS') };
 }
 
 /**
@@ -21,15 +27,9 @@ export function procMemory(pid: number): { peak: number; rss: number } {
 export function sampleMemory(pid: number, everyMs = 250) {
   let peak = { rss: 0, anon: 0, file: 0 };
   const timer = setInterval(() => {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/status`, 'utf8');
-    } catch {
-      return;
-    }
-    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) / 1024;
-    const rss = kb('VmRSS');
-    if (rss > peak.rss) peak = { rss, anon: kb('RssAnon'), file: kb('RssFile') };
+    const mib = statusMiB(pid);
+    const rss = mib('VmRSS');
+    if (rss > peak.rss) peak = { rss, anon: mib('RssAnon'), file: mib('RssFile') };
   }, everyMs);
   return {
     stop: () => clearInterval(timer),
