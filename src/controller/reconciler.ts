@@ -90,6 +90,11 @@ interface Run extends StepContext {
   /** Its hooks and their record, once rendered (SyncFail hooks run on failure). */
   sync?: SyncPlan | undefined;
   hooks?: HookContext | undefined;
+  /**
+   * The pass confirms what status already says (revision, generation, Converged) and changes
+   * nothing: no progress is written, so no condition flips (see `confirmsStatus`).
+   */
+  quiet?: boolean;
 }
 
 /** An ls-remote of a shared cache younger than this fraction of a source's interval answers its poll. */
@@ -217,6 +222,11 @@ export class Reconciler {
     run.sync = sync;
     run.step = 'plan';
     const plan = await steps.plan(run, sync.managed);
+    // After a restart or a leader change this process remembers nothing and re-plans; the status is
+    // the memory. A plan that finds nothing to do at the revision status says is converged must leave
+    // the conditions as they are: flipping Converged to Progressing and back would tell every
+    // Notifier, commit status and Event reader of a transition that never happened.
+    run.quiet = this.confirmsStatus(run.gs, fetched.revision, plan);
     if (run.spec.drift === 'Report' && this.isApplied(run.gs, fetched.revision)) {
       // Nothing new from Git (a restart, a resync): under drift: Report what differs is drift to report, not to fix.
       return this.reportOnly(run, plan, fetched);
@@ -283,6 +293,19 @@ export class Reconciler {
     run.log.info({ revision: fetched.revision, ms: Math.round(durationMs) }, 'render unchanged: in sync');
   }
 
+  /**
+   * Status already says this revision and generation are applied and converged, and the plan has
+   * nothing to create, change or prune: the pass only confirms it (health is still checked).
+   */
+  private confirmsStatus(gs: GitSource, revision: string, plan: Plan): boolean {
+    return (
+      !plan.hasChanges &&
+      this.isApplied(gs, revision) &&
+      findCondition(gs.status?.conditions, 'Converged')?.status === 'True' &&
+      findCondition(gs.status?.conditions, 'Ready')?.status === 'True'
+    );
+  }
+
   /** The revision and spec generation that status says are applied already. */
   private isApplied(gs: GitSource, revision: string): boolean {
     return (
@@ -320,19 +343,16 @@ export class Reconciler {
   private async waitForWave(run: Run, plan: Plan, wave: Wave, revision: string): Promise<void> {
     if (!run.spec.wait || wave.changeSet.objects.length === 0) return;
     run.step = 'wait';
-    await this.deps.writer.writeStatus(
-      run.gs,
-      progressingStatus(this.statusContext(run.gs, run.requestedAt), {
-        revision,
-        step: `Applied sync wave ${wave.wave}; waiting for its ${wave.changeSet.objects.length} object(s) to become healthy`,
-      }),
-    );
-    try {
-      await this.deps.steps.wait(
-        run,
-        { ...plan, changeSet: wave.changeSet },
-        { onProgress: this.progress(run, revision) },
+    if (!run.quiet)
+      await this.deps.writer.writeStatus(
+        run.gs,
+        progressingStatus(this.statusContext(run.gs, run.requestedAt), {
+          revision,
+          step: `Applied sync wave ${wave.wave}; waiting for its ${wave.changeSet.objects.length} object(s) to become healthy`,
+        }),
       );
+    try {
+      await this.deps.steps.wait(run, { ...plan, changeSet: wave.changeSet }, this.progress(run, revision));
     } catch (err) {
       const e = asConvergeError(err, 'HealthCheckFailed');
       if (e.reason !== 'HealthCheckFailed') throw err;
@@ -341,16 +361,19 @@ export class Reconciler {
     run.step = 'apply';
   }
 
-  /** While waiting, the Reconciling message counts only the objects still unhealthy. */
+  /** While waiting, the Reconciling message counts only the objects still unhealthy (none when quiet). */
   private progress(run: Run, revision: string) {
-    return (pending: readonly ObjectHealth[], total: number) =>
-      this.deps.writer.writeStatus(
-        run.gs,
-        progressingStatus(this.statusContext(run.gs, run.requestedAt), {
-          revision,
-          step: waitingMessage(pending, total),
-        }),
-      );
+    if (run.quiet) return {};
+    return {
+      onProgress: (pending: readonly ObjectHealth[], total: number) =>
+        this.deps.writer.writeStatus(
+          run.gs,
+          progressingStatus(this.statusContext(run.gs, run.requestedAt), {
+            revision,
+            step: waitingMessage(pending, total),
+          }),
+        ),
+    };
   }
 
   /** drift: Report at an applied revision: record what differs, change nothing. */
@@ -427,18 +450,20 @@ export class Reconciler {
     request: SourceRequest,
     fetched: FetchedRevision,
   ): Promise<string> {
-    await this.deps.writer.writeStatus(
-      run.gs,
-      progressingStatus(this.statusContext(run.gs, run.requestedAt), {
-        revision: fetched.revision,
-        step: `Applied; waiting for ${plan.changeSet.objects.length} object(s) to become healthy`,
-        applied: { inventory: inventoryOf(plan.desired) },
-      }),
-      { pruned },
-    );
+    // Quiet: the inventory is the one status holds already, and nothing was pruned.
+    if (!run.quiet)
+      await this.deps.writer.writeStatus(
+        run.gs,
+        progressingStatus(this.statusContext(run.gs, run.requestedAt), {
+          revision: fetched.revision,
+          step: `Applied; waiting for ${plan.changeSet.objects.length} object(s) to become healthy`,
+          applied: { inventory: inventoryOf(plan.desired) },
+        }),
+        { pruned },
+      );
     const watcher = this.watchForNewCommit(run, request, fetched);
     try {
-      return await this.deps.steps.wait(run, plan, { onProgress: this.progress(run, fetched.revision) });
+      return await this.deps.steps.wait(run, plan, this.progress(run, fetched.revision));
     } finally {
       clearInterval(watcher);
     }
@@ -456,12 +481,14 @@ export class Reconciler {
     const prunedEvents = run.spec.wait ? [] : pruned;
     const durationMs = this.monotonic() - run.started;
     const summary = { ...summarize(plan.changeSet), pruned: pruned.length, drifted: 0 };
+    // A pass that only confirmed status keeps the last change set it reports: nothing new happened.
+    const kept = run.quiet ? run.gs.status : undefined;
     await this.deps.writer.writeStatus(
       run.gs,
       appliedStatus(this.statusContext(run.gs, run.requestedAt), {
         revision,
-        summary,
-        changes: plan.changeLines,
+        summary: kept?.summary ?? summary,
+        changes: kept?.changes ?? plan.changeLines,
         inventory: inventoryOf(plan.desired),
         durationMs,
         healthMessage,

@@ -27,7 +27,10 @@ export function findCondition(
 
 /**
  * Applies updates (set) and removals to a condition list. A condition keeps its lastTransitionTime
- * unless its status flips; reason, message and observedGeneration always follow the update.
+ * unless its status flips; reason, message and observedGeneration always follow the update. Every
+ * condition kept as it was is restamped with `generation`: the status is written for the
+ * generation reconciled, and a condition left at an older one reads as never looked at again (the
+ * builders replace the ones a spec change made untrue, see failedStatus).
  */
 export function mergeConditions(
   existing: readonly Condition[] | undefined,
@@ -36,7 +39,11 @@ export function mergeConditions(
   generation: number | undefined,
   now: string,
 ): Condition[] {
-  const byType = new Map((existing ?? []).map((c) => [c.type, c] as const));
+  const byType = new Map(
+    (existing ?? []).map(
+      (c) => [c.type, generation === undefined ? c : { ...c, observedGeneration: generation }] as const,
+    ),
+  );
   for (const type of remove) byType.delete(type);
   for (const u of updates) {
     const old = byType.get(u.type);

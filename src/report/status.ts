@@ -202,7 +202,7 @@ export function failedStatus(ctx: StatusContext, f: FailureFacts): GitSourceStat
   const updates: ConditionUpdate[] = [
     { type: 'Ready', status: 'False', reason: f.reason, message: f.message },
   ];
-  if ((f.converged ?? 'false') === 'false') {
+  if ((f.converged ?? 'false') === 'false' || !keepsConverged(ctx)) {
     updates.push({ type: 'Converged', status: 'False', reason: f.reason, message: f.message });
   }
   if (f.stalled) updates.push({ type: 'Stalled', status: 'True', reason: f.reason, message: f.message });
@@ -221,16 +221,27 @@ export function failedStatus(ctx: StatusContext, f: FailureFacts): GitSourceStat
   return base(ctx, conds(ctx, updates, f.stalled ? ['Reconciling'] : ['Reconciling', 'Stalled']), extra);
 }
 
-export function suspendedStatus(ctx: StatusContext): GitSourceStatus {
-  return base(
-    ctx,
-    conds(
-      ctx,
-      [{ type: 'Ready', status: 'False', reason: 'Suspended', message: 'Reconciliation is suspended' }],
-      ['Reconciling', 'Stalled'],
-    ),
-    {},
+/**
+ * A failure that leaves live objects alone keeps Converged, unless it is a False written for an
+ * older generation: its reason (an InvalidSpec since fixed, a failed apply of the old spec) is no
+ * longer what stands between this spec and convergence; the failure at hand is. A True still holds:
+ * it speaks of lastAppliedRevision, whose objects are as they were.
+ */
+function keepsConverged(ctx: StatusContext): boolean {
+  const converged = findCondition(ctx.old?.conditions, 'Converged');
+  return (
+    converged === undefined ||
+    converged.status === 'True' ||
+    ctx.generation === undefined ||
+    converged.observedGeneration === ctx.generation
   );
+}
+
+export function suspendedStatus(ctx: StatusContext): GitSourceStatus {
+  const suspended = { status: 'False', reason: 'Suspended', message: 'Reconciliation is suspended' } as const;
+  const updates: ConditionUpdate[] = [{ type: 'Ready', ...suspended }];
+  if (!keepsConverged(ctx)) updates.push({ type: 'Converged', ...suspended });
+  return base(ctx, conds(ctx, updates, ['Reconciling', 'Stalled']), {});
 }
 
 /** status.changes holds at most this many lines, the last one counting the rest. */

@@ -319,11 +319,19 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     return { root, gitDir: join(root, 'git'), trees: join(root, 'trees') };
   }
 
-  /** The owner now uses `key`; a cache it used before (its URL or ref changed) goes if nobody else uses it. */
-  async function claim(owner: string, key: string): Promise<void> {
+  /**
+   * The owner now uses `key`; a cache it used before (its URL or ref changed) goes if nobody else
+   * uses it. Returns the request to answer: an owner that just moved to a cache others use (a
+   * rollback undone, a new ref or Secret) never polled it, so no earlier answer counts as its poll:
+   * its spec changed now, and it must see what the remote holds now, not what another GitSource's
+   * poll saw before (a rolled-back commit's successor, say).
+   */
+  async function claim(req: SourceRequest, owner: string): Promise<SourceRequest> {
     const before = ownerKeys.get(owner);
-    ownerKeys.set(owner, key);
-    if (before !== undefined && before !== key) await dropIfUnused(before);
+    ownerKeys.set(owner, req.key);
+    if (before === undefined || before === req.key) return req;
+    await dropIfUnused(before);
+    return { ...req, maxAgeMs: 0 };
   }
 
   function dropIfUnused(key: string): Promise<void> {
@@ -542,9 +550,9 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   }
 
   return {
-    async resolveRevision(req) {
-      const checked = check(req);
-      await claim(req.owner ?? req.key, req.key);
+    async resolveRevision(asked) {
+      const checked = check(asked);
+      const req = await claim(asked, asked.owner ?? asked.key);
       const target = await resolveTarget(req, checked);
       return {
         revision: formatRevision(target.name, target.commit),
@@ -554,15 +562,15 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       };
     },
 
-    async fetchRevision(req, resolved) {
+    async fetchRevision(asked, resolved) {
       // Validate before queueing, so a bad spec fails at once and never reaches git.
       let checked: Checked;
       try {
-        checked = check(req);
+        checked = check(asked);
       } catch (err) {
         throw asConvergeError(err, 'InvalidSpec');
       }
-      await claim(req.owner ?? req.key, req.key);
+      const req = await claim(asked, asked.owner ?? asked.key);
       const handOut = (target: RemoteTarget, commit: string, fetched: boolean): FetchedRevision => {
         const dir = join(paths(req.key).trees, commit);
         return {

@@ -135,10 +135,19 @@ export const UI_JS = `'use strict';
   function say(text) {
     if (announce) announce.textContent = text;
   }
+  // The footer says when what the page shows was rendered: it moves with each live update.
+  function rendered(iso) {
+    var t = document.getElementById('rendered-at');
+    if (!t || !iso) return;
+    t.setAttribute('datetime', iso);
+    t.textContent = iso.replace('T', ' ').replace(/\\.\\d+Z$/, 'Z');
+  }
 
   // Changes after the page was rendered are replayed; on reconnect the browser sends Last-Event-ID.
-  var es = new EventSource('/events?since=' + encodeURIComponent(body.getAttribute('data-seq') || '0'));
-  es.addEventListener('reload', function () { location.reload(); });
+  // A position the server cannot replay from (another operator process answers now, or too much
+  // changed) comes back as "reload": the page is then exactly what a reload shows.
+  var es = new EventSource('/events?since=' + encodeURIComponent(body.getAttribute('data-since') || ''));
+  es.addEventListener('reload', function () { es.close(); location.reload(); });
   es.onopen = function () { setConn(true, 'Live'); };
   es.onerror = function () { setConn(false, 'Reconnecting…'); };
 
@@ -188,6 +197,9 @@ export const UI_JS = `'use strict';
         var el = document.querySelector('[data-count="' + s + '"] .n');
         if (el) el.textContent = String(c[s]);
       });
+      var total = document.getElementById('total');
+      if (total) total.textContent = String(c.total);
+      rendered(c.at);
     });
   } else {
     var source = document.getElementById('source');
@@ -206,6 +218,8 @@ export const UI_JS = `'use strict';
             var beforeMsg = cur.querySelector('h1 .badge');
             var afterMsg = next.querySelector('h1 .badge');
             cur.replaceWith(document.importNode(next, true));
+            var at = doc.getElementById('rendered-at');
+            if (at) rendered(at.getAttribute('datetime'));
             if (beforeMsg && afterMsg && beforeMsg.textContent !== afterMsg.textContent) {
               say(key + ' is now ' + afterMsg.textContent.trim());
             }

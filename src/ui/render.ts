@@ -21,8 +21,11 @@ export interface PageContext {
   now: Date;
   /** Cache-busting version of /assets/ui.css and /assets/ui.js. */
   assetVersion: string;
-  /** The live stream's last batch when the page was rendered; the script asks for what came after. */
-  seq?: number;
+  /**
+   * Where the live stream stood when the page was rendered (`<epoch>.<batch>`, as its event ids):
+   * the script asks for what came after.
+   */
+  since?: string;
 }
 
 /** Longest message shown in an overview row; the GitSource page shows it whole. */
@@ -141,7 +144,7 @@ function layout(ctx: PageContext, page: string, title: string, main: SafeHtml): 
         <link rel="icon" href="/assets/favicon.svg?v=${ctx.assetVersion}" type="image/svg+xml" />
         <script src="/assets/ui.js?v=${ctx.assetVersion}" defer></script>
       </head>
-      <body data-page="${page}" data-seq="${ctx.seq ?? 0}">
+      <body data-page="${page}" data-since="${ctx.since ?? ''}">
         <a class="skip" href="#main">Skip to content</a>
         <header class="top">
           <a class="brand" href="/">Converge</a>
@@ -151,8 +154,11 @@ function layout(ctx: PageContext, page: string, title: string, main: SafeHtml): 
         <main id="main" tabindex="-1">${main}</main>
         <p id="announce" class="visually-hidden" role="status" aria-live="polite"></p>
         <footer class="muted">
-          Rendered <time datetime="${ctx.now.toISOString()}">${formatTime(ctx.now.toISOString())}</time> from
-          the operator's cache.
+          Rendered
+          <time id="rendered-at" datetime="${ctx.now.toISOString()}"
+            >${formatTime(ctx.now.toISOString())}</time
+          >
+          from the operator's cache.
         </footer>
       </body>
     </html> `.value;
@@ -221,7 +227,8 @@ export function renderOverview(data: OverviewData, ctx: PageContext): string {
     >
       <caption>
         <span id="shown">${rows.length}</span>
-        of ${counts.total}
+        of
+        <span id="total">${counts.total}</span>
         GitSources${
           filters.namespace ? html` in namespace <strong>${filters.namespace}</strong>` : ''
         }${filters.status ? html`, status <strong>${STATE_LABEL[filters.status]}</strong>` : ''};

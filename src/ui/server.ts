@@ -1,5 +1,6 @@
 // The status page's HTTP server: read-only routes over the controller's cache, a server-sent
 // events stream of row updates, security headers, and the optional token.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
@@ -75,12 +76,17 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
   const streams = new Set<ServerResponse>();
   const pending = new Set<string>();
   let flushTimer: NodeJS.Timeout | undefined;
-  // Every batch gets a sequence number (the SSE event id). Pages carry the number they were
-  // rendered at, so a stream that opens late, or reconnects, replays the keys changed since.
+  // Every batch gets a sequence number; its SSE event id is `<epoch>.<seq>`. Pages carry the id
+  // they were rendered at, so a stream that opens late, or reconnects, replays the keys changed
+  // since. The epoch is this process's: numbers of another one (a restarted operator on the same
+  // address, a rollout, another replica) say nothing here, so such a page gets a reload, and shows
+  // what a reload shows (GitSources deleted or created meanwhile included).
+  const epoch = randomBytes(6).toString('hex');
   let seq = 0;
   const batches: Array<{ seq: number; keys: string[] }> = [];
+  const position = () => `${epoch}.${seq}`;
 
-  const ctx = () => ({ now: now(), assetVersion: ASSET_VERSION, seq });
+  const ctx = () => ({ now: now(), assetVersion: ASSET_VERSION, since: position() });
 
   async function send(
     req: IncomingMessage,
@@ -131,13 +137,17 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
       return;
     }
     res.write('retry: 2000\n\n');
-    const since = Number(
-      req.headers['last-event-id'] ?? new URL(req.url ?? '/', 'http://x').searchParams.get('since'),
+    const asked = String(
+      req.headers['last-event-id'] ?? new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? '',
     );
-    if (Number.isInteger(since) && since < seq) {
+    if (asked) {
+      const [askedEpoch, number] = asked.split('.');
+      const since = Number(number);
       const oldest = batches[0]?.seq ?? seq + 1;
-      if (since + 1 < oldest) res.write(`id: ${seq}\nevent: reload\ndata: {}\n\n`);
-      else res.write(events(new Set(batches.filter((b) => b.seq > since).flatMap((b) => b.keys)), now()));
+      if (askedEpoch !== epoch || !Number.isInteger(since) || (since < seq && since + 1 < oldest))
+        res.write(`id: ${position()}\nevent: reload\ndata: {}\n\n`);
+      else if (since < seq)
+        res.write(events(new Set(batches.filter((b) => b.seq > since).flatMap((b) => b.keys)), now()));
     }
     streams.add(res);
     req.socket.setNoDelay(true);
@@ -155,7 +165,7 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
     }
   }
 
-  /** The SSE text for `keys`: a row (or remove) each, then the counts, carrying id `seq`. */
+  /** The SSE text for `keys`: a row (or remove) each, then the counts and the time `at`, carrying the stream position. */
   function events(keys: Iterable<string>, at: Date): string {
     let out = '';
     for (const key of keys) {
@@ -175,7 +185,9 @@ export async function startStatusPage(opts: StatusPageOptions): Promise<StatusPa
         html: renderRow(row, at).value,
       })}\n\n`;
     }
-    return `${out}id: ${seq}\nevent: counts\ndata: ${JSON.stringify(countStates(opts.source.gitSources()))}\n\n`;
+    // `at` is when these rows were rendered: the page's "Rendered" time follows the live updates.
+    const counts = { ...countStates(opts.source.gitSources()), at: at.toISOString() };
+    return `${out}id: ${position()}\nevent: counts\ndata: ${JSON.stringify(counts)}\n\n`;
   }
 
   function flush(): void {

@@ -22,8 +22,16 @@ import {
   type GitRepo,
   type HttpGitServer,
 } from '../support/git-server.ts';
-import { applyGitSource, getGitSource, getObject, waitForCondition } from '../support/gitops.ts';
+import {
+  applyGitSource,
+  condition,
+  getGitSource,
+  getObject,
+  requestReconcile,
+  waitForCondition,
+} from '../support/gitops.ts';
 import { startOperator, type OperatorProcess } from '../support/operator.ts';
+import { configMap } from '../support/apps.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 let ns: string;
@@ -313,6 +321,112 @@ describe('with the operator', { timeout: 240_000 }, () => {
     expect(r.stderr).toMatch(
       new RegExp(`^converge: cannot roll back ${ns}/single: no earlier applied revision`),
     );
+  });
+
+  it('resume-tracking converges the current head, though another GitSource shares the git cache', async () => {
+    // A twin on the same URL and branch (another path) shares web's cache and its ls-remote answers.
+    const head = await commitFiles(repo, { 'twin/cm.yaml': configMap('twin', { v: '1' }) }, 'twin');
+    await applyGitSource(ns, 'twin', {
+      url: http.url('fleet'),
+      path: './twin',
+      targetNamespace: ns,
+      interval: '1h',
+    });
+    await waitForCondition(ns, 'twin', 'Ready', 'True', { revision: head, timeoutMs: 60_000 });
+    // twin's poll saw the branch move and woke web: both are at the head web now rolls back from.
+    await waitForCondition(ns, 'web', 'Ready', 'True', { revision: head, timeoutMs: 60_000 });
+    const rb = await converge(['rollback', 'web', '-n', ns]);
+    expect(rb.code, rb.stderr).toBe(0);
+    const pinned = ((await getGitSource(ns, 'web'))?.spec.ref as { commit: string }).commit;
+    await waitForCondition(ns, 'web', 'Ready', 'True', { revision: `sha1:${pinned}`, timeoutMs: 60_000 });
+    // twin polls the branch again: the cache's last answer is fresh, and names the old head.
+    const asked = await requestReconcile(ns, 'twin');
+    await eventually(async () => (await getGitSource(ns, 'twin'))?.status?.lastHandledReconcileAt === asked, {
+      timeoutMs: 60_000,
+      what: 'twin polled',
+    });
+
+    const fix = await commitFiles(repo, colours('fixed'), 'fix');
+    const back = await converge(['resume-tracking', 'web', '-n', ns]);
+    expect(back.code, back.stderr).toBe(0);
+    const resumed = await waitForCondition(ns, 'web', 'Ready', 'True', {
+      revision: `main@sha1:${fix}`,
+      timeoutMs: 60_000,
+    });
+    // Straight from the pinned commit to the fix: the old head was never applied again.
+    expect(resumed.status?.history?.slice(0, 2).map((h) => h.revision)).toEqual([
+      `main@sha1:${fix}`,
+      `sha1:${pinned}`,
+    ]);
+    expect((await getObject<{ data: Record<string, string> }>(ns, 'configmap', 'palette'))?.data.shade).toBe(
+      'fixed',
+    );
+    // web's poll saw the branch move: twin learns of it at once, not at its next poll in an hour.
+    await waitForCondition(ns, 'twin', 'Ready', 'True', { revision: fix, timeoutMs: 60_000 });
+    await kubectlOk(['delete', 'gitsource', 'twin', '-n', ns]);
+  });
+
+  it('get shows no REVISION until one is applied; a fixed spec.url rewrites every condition', async () => {
+    // A password in the URL passes the CRD's pattern and is refused by the operator.
+    await applyGitSource(ns, 'fresh', {
+      url: 'http://user:secret@127.0.0.1:9/fresh.git',
+      targetNamespace: ns,
+      interval: '5s',
+      retryInterval: '5s',
+    });
+    await waitForCondition(ns, 'fresh', 'Ready', 'False', { reason: 'InvalidSpec', timeoutMs: 60_000 });
+    // Fixed, to a repository that does not exist yet: a fetch failure, which leaves live objects
+    // alone, so it keeps Converged; but not the InvalidSpec of the spec that is gone.
+    await kubectlOk([
+      'patch',
+      'gitsource',
+      'fresh',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { url: http.url('later') } }),
+    ]);
+    const failed = await eventually(
+      async () => {
+        const gs = await getGitSource(ns, 'fresh');
+        const ready = condition(gs, 'Ready');
+        return gs?.status?.observedGeneration === 2 && ready?.reason !== 'InvalidSpec' ? gs : undefined;
+      },
+      { timeoutMs: 60_000, what: 'fresh reconciled at generation 2' },
+    );
+    const ready = condition(failed, 'Ready')!;
+    expect(['FetchFailed', 'RefNotFound']).toContain(ready.reason);
+    expect(failed.status?.conditions?.map((c) => [c.type, c.observedGeneration])).toEqual(
+      failed.status?.conditions?.map((c) => [c.type, 2]),
+    );
+    expect(condition(failed, 'Converged')).toMatchObject({
+      status: 'False',
+      reason: ready.reason,
+      message: ready.message,
+    });
+    expect(JSON.stringify(failed.status)).not.toContain('InvalidSpec');
+
+    // The repository appears with a broken commit: fetched, never applied, so no REVISION.
+    const later = await fixture.createRepo('later');
+    const broken = await commitFiles(later, { 'cm.yaml': 'kind: [broken\n' }, 'broken');
+    const stalled = await waitForCondition(ns, 'fresh', 'Ready', 'False', {
+      reason: 'RenderFailed',
+      timeoutMs: 60_000,
+    });
+    expect(stalled.status?.revision).toBe(`main@sha1:${broken}`);
+    expect(stalled.status?.lastAppliedRevision).toBeUndefined();
+    const none = await converge(['get', 'fresh', '-n', ns]);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toMatch(/^fresh\s+False\s+RenderFailed\s+-\s/m);
+
+    const good = await commitFiles(later, { 'cm.yaml': configMap('later', { v: '1' }) }, 'good');
+    await waitForCondition(ns, 'fresh', 'Ready', 'True', { revision: good, timeoutMs: 60_000 });
+    const shown = await converge(['get', 'fresh', '-n', ns]);
+    expect(shown.stdout).toMatch(
+      new RegExp(`^fresh\\s+True\\s+Succeeded\\s+main@sha1:${good.slice(0, 7)}\\s`, 'm'),
+    );
+    await kubectlOk(['delete', 'gitsource', 'fresh', '-n', ns]);
   });
 
   it('get -w streams a change; suspend, reconcile refused while suspended, resume', async () => {

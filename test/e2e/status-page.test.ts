@@ -125,6 +125,8 @@ describe('status page', () => {
     await eventually(async () => (await page.locator('#conn').getAttribute('data-state')) === 'on', {
       what: 'the live stream to connect',
     });
+    const renderedAt = () => page.locator('footer time').getAttribute('datetime');
+    const loadedAt = await renderedAt();
     // A marker that a reload would wipe, and an observer timing the row's revision change.
     await inPage(
       page,
@@ -155,6 +157,17 @@ describe('status page', () => {
     });
     expect(await row.locator('td').nth(3).innerText()).toContain('2 objects');
     expect(await inPage(page, 'window.marker')).toBe('still here');
+    // The footer's "Rendered" time is when what the page shows was rendered: the live update's.
+    const updatedAt = Date.parse((await renderedAt())!);
+    expect(updatedAt).toBeGreaterThan(Date.parse(loadedAt!));
+    expect(updatedAt).toBeGreaterThanOrEqual(appliedSeenAt - 30_000);
+    expect(updatedAt).toBeLessThanOrEqual(Date.now());
+    expect(await page.locator('footer time').innerText()).toBe(
+      new Date(updatedAt)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z'),
+    );
     const changedAt = await inPage<number>(page, 'window.revChangedAt');
     process.stderr.write(
       `[status-page] row showed ${short} ${changedAt! - appliedSeenAt} ms after kubectl polling saw it applied\n`,
@@ -261,6 +274,69 @@ describe('status page', () => {
     await page.screenshot({ path: screenshotPath('overview-no-js-filtered.png'), fullPage: true });
     await context.close();
   });
+
+  it('follows the operator across a restart: after the reconnect, the page is what a reload shows', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    watchProblems(page);
+    await page.goto(`${base}/`);
+    await eventually(async () => (await page.locator('#conn').getAttribute('data-state')) === 'on', {
+      what: 'the live stream to connect',
+    });
+    expect(await rowKeys(page)).toContain(`${ns}/paused`);
+    // `converge run` restarts on the same address; meanwhile one GitSource goes and another comes.
+    await operator.stop();
+    await eventually(async () => (await page.locator('#conn').getAttribute('data-state')) === 'off', {
+      what: 'the page to notice the operator gone',
+    });
+    await kubectlOk(['delete', 'gitsource', 'paused', '-n', ns]);
+    await applyGitSource(ns, 'newcomer', {
+      url: 'https://github.com/org/other.git',
+      suspend: true,
+      interval: '1m',
+      targetNamespace: ns,
+    });
+    operator = await startOperator({
+      namespace: ns,
+      args: ['--leader-elect=false', '--ui-addr', base.replace('http://', '')],
+    });
+    await eventually(
+      async () => {
+        const keys = await rowKeys(page);
+        return keys.includes(`${ns}/newcomer`) && !keys.includes(`${ns}/paused`);
+      },
+      { what: 'the page to show the GitSources of the restarted operator', timeoutMs: 60_000 },
+    );
+    await eventually(async () => (await page.locator('#conn').getAttribute('data-state')) === 'on', {
+      what: 'the live stream to connect again',
+    });
+    // What a reload shows, row by row (a status the new process writes now reaches both).
+    const fresh = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await fresh.goto(`${base}/`);
+    const rows = async (p: Page) =>
+      JSON.stringify(
+        await p.$$eval('#sources tbody tr', (trs) =>
+          trs.map((r) => [r.getAttribute('data-key'), r.querySelector('.badge')?.textContent?.trim()]),
+        ),
+      );
+    await eventually(
+      async () => {
+        if ((await rows(page)) === (await rows(fresh))) return true;
+        await fresh.reload();
+        return false;
+      },
+      { what: 'the page to equal a reload', timeoutMs: 15_000, intervalMs: 500 },
+    );
+    expect(await rows(page)).toEqual(await rows(fresh));
+    expect(await page.locator('#sources caption').innerText()).toBe(
+      await fresh.locator('#sources caption').innerText(),
+    );
+    for (const state of ['failing', 'progressing', 'suspended', 'ready'])
+      expect(await page.locator(`[data-count="${state}"] .n`).innerText()).toBe(
+        await fresh.locator(`[data-count="${state}"] .n`).innerText(),
+      );
+    await fresh.close();
+    await page.close();
+  }, 120_000);
 
   it('had no script errors, CSP violations or dialogs', () => {
     expect(problems).toEqual([]);

@@ -20,10 +20,11 @@ export function getHeaders(withNamespace: boolean): string[] {
   ];
 }
 
-/** NAMESPACE (with -A), NAME, READY, REASON, REVISION (short), LAST CHANGE (last revision applied or tried), AGE. */
+/** NAMESPACE (with -A), NAME, READY, REASON, REVISION (applied, short), LAST CHANGE (last revision applied or tried), AGE. */
 export function getRow(gs: GitSourceLike, now: Date, withNamespace: boolean): string[] {
   const ready = findCondition(gs.status?.conditions, 'Ready');
-  const revision = gs.status?.lastAppliedRevision ?? gs.status?.revision;
+  // The applied revision only, as kubectl's column: a fetched revision that never applied is not shown.
+  const revision = gs.status?.lastAppliedRevision;
   return [
     ...(withNamespace ? [gs.metadata.namespace] : []),
     gs.metadata.name,

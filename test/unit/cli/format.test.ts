@@ -82,6 +82,25 @@ describe('get rows', () => {
     const fresh = { ...gs, status: undefined };
     expect(getRow(fresh, now, false)).toEqual(['web', 'Unknown', '-', '-', '-', '2d']);
   });
+  it('shows no REVISION for a GitSource that fetched a revision but never applied one', () => {
+    const never: GitSourceLike = {
+      ...gs,
+      status: {
+        revision: `main@sha1:${sha}`,
+        lastAttemptedRevision: `main@sha1:${sha}`,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'RenderFailed',
+            message: 'a.yaml: bad',
+            lastTransitionTime: '2026-11-26T11:00:00Z',
+          },
+        ],
+      },
+    };
+    expect(getRow(never, now, false)).toEqual(['web', 'False', 'RenderFailed', '-', '-', '2d']);
+  });
   it('reads the commit of every revision form', () => {
     expect(commitOf(`main@sha1:${sha}`)).toBe(sha);
     expect(commitOf(`sha1:${sha}`)).toBe(sha);

@@ -176,6 +176,37 @@ describe('Reconciler', () => {
     expect(h.writes).toHaveLength(writes);
   });
 
+  it('after a restart, a pass that finds nothing to do at the converged revision writes nothing', async () => {
+    const h = harness();
+    const gs = gitSource({ wait: true });
+    await h.reconciler.reconcile(gs);
+    const status = structuredClone(gs.status);
+    const writes = h.writes.length;
+    h.states.forget('apps/web'); // the operator restarted (or another replica leads): its memory is gone
+    h.calls.length = 0;
+    await h.reconciler.reconcile(gs);
+    // Everything is checked again (health too), and status, the memory, stays as it was: the
+    // writer (which skips a status equal to the one it has) is handed no other.
+    expect(h.calls).toEqual(['fetch', 'render', 'plan', 'apply', 'prune', 'wait']);
+    expect(h.writes.slice(writes).map((w) => w.status)).toEqual(h.writes.slice(writes).map(() => status));
+    expect(gs.status).toEqual(status);
+  });
+
+  it('after a restart, a real change is reported as ever', async () => {
+    const h = harness();
+    const gs = gitSource({ wait: true });
+    await h.reconciler.reconcile(gs);
+    h.states.forget('apps/web');
+    h.commit.value = 'c'.repeat(40);
+    const writes = h.writes.length;
+    await h.reconciler.reconcile(gs);
+    expect(h.writes.length).toBeGreaterThan(writes);
+    expect(
+      h.writes.slice(writes).map((w) => findCondition(w.status.conditions, 'Converged')?.status),
+    ).toContain('False');
+    expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${'c'.repeat(40)}`);
+  });
+
   it('records the objects it is about to create in the inventory before applying them', async () => {
     let inventoryAtApply: string[] = [];
     const h = harness({

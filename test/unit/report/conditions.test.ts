@@ -7,6 +7,7 @@ import {
   progressingStatus,
   revisionChangeMessage,
   sameStatus,
+  suspendedStatus,
   transitionEvents,
 } from '../../../src/report/index.ts';
 
@@ -46,6 +47,84 @@ describe('mergeConditions', () => {
       ['Converged', 't3'],
     ]);
     expect(mergeConditions(flipped, [], ['Converged'], 2, 't4').map((c) => c.type)).toEqual(['Ready']);
+  });
+});
+
+describe('every condition is written for the generation reconciled', () => {
+  const invalid = failedStatus(
+    { old: undefined, generation: 1, now: 't1' },
+    { reason: 'InvalidSpec', message: 'spec.url: unsupported scheme "ftp"', stalled: true },
+  );
+
+  it('restamps the conditions a pass keeps as they were', () => {
+    const kept = mergeConditions(
+      [
+        {
+          type: 'Changed',
+          status: 'False',
+          reason: 'UpToDate',
+          message: 'm',
+          lastTransitionTime: 't0',
+          observedGeneration: 1,
+        },
+      ],
+      [{ type: 'Ready', status: 'True', reason: 'Succeeded', message: 'ok' }],
+      [],
+      3,
+      't1',
+    );
+    expect(kept.map((c) => [c.type, c.observedGeneration, c.lastTransitionTime])).toEqual([
+      ['Ready', 3, 't1'],
+      ['Changed', 3, 't0'],
+    ]);
+  });
+
+  it('after a fixed spec.url, a failure that keeps Converged does not keep the old InvalidSpec', () => {
+    const fetchFailed = failedStatus(
+      { old: invalid, generation: 2, now: 't2' },
+      { reason: 'FetchFailed', message: 'repository not found', stalled: false, converged: 'keep' },
+    );
+    expect(fetchFailed.conditions!.map((c) => [c.type, c.reason, c.observedGeneration])).toEqual([
+      ['Ready', 'FetchFailed', 2],
+      ['Converged', 'FetchFailed', 2],
+    ]);
+    // At the same generation, keep means keep: the failure before it still stands.
+    const again = failedStatus(
+      { old: fetchFailed, generation: 2, now: 't3' },
+      {
+        reason: 'DependencyNotReady',
+        message: 'dependency x is not ready',
+        stalled: false,
+        converged: 'keep',
+      },
+    );
+    expect(again.conditions!.find((c) => c.type === 'Converged')).toMatchObject({ reason: 'FetchFailed' });
+  });
+
+  it('a Converged=True is kept across a spec change, at the new generation', () => {
+    const ok = appliedStatus(
+      { old: undefined, generation: 1, now: 't1' },
+      { revision: A, summary, changes: [], inventory: [], durationMs: 1 },
+    );
+    const failed = failedStatus(
+      { old: ok, generation: 2, now: 't2' },
+      { reason: 'FetchFailed', message: 'timeout', stalled: false, converged: 'keep' },
+    );
+    expect(failed.conditions!.find((c) => c.type === 'Converged')).toMatchObject({
+      status: 'True',
+      reason: 'Succeeded',
+      observedGeneration: 2,
+      lastTransitionTime: 't1',
+    });
+    expect(failed.conditions!.every((c) => c.observedGeneration === 2)).toBe(true);
+  });
+
+  it('suspending after an invalid spec does not keep the InvalidSpec either', () => {
+    const suspended = suspendedStatus({ old: invalid, generation: 2, now: 't2' });
+    expect(suspended.conditions!.map((c) => [c.type, c.reason, c.observedGeneration])).toEqual([
+      ['Ready', 'Suspended', 2],
+      ['Converged', 'Suspended', 2],
+    ]);
   });
 });
 

@@ -122,6 +122,29 @@ describe('shared git cache', () => {
   });
 });
 
+describe('a GitSource that moves back to a shared cache (rollback, then resume-tracking)', () => {
+  it("asks the remote: another GitSource's earlier answer is not its poll", async () => {
+    const { source, req } = setup();
+    const head = await source.fetchRevision(req('uid-a'), await source.resolveRevision(req('uid-a')));
+    await source.fetchRevision(req('uid-b'));
+    // A is pinned to its commit (its own cache); B polls the branch, sees `head`.
+    const pinned = cacheKeyOf({ namespace: 'team', url: repo.fileUrl, ref: { commit: head.commit } });
+    await source.fetchRevision(req('uid-a', { key: pinned, ref: { commit: head.commit } }));
+    await source.resolveRevision(req('uid-b', { maxAgeMs: 0 }));
+    const fix = await commitFiles(repo, { 'apps/a/cm.yaml': 'a: fixed\n' }, 'fix');
+    // A follows the branch again within B's interval: it must see the fix, not B's answer.
+    const before = source.stats().lsRemotes;
+    const resumed = await source.resolveRevision(req('uid-a', { maxAgeMs: 3_600_000 }));
+    expect(resumed.commit).toBe(fix);
+    expect(source.stats().lsRemotes).toBe(before + 1);
+    // Its next poll, back on the cache it uses, shares answers as before.
+    await source.resolveRevision(req('uid-a', { maxAgeMs: 3_600_000 }));
+    expect(source.stats().lsRemotes).toBe(before + 1);
+    const fetched = await source.fetchRevision(req('uid-a', { maxAgeMs: 3_600_000 }), resumed);
+    expect(fetched.commit).toBe(fix);
+  });
+});
+
 describe('timeouts of a shared cache', () => {
   it("a GitSource queued behind another's fetch, or joining its ls-remote, keeps its own timeout", async () => {
     const fixture2 = await startGitFixture();

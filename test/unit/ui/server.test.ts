@@ -215,6 +215,27 @@ describe('status page server', () => {
     expect(received).toMatch(/event: counts\ndata: \{"total":2,"failing":2/);
   });
 
+  it('asks a page of another operator process (a restart on the same address) to reload', async () => {
+    const [before, after] = await Promise.all(
+      [0, 1].map(() =>
+        startStatusPage({ addr: '127.0.0.1:0', source: mem.view, events: new RecentEvents(), logger }),
+      ),
+    );
+    try {
+      const since = /data-since="([^"]+)"/.exec((await get(before!.port, '/')).body.toString())![1]!;
+      expect(await streamUntil(before!.port, `/events?since=${since}`, 'retry')).not.toContain('reload');
+      // Same numbers, another process: nothing it could replay means anything here.
+      const reconnect = await streamUntil(after!.port, '/events', 'event: reload', {
+        'last-event-id': since,
+      });
+      expect(reconnect).toMatch(/id: [0-9a-f]+\.\d+\nevent: reload/);
+      expect(await streamUntil(after!.port, `/events?since=${since}`, 'event: reload')).toContain('reload');
+      expect(await streamUntil(after!.port, '/events?since=7', 'event: reload')).toContain('reload');
+    } finally {
+      await Promise.all([before!.close(), after!.close()]);
+    }
+  });
+
   it('replays changes made after the page was rendered to a stream that opens later, or asks for a reload', async () => {
     const replay = await startStatusPage({
       addr: '127.0.0.1:0',
@@ -225,18 +246,22 @@ describe('status page server', () => {
       replayBatches: 2,
     });
     try {
-      const seqOf = async () =>
-        Number(/data-seq="(\d+)"/.exec((await get(replay.port, '/')).body.toString())![1]);
-      const rendered = await seqOf();
+      const sinceOf = async () =>
+        /data-since="([0-9a-f]+\.\d+)"/.exec((await get(replay.port, '/')).body.toString())![1]!;
+      const seqOf = async () => Number((await sinceOf()).split('.')[1]);
+      const rendered = await sinceOf();
       mem.set(failingSource('apps', 'late', 'changed before the stream opened'));
-      await eventually(async () => (await seqOf()) > rendered);
+      await eventually(async () => (await seqOf()) > Number(rendered.split('.')[1]));
       const first = await streamUntil(replay.port, `/events?since=${rendered}`, 'event: counts');
       expect(first).toContain('"key":"apps/late"');
-      expect(first).toMatch(/id: \d+\nevent: counts/);
+      expect(first).toMatch(/id: [0-9a-f]+\.\d+\nevent: counts/);
       // The browser's Last-Event-ID wins over ?since on reconnect: nothing newer, nothing replayed.
-      const id = /id: (\d+)/.exec(first)![1]!;
-      const again = await streamUntil(replay.port, `/events?since=0`, 'retry', { 'last-event-id': id });
+      const id = /id: ([0-9a-f]+\.\d+)/.exec(first)![1]!;
+      const again = await streamUntil(replay.port, `/events?since=${rendered}`, 'retry', {
+        'last-event-id': id,
+      });
       expect(again).not.toContain('event: row');
+      expect(again).not.toContain('event: reload');
       for (let i = 0; i < 3; i++) {
         const before = await seqOf();
         mem.set(readySource('apps', `more-${i}`));
