@@ -328,6 +328,8 @@ describe('with the operator', { timeout: 240_000 }, () => {
     const head = await commitFiles(repo, { 'twin/cm.yaml': configMap('twin', { v: '1' }) }, 'twin');
     await applyGitSource(ns, 'twin', {
       url: http.url('fleet'),
+      // As web's spec says it since resume-tracking (a ref left out is another cache key).
+      ref: { branch: 'main' },
       path: './twin',
       targetNamespace: ns,
       interval: '1h',
