@@ -12,8 +12,9 @@ export const get: Command = {
   summary: 'list GitSources: ready, reason, revision, last change, age (-w to watch)',
   usage: '[NAME] [-A] [-w] [-o json|yaml]',
   description:
-    'Shows GitSources with their Ready condition, the applied revision (short), when the last revision\n' +
-    'was applied or tried, and their age. With -w, keeps printing a row whenever one changes (Ctrl-C stops).',
+    'Shows GitSources with their Ready condition, the applied revision (short; - until one is applied,\n' +
+    'a fetched one that failed is not shown), when the last revision was applied or tried, and their age.\n' +
+    'With -w, keeps printing a row whenever one changes (Ctrl-C stops).',
   flags: { watch: { type: 'boolean', short: 'w', help: 'after the list, print each change as it happens' } },
   examples: ['converge get -A', 'converge get web -n apps -o yaml', 'converge get -n apps -w'],
   async run(ctx, args) {

@@ -78,7 +78,10 @@ export const resumeTracking: Command = {
   name: 'resume-tracking',
   summary: 'undo a rollback: restore the ref the GitSource followed before',
   usage: 'NAME',
-  description: `Restores spec.ref from the annotation ${ANNOTATION_ROLLBACK_FROM} written by \`rollback\`, and removes it.`,
+  description:
+    `Restores spec.ref from the annotation ${ANNOTATION_ROLLBACK_FROM} written by \`rollback\`, and removes it.\n` +
+    'The operator then converges what the ref points at now: it asks the remote itself, whatever\n' +
+    'another GitSource on the same repository and branch saw earlier.',
   flags: {},
   ignoresGlobal: ['all-namespaces', 'output'],
   examples: ['converge resume-tracking web -n apps'],
