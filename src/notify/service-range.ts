@@ -33,8 +33,8 @@ export async function discoverServiceCidrs(client: KubeClient, logger: Logger): 
   }
   logger.warn(
     { denied: fallback },
-    'could not read the cluster Service range (ServiceCIDR objects); Notifiers are kept only from the ' +
-      'API server Service: set --service-cidrs to deny the whole range',
+    'could not read the Service range from ServiceCIDR objects; Notifiers are denied only the API ' +
+      "server Service's address: set --service-cidrs to deny the whole range",
   );
   return fallback;
 }
