@@ -1,9 +1,12 @@
 // Benchmark: the operator's memory under hostile renders. A burst of GitSources whose repositories
-// hold 200,000 empty documents, 50 MB files (plain, through kustomize) and helm charts printing
-// 90 MB; each must fail with RenderFailed, and the operator's RSS must come back to where it was.
-// Run: npx tsx bench/abuse.ts [--copies 2] [--settle 60] [--rounds 1] [--only helm-90mb-one,…] [--kubeconfig <cluster>]
+// hold 200,000 empty documents, huge documents, 50 MB files (plain, through kustomize), 10,000
+// files, deep YAML and helm charts printing 90 MB or 300,000 documents; each must fail with
+// RenderFailed, and the operator's RSS must come back to where it was. --heap-snapshots writes a V8
+// heap snapshot of the operator before and after (same inputs) and prints what grew, by constructor.
+// Run: npx tsx bench/abuse.ts [--copies 2] [--settle 60] [--rounds 1] [--only helm-90mb-one,…]
+//      [--kubeconfig <cluster>] [--env MALLOC_ARENA_MAX=2] [--heap-snapshots]
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -14,7 +17,7 @@ import {
   type LocalCluster,
 } from '../src/localcluster/index.ts';
 import { commitFiles, startGitFixture } from '../test/support/git-server.ts';
-import { procMemory } from './support.ts';
+import { heapGrowth, procMemory } from './support.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -33,6 +36,10 @@ const { values } = parseArgs({
     // what hostile inputs cost from what any burst of failing GitSources costs.
     control: { type: 'boolean', default: false },
     'node-options': { type: 'string', default: '' },
+    // Extra environment for the operator, e.g. --env MALLOC_ARENA_MAX=2 (repeatable).
+    env: { type: 'string', multiple: true, default: [] },
+    // Heap snapshots before the first and after the last burst, and their difference by constructor.
+    'heap-snapshots': { type: 'boolean', default: false },
   },
 });
 const root = join(import.meta.dirname, '..');
@@ -69,6 +76,31 @@ function hostileRepos(): Record<string, Record<string, string>> {
     'helm-90mb-comment': {
       'Chart.yaml': 'apiVersion: v2\nname: flood\nversion: 0.1.0\n',
       'templates/one.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: one\n# {{ repeat ${90 * MiB} "x" }}\n`,
+    },
+    // Twelve documents just under the 5 MiB per-document limit (60 MiB, under the 64 MiB total),
+    // all read and parsed; one invalid file makes the render fail.
+    'huge-documents': {
+      ...Object.fromEntries(
+        Array.from({ length: 12 }, (_, i) => [
+          `huge-${i}.yaml`,
+          configMap(`huge${i}`, 'x'.repeat(5 * MiB - 200)),
+        ]),
+      ),
+      'zz-invalid.yaml': 'kind: ConfigMap\nmetadata: [\n',
+    },
+    // 10,000 small files, each read and parsed; the last one is invalid, so the render fails.
+    'files-10k': Object.fromEntries(
+      Array.from({ length: 10_000 }, (_, i) => [
+        `f/${i}.yaml`,
+        i === 9_999 ? 'kind: ConfigMap\nmetadata: [\n' : configMap(`f${i}`, String(i)),
+      ]),
+    ),
+    // Nesting far past the parser's depth limit.
+    'deep-yaml': { 'deep.yaml': `a: ${'['.repeat(200_000)}${']'.repeat(200_000)}\n` },
+    'helm-300k-docs': {
+      'Chart.yaml': 'apiVersion: v2\nname: flood\nversion: 0.1.0\n',
+      'templates/flood.yaml':
+        '{{- range $i := until 300000 }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{{ $i }}\n{{- end }}\n',
     },
     'helm-90mb-one': {
       'Chart.yaml': 'apiVersion: v2\nname: flood\nversion: 0.1.0\n',
@@ -124,6 +156,7 @@ async function main(): Promise<void> {
       process.execPath,
       [
         ...values['node-options'].split(' ').filter(Boolean),
+        ...(values['heap-snapshots'] ? ['--heapsnapshot-signal=SIGUSR2'] : []),
         '--import',
         'tsx',
         join(root, 'src', 'main.ts'),
@@ -149,7 +182,12 @@ async function main(): Promise<void> {
         '--helm',
         tools.helm,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Heap snapshots land in the work directory.
+        cwd: work,
+        env: { ...process.env, ...Object.fromEntries(values.env.map((e) => e.split(/=(.*)/s, 2))) },
+      },
     );
     let log = '';
     op.stdout!.on('data', (b: Buffer) => (log = (log + b.toString()).slice(-200_000)));
@@ -248,6 +286,19 @@ async function main(): Promise<void> {
     }
     peak = before;
     console.error(`[abuse] baseline RSS ${before.toFixed(0)} MiB after a warm-up burst (${await heap()})`);
+    /** Has the operator write a heap snapshot (a full GC first) and returns its path. */
+    const snapshot = async (): Promise<string> => {
+      const known = new Set(readdirSync(work));
+      process.kill(pid, 'SIGUSR2');
+      for (let t = 0; t < 1200; t++) {
+        await sleep(250);
+        const file = readdirSync(work).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
+        // The snapshot is written on the main thread: once /metrics answers again, it is complete.
+        if (file && !(await heap()).startsWith('heap: ')) return join(work, file);
+      }
+      throw new Error('no heap snapshot written');
+    };
+    const snapshotBefore = values['heap-snapshots'] ? await snapshot() : undefined;
 
     let after = before;
     for (let round = 1; round <= Number(values.rounds); round++) {
@@ -264,6 +315,12 @@ async function main(): Promise<void> {
       console.log(
         `RSS before ${before.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB, after ${values.settle}s ${after.toFixed(0)} MiB (${after - before >= 0 ? '+' : ''}${(after - before).toFixed(0)} MiB; ${await heap()})`,
       );
+    }
+    if (snapshotBefore) {
+      const snapshotAfter = await snapshot();
+      console.log(`\n## heap snapshots (after a full GC): what grew, by constructor`);
+      for (const line of heapGrowth(snapshotBefore, snapshotAfter, 15)) console.log(line);
+      console.log(`RSS after the snapshots ${procMemory(pid).rss.toFixed(0)} MiB (${await heap()})`);
     }
     const steady = (await ready()).get('steady');
     console.log(`steady source still Ready=${steady?.status}`);

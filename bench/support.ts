@@ -65,3 +65,56 @@ export async function apiRequestsByVerb(metricsPort: number): Promise<Record<str
   }
   return out;
 }
+
+interface HeapSnapshotFile {
+  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  nodes: number[];
+  strings: string[];
+}
+
+/** Self size and count per `type name` (constructor for objects) of a V8 heap snapshot file. */
+function heapByName(path: string): Map<string, { size: number; count: number }> {
+  const snap = JSON.parse(readFileSync(path, 'utf8')) as HeapSnapshotFile;
+  const fields = snap.snapshot.meta.node_fields;
+  const types = snap.snapshot.meta.node_types[0];
+  const width = fields.length;
+  const [typeAt, nameAt, sizeAt] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f)) as [
+    number,
+    number,
+    number,
+  ];
+  const out = new Map<string, { size: number; count: number }>();
+  for (let i = 0; i < snap.nodes.length; i += width) {
+    const type = types[snap.nodes[i + typeAt]!] ?? '?';
+    // Strings by their kind, not their text: thousands of distinct texts would hide the total.
+    const name = /string/.test(type) ? '' : (snap.strings[snap.nodes[i + nameAt]!] ?? '').slice(0, 60);
+    const key = `${type} ${name}`.trim();
+    const entry = out.get(key) ?? { size: 0, count: 0 };
+    entry.size += snap.nodes[i + sizeAt]!;
+    entry.count++;
+    out.set(key, entry);
+  }
+  return out;
+}
+
+/** The `top` largest growths in self size between two heap snapshots, as printable lines. */
+export function heapGrowth(beforePath: string, afterPath: string, top: number): string[] {
+  const before = heapByName(beforePath);
+  const after = heapByName(afterPath);
+  const total = (m: Map<string, { size: number }>) => [...m.values()].reduce((s, e) => s + e.size, 0);
+  const MiB = 1024 * 1024;
+  const rows = [...after.entries()]
+    .map(([key, a]) => {
+      const b = before.get(key) ?? { size: 0, count: 0 };
+      return { key, delta: a.size - b.size, count: a.count - b.count };
+    })
+    .sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta))
+    .slice(0, top);
+  return [
+    `heap in snapshot: before ${(total(before) / MiB).toFixed(1)} MiB, after ${(total(after) / MiB).toFixed(1)} MiB`,
+    ...rows.map(
+      (r) =>
+        `${(r.delta >= 0 ? '+' : '') + (r.delta / 1024).toFixed(0).padStart(7)} KiB ${(r.count >= 0 ? '+' : '') + r.count} × ${r.key}`,
+    ),
+  ];
+}

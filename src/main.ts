@@ -17,7 +17,12 @@ import {
   stageSteps,
 } from './controller/index.ts';
 import { KubeClient, loadClusterAccess } from './kube/index.ts';
-import { NotificationDispatcher } from './notify/index.ts';
+import {
+  NotificationDispatcher,
+  createAddressPolicy,
+  createTransport,
+  discoverServiceCidrs,
+} from './notify/index.ts';
 import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
@@ -88,13 +93,20 @@ export async function run(argv: string[]): Promise<void> {
   let leading = false;
   metrics.reportConditionsOf(() => (leading ? cache.values() : []));
   const drift = new DriftWatcher(client, logger);
-  // Transitions the status writer records also go out through the Notifiers (asynchronously).
+  // Transitions the status writer records also go out through the Notifiers (asynchronously), only to
+  // addresses the operator's policy allows: loopback, link-local and the Service range are denied by default.
+  const serviceCidrs = opts.serviceCidrs ?? (await discoverServiceCidrs(client, logger));
+  const notifyPolicy = createAddressPolicy({
+    deny: [...opts.notifyDenyCidrs, ...serviceCidrs],
+    allow: opts.notifyAllowCidrs,
+  });
   const notifier = new NotificationDispatcher({
     client,
     logger: logger.child({ stage: 'notify' }),
     metrics,
     events,
     namespace: opts.namespace,
+    transport: createTransport(notifyPolicy),
   });
   const reconciler = new Reconciler({
     steps: stageSteps({
@@ -199,6 +211,8 @@ export async function run(argv: string[]): Promise<void> {
       webhookPort: webhook?.port,
       leaderElect: opts.leaderElect,
       identity: opts.identity,
+      notifyDeny: notifyPolicy.deny,
+      notifyAllow: notifyPolicy.allow,
     },
     'converge starting',
   );

@@ -1,6 +1,7 @@
 // `converge run` flags and environment, parsed once with zod into the operator's configuration.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { DEFAULT_NOTIFY_DENY_CIDRS, parseCidrList } from '../notify/index.ts';
 
 /** Where the operator's Lease lives unless told otherwise; `converge check` looks there too. */
 export const DEFAULT_LEASE_NAMESPACE = 'converge-system';
@@ -40,6 +41,11 @@ export const RunOptionsSchema = z.object({
     .string()
     .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Secret name')
     .optional(),
+  // Notifier egress (src/notify/address.ts): ranges a Notifier may not make the operator dial.
+  notifyDenyCidrs: z.array(z.string()),
+  notifyAllowCidrs: z.array(z.string()),
+  /** The cluster's Service range; undefined: discovered from ServiceCIDR objects at start. */
+  serviceCidrs: z.array(z.string()).optional(),
 });
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
@@ -59,10 +65,21 @@ export const USAGE = `Usage: converge run [flags]
   --allow-file-urls        accept file:// repository URLs (development only)
   --kubectl PATH, --helm PATH   renderer binaries (default: PATH, then the bundled copies)
   --ui-addr ADDR           serve the read-only status page here, e.g. 127.0.0.1:9090 (default: off)
-  --ui-token-file PATH     require the bearer token in PATH (e.g. a mounted Secret) for the status page;
-                           without it the page answers only requests to localhost (kubectl port-forward)
+  --ui-token-file PATH     require the bearer token in PATH (e.g. a mounted Secret; at least 16 characters)
+                           for the status page; without it the page answers only requests to localhost
+                           (kubectl port-forward)
+  --lease-name NAME        name of the leader election Lease (default converge-leader)
+  --shutdown-grace-ms MS   how long in-flight reconciles may finish after SIGTERM (default 20000)
 
-Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /generic; append
+Notifiers (where the operator may send notifications; comma-separated CIDR ranges):
+  --notify-deny-cidrs LIST  addresses Notifiers may not reach (default: loopback, link-local and
+                           unspecified: ${DEFAULT_NOTIFY_DENY_CIDRS.join(',')}); the cluster's
+                           Service range is always added
+  --notify-allow-cidrs LIST  holes in the deny list, e.g. 10.0.0.17/32 for an in-cluster receiver
+  --service-cidrs LIST     the cluster's Service range, denied to Notifiers unless allowed (default:
+                           read from the cluster's ServiceCIDR objects)
+
+Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /forgejo, /generic; append
 /<namespace> to use that namespace's secret). Served only when a secret is configured:
   --webhook-addr ADDR      webhook listen address (default :9292; "off" disables)
   --webhook-secret-file PATH   file holding the shared secret (a mounted Secret key; never a flag value)
@@ -70,37 +87,39 @@ Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /ge
                            Secret NAME in that namespace (tenant mode; wakes only that namespace)
 `;
 
+/** Every flag of `converge run`; USAGE and README's "Operating it" list each one (a unit test checks). */
+export const RUN_FLAGS = {
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string' },
+  'label-selector': { type: 'string' },
+  concurrency: { type: 'string' },
+  'leader-elect': { type: 'string' },
+  'lease-namespace': { type: 'string' },
+  'lease-name': { type: 'string' },
+  'metrics-addr': { type: 'string' },
+  'health-addr': { type: 'string' },
+  'work-dir': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'allow-file-urls': { type: 'boolean' },
+  kubectl: { type: 'string' },
+  helm: { type: 'string' },
+  'shutdown-grace-ms': { type: 'string' },
+  'ui-addr': { type: 'string' },
+  'ui-token-file': { type: 'string' },
+  'webhook-addr': { type: 'string' },
+  'webhook-secret-file': { type: 'string' },
+  'webhook-namespace-secret': { type: 'string' },
+  'notify-deny-cidrs': { type: 'string' },
+  'notify-allow-cidrs': { type: 'string' },
+  'service-cidrs': { type: 'string' },
+} as const;
+
 /** Parses argv (after `run`) and env into options; throws with a message naming the bad flag. */
 export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: boolean): RunOptions {
   // `--leader-elect` alone means true, as with Go's boolean flags.
   const args = argv.map((a) => (a === '--leader-elect' ? '--leader-elect=true' : a));
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    options: {
-      kubeconfig: { type: 'string' },
-      namespace: { type: 'string' },
-      'label-selector': { type: 'string' },
-      concurrency: { type: 'string' },
-      'leader-elect': { type: 'string' },
-      'lease-namespace': { type: 'string' },
-      'lease-name': { type: 'string' },
-      'metrics-addr': { type: 'string' },
-      'health-addr': { type: 'string' },
-      'work-dir': { type: 'string' },
-      'log-level': { type: 'string' },
-      'log-format': { type: 'string' },
-      'allow-file-urls': { type: 'boolean' },
-      kubectl: { type: 'string' },
-      helm: { type: 'string' },
-      'shutdown-grace-ms': { type: 'string' },
-      'ui-addr': { type: 'string' },
-      'ui-token-file': { type: 'string' },
-      'webhook-addr': { type: 'string' },
-      'webhook-secret-file': { type: 'string' },
-      'webhook-namespace-secret': { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ args, strict: true, options: RUN_FLAGS });
   const inCluster = !!env.KUBERNETES_SERVICE_HOST && !values.kubeconfig && !env.KUBECONFIG;
   const bool = (v: string | undefined, dflt: boolean) =>
     v === undefined ? dflt : !['false', '0', 'no'].includes(v);
@@ -127,6 +146,15 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
     webhookAddr: values['webhook-addr'],
     webhookSecretFile: values['webhook-secret-file'],
     webhookNamespaceSecret: values['webhook-namespace-secret'],
+    notifyDenyCidrs:
+      values['notify-deny-cidrs'] === undefined
+        ? [...DEFAULT_NOTIFY_DENY_CIDRS]
+        : parseCidrList(values['notify-deny-cidrs'], '--notify-deny-cidrs'),
+    notifyAllowCidrs: parseCidrList(values['notify-allow-cidrs'], '--notify-allow-cidrs'),
+    serviceCidrs:
+      values['service-cidrs'] === undefined
+        ? undefined
+        : parseCidrList(values['service-cidrs'], '--service-cidrs'),
   });
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -1,5 +1,11 @@
 // ApiError: a failed API request with the fields of the server's Status object, and its mapping to reasons.
-import { ConvergeError, describeRef, type FailureReason, type ObjectRef } from '../api/index.ts';
+import {
+  ConvergeError,
+  describeRef,
+  sanitizeMessage,
+  type FailureReason,
+  type ObjectRef,
+} from '../api/index.ts';
 
 export interface StatusCause {
   reason?: string;
@@ -19,7 +25,9 @@ export class ApiError extends Error {
     readonly path = '',
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    // The API server's messages quote what was sent (object names, field values from Git): made safe
+    // at the door, so no later log line, condition or Event carries an escape sequence or bidi override.
+    super(sanitizeMessage(message, { maxBytes: 4096 }), options);
   }
 
   /** Builds the error from the response body, which is a metav1.Status when the server wrote it. */
@@ -32,7 +40,12 @@ export class ApiError extends Error {
     }
     const reason = parsed?.reason ?? defaultReason(status);
     const message = parsed?.message ?? (body.trim().slice(0, 300) || `HTTP ${status}`);
-    return new ApiError(status, reason, message, parsed?.details?.causes ?? [], method, path);
+    const causes = (parsed?.details?.causes ?? []).map((c) => ({
+      ...c,
+      ...(c.message !== undefined ? { message: sanitizeMessage(String(c.message), { maxBytes: 1024 }) } : {}),
+      ...(c.field !== undefined ? { field: sanitizeMessage(String(c.field), { maxBytes: 512 }) } : {}),
+    }));
+    return new ApiError(status, sanitizeMessage(reason, { maxBytes: 128 }), message, causes, method, path);
   }
 }
 

@@ -33,7 +33,9 @@ import type { Metrics } from '../server/index.ts';
 import { DeliveryGate } from './gate.ts';
 import { INCIDENT_TYPES, PROVIDERS } from './providers/index.ts';
 import { parseRepository } from './repo.ts';
-import { hostOf, sendRequest, type Fetch, type SendOptions } from './send.ts';
+import { ALLOW_ALL } from './address.ts';
+import { createTransport, type Transport } from './http.ts';
+import { hostOf, sanitize, sendRequest, type SendOptions } from './send.ts';
 import { notificationsFor } from './transitions.ts';
 import type { Notification, SecretValues } from './types.ts';
 
@@ -44,7 +46,8 @@ export interface DispatcherOptions {
   events: EventRecorder;
   /** Watch Notifiers of one namespace only (as the controller's --namespace). */
   namespace?: string | undefined;
-  fetch?: Fetch;
+  /** How requests reach the network; the composition root passes one bound to the address policy. */
+  transport?: Transport;
   now?: () => Date;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Runs fn after ms; returns a cancel function. Timers must not keep the process alive. */
@@ -104,7 +107,7 @@ export class NotificationDispatcher {
   private readonly failing = new Set<string>();
   private readonly abort = new AbortController();
   private readonly now: () => Date;
-  private readonly fetch: Fetch;
+  private readonly transport: Transport;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly setTimer: (fn: () => void, ms: number) => () => void;
   private leading = false;
@@ -114,7 +117,7 @@ export class NotificationDispatcher {
 
   constructor(private readonly opts: DispatcherOptions) {
     this.now = opts.now ?? (() => new Date());
-    this.fetch = opts.fetch ?? ((url, init) => fetch(url, init));
+    this.transport = opts.transport ?? createTransport(ALLOW_ALL);
     this.sleep = opts.sleep ?? defaultSleep;
     this.setTimer =
       opts.setTimer ??
@@ -393,7 +396,7 @@ export class NotificationDispatcher {
     if (spec.secretRef) {
       const read = await this.readSecret(state.obj.metadata.namespace, spec.secretRef.name);
       if (typeof read === 'string') {
-        this.recordFailure(state, job, read, 'failure');
+        this.recordFailure(state, job, read, 'failure', true);
         return;
       }
       secret = read;
@@ -406,14 +409,17 @@ export class NotificationDispatcher {
       secret,
       repository: parseRepository(n.source.url),
       incidentKey: job.incidentKey,
+      secretName: spec.secretRef
+        ? `Secret ${state.obj.metadata.namespace}/${spec.secretRef.name}`
+        : 'a Secret (spec.secretRef is not set)',
     });
     if (built.kind === 'skip') return;
     if (built.kind === 'invalid') {
-      this.recordFailure(state, job, built.message, 'failure');
+      this.recordFailure(state, job, built.message, 'failure', true);
       return;
     }
     const result = await sendRequest(built.request, {
-      fetch: this.fetch,
+      transport: this.transport,
       sleep: this.sleep,
       now: () => this.now().getTime(),
       redact: Object.values(secret),
@@ -444,7 +450,12 @@ export class NotificationDispatcher {
       this.markDirty(state);
       return;
     }
-    this.recordFailure(state, job, result.message, 'failure');
+    if (result.answer)
+      this.opts.logger.debug(
+        { notifier: state.key, status: result.status, answer: result.answer },
+        'what the service answered',
+      );
+    this.recordFailure(state, job, result.message, 'failure', result.configuration);
   }
 
   /** The Secret's values (trimmed, except the HMAC key), or a message saying why it cannot be read. */
@@ -465,33 +476,40 @@ export class NotificationDispatcher {
         return `secret ${namespace}/${name} (spec.secretRef.name) not found`;
       if (err instanceof ApiError && err.status === 403)
         return `reading secret ${namespace}/${name} (spec.secretRef.name) is forbidden`;
-      return `reading secret ${namespace}/${name} failed: ${err instanceof Error ? err.message : String(err)}`;
+      return `reading secret ${namespace}/${name} failed: ${sanitize(err instanceof Error ? err.message : String(err))}`;
     }
   }
 
+  /**
+   * Records a message given up on. `configuration`: the Notifier (address, Secret, policy) must change
+   * before any delivery can work, so the reason is InvalidConfiguration rather than DeliveryFailed.
+   */
   private recordFailure(
     state: NotifierState,
     job: Job,
     message: string,
     result: 'failure' | 'dropped',
+    configuration = false,
   ): void {
     const type = state.spec?.type ?? 'unknown';
     const n = job.notification;
     this.opts.metrics.notifications.inc({ type, result });
     state.failedDeliveries++;
     const source = `${n.source.namespace}/${n.source.name}`;
-    const text = `${describeJob(job)} not delivered: ${message}`;
+    // One sanitised text for status, the Event and the log: the message may quote a service or the API server.
+    const text = sanitize(`${describeJob(job)} not delivered: ${message}`, [], 1000);
+    const reason = configuration ? 'InvalidConfiguration' : 'DeliveryFailed';
     state.lastDelivery = {
       time: this.timestamp(),
       source,
       event: n.event,
       ...(n.revision ? { revision: n.revision } : {}),
       result: 'Failed',
-      message: text.slice(0, 1000),
+      message: text,
     };
-    state.ready = { type: 'Ready', status: 'False', reason: 'DeliveryFailed', message: text };
+    state.ready = { type: 'Ready', status: 'False', reason, message: text };
     this.opts.logger.warn(
-      { notifier: state.key, source, event: n.event, err: message },
+      { notifier: state.key, source, event: n.event, reason, err: text },
       'notification not delivered',
     );
     void this.opts.events.record(
@@ -501,7 +519,7 @@ export class NotificationDispatcher {
         uid: state.obj.metadata.uid,
         kind: NOTIFIER_KIND,
       },
-      [{ type: 'Warning', reason: 'DeliveryFailed', note: text.slice(0, 1000) }],
+      [{ type: 'Warning', reason, note: text }],
     );
     this.markDirty(state);
   }

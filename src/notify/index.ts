@@ -10,14 +10,22 @@ export {
   bitbucketKey,
 } from './providers/index.ts';
 export { parseRepository, webUrl, type Repository } from './repo.ts';
+export { sendRequest, retryAfterMs, sanitize, type SendOptions, type SendResult } from './send.ts';
 export {
-  sendRequest,
-  retryAfterMs,
-  sanitize,
-  type Fetch,
-  type SendOptions,
-  type SendResult,
-} from './send.ts';
+  createTransport,
+  NotifierConfigError,
+  type HttpAnswer,
+  type Resolver,
+  type Transport,
+} from './http.ts';
+export {
+  ALLOW_ALL,
+  DEFAULT_NOTIFY_DENY_CIDRS,
+  createAddressPolicy,
+  normalizeAddress,
+  parseCidrList,
+  type AddressPolicy,
+} from './address.ts';
 export { notificationsFor, commitOf, isFailing } from './transitions.ts';
 export type {
   BuildResult,
@@ -27,3 +35,4 @@ export type {
   ProviderInput,
   SecretValues,
 } from './types.ts';
+export { discoverServiceCidrs } from './service-range.ts';

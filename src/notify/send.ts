@@ -1,11 +1,12 @@
 // Executes a provider's HTTP request: bounded attempts, exponential backoff on network errors and
-// 429/5xx (Retry-After honoured), a sanitised and bounded account of what the service answered.
+// 429/5xx (Retry-After honoured), configuration errors (redirects, bad schemes, denied addresses)
+// reported at once, and of the service's answer only the status code and a short reason phrase.
+import { sanitizeMessage } from '../api/index.ts';
+import { NotifierConfigError, type Transport } from './http.ts';
 import type { HttpRequest } from './types.ts';
 
-export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
-
 export interface SendOptions {
-  fetch: Fetch;
+  transport: Transport;
   /** Waits ms (injected so tests need no real time); rejects when the signal aborts. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Wall-clock ms, for Retry-After dates. */
@@ -24,7 +25,18 @@ export interface SendOptions {
 
 export type SendResult =
   | { ok: true; status: number; attempts: number }
-  | { ok: false; status: number | undefined; attempts: number; retryable: boolean; message: string };
+  | {
+      ok: false;
+      status: number | undefined;
+      attempts: number;
+      retryable: boolean;
+      /** The Notifier's configuration (address, redirect, scheme, policy) is at fault, not the service. */
+      configuration: boolean;
+      /** For status: method, host, status code and reason phrase, or the network error; sanitised. */
+      message: string;
+      /** For the operator's log only: the start of the answer's body, sanitised and masked. */
+      answer?: string | undefined;
+    };
 
 /** Retry-After as ms from now: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function retryAfterMs(value: string | null | undefined, now: number): number | undefined {
@@ -35,15 +47,20 @@ export function retryAfterMs(value: string | null | undefined, now: number): num
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]+/g;
-
-/** Control characters out, whitespace collapsed, secrets masked, at most `max` characters. */
-export function sanitize(text: string, redact: readonly string[] = [], max = 300): string {
+/**
+ * Text from a service made safe the way every outside text is (`sanitizeMessage`: escape sequences
+ * as a whole, controls, bidi overrides), on one line, secrets masked, at most `maxBytes` bytes.
+ */
+export function sanitize(text: string, redact: readonly string[] = [], maxBytes = 300): string {
   let out = text;
   for (const s of redact) if (s.length >= 4) out = out.split(s).join('***');
-  out = out.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
-  return out.length <= max ? out : `${out.slice(0, max - 1)}…`;
+  return sanitizeMessage(sanitizeMessage(out).replace(/\s+/g, ' '), { maxBytes });
+}
+
+/** The reason phrase of a status line, as far as it is short and readable (`Not Found`). */
+function reasonPhrase(reason: string): string {
+  const clean = sanitize(reason, [], 40);
+  return clean ? ` ${clean}` : '';
 }
 
 /** Where a request went, without path or query (webhook URLs carry secrets in them). */
@@ -60,45 +77,61 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
   const base = opts.baseDelayMs ?? 1000;
   const maxDelay = opts.maxDelayMs ?? 60_000;
   const host = hostOf(req.url);
-  let last: { status: number | undefined; message: string } = { status: undefined, message: '' };
+  const fail = (
+    attempt: number,
+    status: number | undefined,
+    message: string,
+    more: { configuration?: boolean; answer?: string; retryable?: boolean } = {},
+  ): SendResult => ({
+    ok: false,
+    status,
+    attempts: attempt,
+    retryable: more.retryable ?? false,
+    configuration: more.configuration ?? false,
+    message,
+    answer: more.answer || undefined,
+  });
+  let last: { status: number | undefined; message: string; answer?: string } = {
+    status: undefined,
+    message: '',
+  };
   for (let attempt = 1; attempt <= attempts; attempt++) {
     let waitMs = Math.min(maxDelay, base * 2 ** (attempt - 1));
     try {
       const timeout = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
       const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-      const res = await opts.fetch(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        signal,
-        redirect: 'error',
-      });
-      const text = await readBounded(res, 4096);
+      const res = await opts.transport(req, { signal, maxBytes: 4096 });
       if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, attempts: attempt };
-      const answer = sanitize(text, opts.redact);
-      last = {
-        status: res.status,
-        message: `${req.method} ${host} answered HTTP ${res.status}${answer ? `: ${answer}` : ''}`,
-      };
-      if (res.status !== 429 && res.status < 500)
-        return { ok: false, status: res.status, attempts: attempt, retryable: false, message: last.message };
-      const after = retryAfterMs(res.headers.get('retry-after'), opts.now());
+      // Only the status line goes into status: a body could be anything the address serves.
+      const line = `${req.method} ${host} answered HTTP ${res.status}${reasonPhrase(res.reason)}`;
+      const answer = sanitize(res.body, opts.redact);
+      if (res.status >= 300 && res.status < 400)
+        return fail(
+          attempt,
+          res.status,
+          `${line}: a redirect, which is not followed; set the address it redirects to`,
+          { configuration: true, answer },
+        );
+      last = { status: res.status, message: line, answer };
+      if (res.status !== 429 && res.status < 500) return fail(attempt, res.status, line, { answer });
+      const after = retryAfterMs(res.header('retry-after'), opts.now());
       if (after !== undefined) waitMs = Math.min(after, opts.maxRetryAfterMs ?? 300_000);
     } catch (err) {
-      if (opts.signal?.aborted) {
-        return {
-          ok: false,
-          status: undefined,
-          attempts: attempt,
-          retryable: true,
-          message: 'delivery cancelled',
-        };
-      }
-      const e = err as Error & { cause?: { code?: string; message?: string } };
+      if (opts.signal?.aborted) return fail(attempt, undefined, 'delivery cancelled', { retryable: true });
+      if (err instanceof NotifierConfigError)
+        return fail(
+          attempt,
+          undefined,
+          `${req.method} ${host} refused: ${sanitize(err.message, opts.redact, 512)}`,
+          {
+            configuration: true,
+          },
+        );
+      const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
       const why =
         e.name === 'TimeoutError' || e.name === 'AbortError'
           ? `timed out after ${opts.timeoutMs ?? 10_000}ms`
-          : (e.cause?.code ?? e.cause?.message ?? e.message);
+          : (e.code ?? e.cause?.code ?? e.cause?.message ?? e.message);
       last = {
         status: undefined,
         message: `${req.method} ${host} failed: ${sanitize(String(why), opts.redact)}`,
@@ -112,29 +145,8 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
       }
     }
   }
-  return {
-    ok: false,
-    status: last.status,
-    attempts,
+  return fail(attempts, last.status, `${last.message} (gave up after ${attempts} attempts)`, {
     retryable: true,
-    message: `${last.message} (gave up after ${attempts} attempts)`,
-  };
-}
-
-async function readBounded(res: Response, max: number): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < max) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, max);
+    answer: last.answer,
+  });
 }

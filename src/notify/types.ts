@@ -32,6 +32,8 @@ export interface ProviderInput {
   repository?: Repository | undefined;
   /** Incident types: the Opsgenie alias / PagerDuty dedup_key this request opens or closes. */
   incidentKey?: string | undefined;
+  /** Where the keys come from, for messages: `Secret apps/creds`, or that spec.secretRef is unset. */
+  secretName?: string | undefined;
 }
 
 export interface HttpRequest {

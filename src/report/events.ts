@@ -13,6 +13,8 @@ export interface EventSpec {
     | 'ReconcileFailed'
     /** On a Notifier: a notification given up on (notify/). */
     | 'DeliveryFailed'
+    /** On a Notifier: one that must change before any delivery can work (address, Secret, policy). */
+    | 'InvalidConfiguration'
     // A push webhook woke the GitSource (src/webhook), once per push.
     | 'PushReceived';
   note: string;

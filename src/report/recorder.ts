@@ -1,7 +1,7 @@
 // Writes Kubernetes Events (events.k8s.io/v1) about a GitSource; failures to record never fail a reconcile.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { API_VERSION, KIND } from '../api/index.ts';
+import { API_VERSION, KIND, sanitizeMessage } from '../api/index.ts';
 import type { KubeClient } from '../kube/index.ts';
 import type { EventSpec } from './events.ts';
 
@@ -36,7 +36,8 @@ export class EventRecorder {
   }
 
   async record(target: EventTarget, events: readonly EventSpec[]): Promise<void> {
-    for (const e of events) {
+    // Every note is made safe here, whoever built it: notes quote git, tools, services and the API server.
+    for (const e of events.map((x) => ({ ...x, note: sanitizeMessage(x.note) }))) {
       const time = this.now()
         .toISOString()
         .replace(/(\.\d{3})Z$/, '$1000Z');

@@ -96,9 +96,10 @@ export function runGit(args: readonly string[], opts: RunGitOptions): Promise<Gi
       const stdout = Buffer.concat(out).toString('utf8');
       // Redact first (a secret split by an escape sequence is still whole in the raw text), then
       // strip what a terminal would act on: the server chooses these bytes.
-      const stderr = sanitizeMessage(redact(Buffer.concat(err).toString('utf8'), opts.secrets), {
-        maxBytes: MAX_STDERR,
-      });
+      const stderr = sanitizeMessage(
+        withoutGitMaskedEscapes(redact(Buffer.concat(err).toString('utf8'), opts.secrets)),
+        { maxBytes: MAX_STDERR },
+      );
       const ms = Date.now() - started;
       opts.logger.debug({ op, target: opts.target, code, signal, ms }, 'git finished');
       if (timedOut) {
@@ -119,6 +120,15 @@ export function runGit(args: readonly string[], opts: RunGitOptions): Promise<Gi
       }
     });
   });
+}
+
+/**
+ * Git shows a server's control characters as `?` (remote errors, sideband lines), which leaves the
+ * rest of an escape sequence behind: `?[31m`, `?]0;title?`. Those remains go as a whole, as
+ * sanitizeMessage does with the real thing.
+ */
+export function withoutGitMaskedEscapes(text: string): string {
+  return text.replace(/\?\[[0-?]*[ -/]*[@-~]/g, '').replace(/\?\][^?\n]*\?/g, '');
 }
 
 const AUTH =

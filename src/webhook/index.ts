@@ -8,6 +8,7 @@ export { providers, providerForPath } from './providers/index.ts';
 export {
   decideWebhook,
   parseHookPath,
+  HOOK_PATH_NAMES,
   ACCEPTED_BODY,
   UNAUTHORIZED_BODY,
   type SecretCandidate,

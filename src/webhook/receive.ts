@@ -53,7 +53,9 @@ export function parseHookPath(path: string): { provider: string; namespace?: str
   return DNS_LABEL.test(namespace) ? { provider: parts[at]!, namespace } : undefined;
 }
 
-const PATH_NAMES: ReadonlySet<string> = new Set([...PROVIDERS, 'forgejo']);
+/** Every path the receiver answers (`--help` and the README list each one). */
+export const HOOK_PATH_NAMES: readonly string[] = [...PROVIDERS, 'forgejo'];
+const PATH_NAMES: ReadonlySet<string> = new Set(HOOK_PATH_NAMES);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const NOT_FOUND = json({ error: 'not found' });
 

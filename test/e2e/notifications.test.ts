@@ -10,6 +10,7 @@ import { startFakeServices, type FakeServices } from '../support/fake-services.t
 import { commitFiles, type GitRepo } from '../support/git-server.ts';
 import { applyGitSource, eventsFor, metricSum, waitForCondition } from '../support/gitops.ts';
 import { startJourney, stopJourney, type Journey } from '../support/journey.ts';
+import { LOOPBACK_CIDRS } from '../support/operator.ts';
 import { configMap } from '../support/apps.ts';
 
 const run = promisify(execFile);
@@ -21,7 +22,8 @@ let fake: FakeServices;
 let gitea: FakeServices;
 
 beforeAll(async () => {
-  journey = await startJourney('notify');
+  // The fakes listen on loopback, which the operator denies Notifiers unless told otherwise.
+  journey = await startJourney('notify', { notifyAllow: LOOPBACK_CIDRS });
   // Two fakes, one per service, so each checks its own credential.
   [fake, gitea] = await Promise.all([
     startFakeServices({ token: GENIE_KEY, username: 'u', password: 'p' }),

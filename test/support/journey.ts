@@ -11,11 +11,14 @@ export interface Journey {
   operator: OperatorProcess;
 }
 
-export async function startJourney(prefix: string): Promise<Journey> {
+export async function startJourney(prefix: string, opts: { notifyAllow?: string[] } = {}): Promise<Journey> {
   const ns = await createNamespace(prefix);
   const fixture = await startGitFixture();
   try {
-    const [http, operator] = await Promise.all([fixture.serveHttp(), startOperator({ namespace: ns })]);
+    const [http, operator] = await Promise.all([
+      fixture.serveHttp(),
+      startOperator({ namespace: ns, ...opts }),
+    ]);
     return { ns, fixture, http, operator };
   } catch (err) {
     await fixture.close();

@@ -13,12 +13,20 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * The loopback ranges the operator denies Notifiers by default: tests whose fake services listen on
+ * loopback opt in to reaching them, as an administrator would with --notify-allow-cidrs.
+ */
+export const LOOPBACK_CIDRS = ['127.0.0.0/8', '::1/128'];
+
 export async function startOperator(
   opts: {
     namespace?: string;
     args?: string[];
     env?: Record<string, string>;
     kubeconfig?: string;
+    /** Ranges Notifiers may reach despite the default deny list (--notify-allow-cidrs). */
+    notifyAllow?: string[];
   } = {},
 ): Promise<OperatorProcess> {
   const op = await startOperatorProcess({
@@ -28,6 +36,7 @@ export async function startOperator(
     args: [
       ...(opts.namespace ? ['--namespace', opts.namespace] : []),
       ...(opts.args ?? ['--leader-elect=false']),
+      ...(opts.notifyAllow ? [`--notify-allow-cidrs=${opts.notifyAllow.join(',')}`] : []),
     ],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...opts.env },
     onLine: process.env.CONVERGE_TEST_LOGS ? (l) => process.stderr.write(`[operator] ${l}\n`) : undefined,

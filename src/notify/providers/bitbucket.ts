@@ -16,10 +16,13 @@ import { webUrl } from '../repo.ts';
 
 export const BITBUCKET_STATES = { pending: 'INPROGRESS', success: 'SUCCESSFUL', failure: 'FAILED' } as const;
 
-/** Bitbucket keys are at most 40 characters: a longer context becomes a stable hash. */
-export function bitbucketKey(n: Notification): string {
+/**
+ * Bitbucket Cloud keys are at most 40 characters, Bitbucket Server's 255: the readable context when it
+ * fits, else its SHA-1 (stable, so later states still replace earlier ones).
+ */
+export function bitbucketKey(n: Notification, max = 40): string {
   const context = statusContext(n);
-  return context.length <= 40 ? context : createHash('sha1').update(context).digest('hex');
+  return context.length <= max ? context : createHash('sha1').update(context).digest('hex');
 }
 
 export function bitbucketAuth(secret: Record<string, string>): Record<string, string> | undefined {
@@ -32,11 +35,14 @@ export const bitbucket: Provider = {
   type: 'bitbucket',
   defaultEvents: ['Changed', 'Converged', 'Failed'],
   secretKeys: '`username`+`password` (an app password) or `token` (a repository/workspace access token)',
-  build({ notification: n, address, secret, repository }) {
+  build({ notification: n, address, secret, repository, secretName }) {
     const state = commitState(n.event);
     if (!state || !n.commit) return skip;
     const auth = bitbucketAuth(secret);
-    if (!auth) return invalid('bitbucket needs `username`+`password` or `token` in the Secret');
+    if (!auth)
+      return invalid(
+        `bitbucket needs \`username\`+\`password\` or \`token\` in ${secretName ?? 'the Secret'}`,
+      );
     if (!repository)
       return invalid(`cannot tell workspace/repository from the GitSource URL ${n.source.url}`);
     return request({

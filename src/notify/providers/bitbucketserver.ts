@@ -18,11 +18,15 @@ export const bitbucketserver: Provider = {
   defaultEvents: ['Changed', 'Converged', 'Failed'],
   secretKeys: '`token` (an HTTP access token) or `username`+`password`',
   build(input) {
+    const { secretName } = input;
     const { notification: n, secret, repository } = input;
     const state = commitState(n.event);
     if (!state || !n.commit) return skip;
     const auth = bitbucketAuth(secret);
-    if (!auth) return invalid('bitbucketserver needs `token` or `username`+`password` in the Secret');
+    if (!auth)
+      return invalid(
+        `bitbucketserver needs \`token\` or \`username\`+\`password\` in ${secretName ?? 'the Secret'}`,
+      );
     const base = hostBase(input);
     if (!base)
       return invalid(`cannot tell the server from the GitSource URL ${n.source.url}: set spec.address`);
@@ -32,7 +36,8 @@ export const bitbucketserver: Provider = {
       headers: { ...auth, 'Content-Type': 'application/json' },
       body: json({
         state: BITBUCKET_STATES[state],
-        key: bitbucketKey(n),
+        // Server keys hold 255 characters: the readable `converge/<ns>/<name>` (a hash only past that).
+        key: bitbucketKey(n, 255),
         name: truncate(statusContext(n), 255),
         description: commitDescription(n, 255),
         url: repository ? webUrl(repository) : base,

@@ -9,10 +9,11 @@ export const gitea: Provider = {
   defaultEvents: ['Changed', 'Converged', 'Failed'],
   secretKeys: '`token` (an access token with write:repository)',
   build(input) {
+    const { secretName } = input;
     const { notification: n, secret, repository } = input;
     const state = commitState(n.event);
     if (!state || !n.commit) return skip;
-    if (!secret.token) return invalid('gitea needs `token` in the Secret');
+    if (!secret.token) return invalid(`gitea needs \`token\` in ${secretName ?? 'the Secret'}`);
     if (!repository) return invalid(`cannot tell owner/repository from the GitSource URL ${n.source.url}`);
     const base = hostBase(input)!;
     return request({

@@ -8,10 +8,10 @@ export const github: Provider = {
   type: 'github',
   defaultEvents: ['Changed', 'Converged', 'Failed'],
   secretKeys: '`token` (a fine-grained or classic token allowed to write commit statuses)',
-  build({ notification: n, address, secret, repository }) {
+  build({ notification: n, address, secret, repository, secretName }) {
     const state = commitState(n.event);
     if (!state || !n.commit) return skip;
-    if (!secret.token) return invalid('github needs `token` in the Secret');
+    if (!secret.token) return invalid(`github needs \`token\` in ${secretName ?? 'the Secret'}`);
     if (!repository) return invalid(`cannot tell owner/repository from the GitSource URL ${n.source.url}`);
     // github.com has its API on api.github.com; GitHub Enterprise Server serves it under /api/v3.
     const base =

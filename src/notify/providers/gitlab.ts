@@ -10,10 +10,11 @@ export const gitlab: Provider = {
   defaultEvents: ['Changed', 'Converged', 'Failed'],
   secretKeys: '`token` (a project, group or personal access token with the `api` scope)',
   build(input) {
+    const { secretName } = input;
     const { notification: n, secret, repository } = input;
     const state = commitState(n.event);
     if (!state || !n.commit) return skip;
-    if (!secret.token) return invalid('gitlab needs `token` in the Secret');
+    if (!secret.token) return invalid(`gitlab needs \`token\` in ${secretName ?? 'the Secret'}`);
     if (!repository) return invalid(`cannot tell the project path from the GitSource URL ${n.source.url}`);
     const base = hostBase(input)!;
     const project = encodeURIComponent(`${repository.owner}/${repository.name}`);

@@ -7,8 +7,11 @@ export const msteams: Provider = {
   type: 'msteams',
   defaultEvents: ['Changed', 'Converged', 'Failed', 'Recovered', 'DriftCorrected'],
   secretKeys: '`address` (the workflow webhook URL)',
-  build({ notification: n, address }) {
-    if (!address) return invalid('msteams needs the workflow webhook URL: set `address` in the Secret');
+  build({ notification: n, address, secretName }) {
+    if (!address)
+      return invalid(
+        `msteams needs the workflow webhook URL: set \`address\` in ${secretName ?? 'the Secret'}`,
+      );
     const color =
       n.event === 'Failed'
         ? 'Attention'

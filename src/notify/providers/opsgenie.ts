@@ -7,8 +7,9 @@ export const opsgenie: Provider = {
   type: 'opsgenie',
   defaultEvents: ['Failed', 'Recovered'],
   secretKeys: '`token` (an API integration key, sent as `Authorization: GenieKey …`)',
-  build({ notification: n, address, secret, incidentKey }) {
-    if (!secret.token) return invalid('opsgenie needs an API key: set `token` in the Secret');
+  build({ notification: n, address, secret, incidentKey, secretName }) {
+    if (!secret.token)
+      return invalid(`opsgenie needs an API key: set \`token\` in ${secretName ?? 'the Secret'}`);
     if (!incidentKey) return skip;
     const base = address ?? 'https://api.opsgenie.com';
     const headers = { 'Content-Type': 'application/json', Authorization: `GenieKey ${secret.token}` };

@@ -7,9 +7,11 @@ export const pagerduty: Provider = {
   type: 'pagerduty',
   defaultEvents: ['Failed', 'Recovered'],
   secretKeys: '`token` (the integration routing key)',
-  build({ notification: n, address, secret, incidentKey }) {
+  build({ notification: n, address, secret, incidentKey, secretName }) {
     if (!secret.token)
-      return invalid('pagerduty needs the integration routing key: set `token` in the Secret');
+      return invalid(
+        `pagerduty needs the integration routing key: set \`token\` in ${secretName ?? 'the Secret'}`,
+      );
     if (!incidentKey) return skip;
     const url = joinUrl(address ?? 'https://events.pagerduty.com', '/v2/enqueue');
     const headers = { 'Content-Type': 'application/json' };

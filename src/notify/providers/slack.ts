@@ -7,8 +7,9 @@ export const slack: Provider = {
   type: 'slack',
   defaultEvents: ['Changed', 'Converged', 'Failed', 'Recovered', 'DriftCorrected'],
   secretKeys: '`address` (the incoming webhook URL; spec.address also works but the URL is a secret)',
-  build({ notification: n, address }) {
-    if (!address) return invalid('slack needs the webhook URL: set `address` in the Secret');
+  build({ notification: n, address, secretName }) {
+    if (!address)
+      return invalid(`slack needs the webhook URL: set \`address\` in ${secretName ?? 'the Secret'}`);
     const icon =
       n.event === 'Failed'
         ? ':x:'

@@ -16,8 +16,9 @@ export const webhook: Provider = {
   defaultEvents: ['Changed', 'Diverged', 'Converged', 'Failed', 'Recovered', 'DriftCorrected'],
   secretKeys:
     '`address` (optional, wins over spec.address), `key` (optional: HMAC-SHA256 key for the `X-Signature: sha256=…` header), `token` (optional: sent as `Authorization: Bearer …`)',
-  build({ notification: n, address, secret }) {
-    if (!address) return invalid('webhook needs spec.address or `address` in the Secret');
+  build({ notification: n, address, secret, secretName }) {
+    if (!address)
+      return invalid(`webhook needs spec.address or \`address\` in ${secretName ?? 'the Secret'}`);
     // A stable id: a receiver can drop redeliveries of the same transition.
     const id = createHash('sha256')
       .update(`${sourceKey(n)}|${n.event}|${n.revision ?? ''}|${n.time}`)

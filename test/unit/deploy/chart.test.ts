@@ -250,6 +250,7 @@ describe('helm template, default values', () => {
         verbs: ['get', 'update', 'patch'],
       },
       { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['servicecidrs'], verbs: ['list'] },
     ]);
     expect(only(docs, 'ClusterRole', 'conv-converge-sources').rules).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
@@ -377,6 +378,37 @@ describe('helm template, status page', () => {
       'ui.ingress.host=converge.example.com',
     ]);
     expect(lint.code).toBe(0);
+  });
+
+  it('renders examples/notify-egress/values.yaml into flags the operator accepts, and grants the ServiceCIDR list', async () => {
+    const docs = await render('-f', join(root, 'examples', 'notify-egress', 'values.yaml'));
+    const args = only(docs, 'Deployment').spec.template.spec.containers[0].args as string[];
+    expect(args).toContain('--notify-allow-cidrs=10.96.12.34/32');
+    expect(args).toContain('--service-cidrs=10.96.0.0/12');
+    expect(
+      parseRunOptions(args.slice(1), { KUBERNETES_SERVICE_HOST: '10.0.0.1', POD_NAME: 'p' }, false),
+    ).toMatchObject({
+      notifyDenyCidrs: expect.arrayContaining(['169.254.0.0/16', '10.244.0.0/16']),
+      notifyAllowCidrs: ['10.96.12.34/32'],
+      serviceCidrs: ['10.96.0.0/12'],
+    });
+    // Without values the operator keeps its own safe default and discovers the Service range.
+    const plain = only(await render(), 'Deployment').spec.template.spec.containers[0].args as string[];
+    expect(plain.filter((a) => /notify|service-cidrs/.test(a))).toEqual([]);
+    const role = only(docs, 'ClusterRole', 'conv-converge-gitsources');
+    expect(role.rules).toContainEqual({
+      apiGroups: ['networking.k8s.io'],
+      resources: ['servicecidrs'],
+      verbs: ['list'],
+    });
+    const bad = await helm([
+      'template',
+      'conv',
+      chart,
+      '--set',
+      'notify.allowCidrs={metadata.google.internal}',
+    ]);
+    expect(bad.code).not.toBe(0);
   });
 
   it('renders examples/status-page/values-ingress.yaml', async () => {

@@ -34,6 +34,23 @@ describe('ApiError', () => {
     expect(err.reason).toBe('Invalid');
     expect(immutableFields(err)).toEqual(['spec.selector']);
   });
+  it("sanitises the server's message and causes where they enter (bidi, escape sequences as a whole)", () => {
+    const hostile = 'refused: \u202egnp.exe\u202c \x1b[31mred\x1b[0m\x1b]0;t\x07 \x9b2Jend';
+    const body = JSON.stringify({
+      kind: 'Status',
+      reason: 'Invalid',
+      message: hostile,
+      details: { causes: [{ reason: 'FieldValueInvalid', message: hostile, field: 'data.\u202enote' }] },
+    });
+    const err = ApiError.fromResponse(422, body, 'PATCH', '/api/v1/namespaces/apps/configmaps/x');
+    expect(err.message).toBe('refused: gnp.exe red end');
+    expect(err.causes[0]).toEqual({
+      reason: 'FieldValueInvalid',
+      message: 'refused: gnp.exe red end',
+      field: 'data.note',
+    });
+    expect(ApiError.fromResponse(500, hostile, 'GET', '/x').message).toBe('refused: gnp.exe red end');
+  });
   it('copes with a body that is not a Status', () => {
     const err = ApiError.fromResponse(502, '<html>bad gateway</html>', 'GET', '/x');
     expect(err.reason).toBe('InternalError');

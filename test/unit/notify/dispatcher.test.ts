@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Notifier, NotifierSpec, NotifierStatus } from '../../../src/api/index.ts';
 import { ApiError, type KubeClient } from '../../../src/kube/index.ts';
-import { NotificationDispatcher } from '../../../src/notify/index.ts';
+import { ALLOW_ALL, NotificationDispatcher, createTransport } from '../../../src/notify/index.ts';
 import type { EventRecorder, EventSpec } from '../../../src/report/index.ts';
 import { createMetrics } from '../../../src/server/index.ts';
 import { startFakeServices, type FakeServices } from '../../support/fake-services.ts';
@@ -20,6 +20,18 @@ async function eventually(check: () => boolean, timeoutMs = 10_000): Promise<voi
 }
 
 const TOKEN = 'tok-dispatch-5150';
+/** Text as a hostile service or server would send it: bidi overrides, an SGR sequence, an OSC, a C1 CSI. */
+const HOSTILE = 'evil \u202egnp.exe\u202c \u2066x\u2069 \x1b[31mred\x1b[0m \x1b]0;title\x07 \x9b2J done';
+// eslint-disable-next-line no-control-regex -- control characters are what is checked
+const CLEAN = /^[^\u202a-\u202e\u2066-\u2069\x00-\x09\x0b-\x1f\x7f-\x9f]*$/;
+
+/** Every string in a status, event or log line: none may hold a control, bidi override or `[31m`. */
+function expectClean(...texts: string[]): void {
+  for (const t of texts) {
+    expect(t).toMatch(CLEAN);
+    expect(t).not.toMatch(/\[\d*(;\d+)*m|\]0;|\[2J/);
+  }
+}
 let fake: FakeServices;
 beforeAll(async () => {
   fake = await startFakeServices({ token: TOKEN, username: 'u', password: 'p' });
@@ -46,6 +58,9 @@ function harness(spec: Partial<NotifierSpec>, opts: { capacity?: number; leading
     request: async (method: string, path: string, o: { body?: { status?: NotifierStatus } } = {}) => {
       if (method === 'GET' && path === '/api/v1/namespaces/apps/secrets/creds')
         return { data: { token: Buffer.from(`${TOKEN}\n`).toString('base64') } };
+      // The API server's message quotes what it was given: here, hostile text.
+      if (method === 'GET' && path === '/api/v1/namespaces/apps/secrets/hostile')
+        throw new ApiError(500, 'InternalError', HOSTILE, [], method, path);
       if (method === 'GET') throw new ApiError(404, 'NotFound', 'not found', [], method, path);
       if (method === 'PATCH' && path.endsWith('/status')) {
         statuses.push(structuredClone(o.body!.status!));
@@ -62,7 +77,8 @@ function harness(spec: Partial<NotifierSpec>, opts: { capacity?: number; leading
     logger: log.logger,
     metrics,
     events: recorder as unknown as EventRecorder,
-    fetch: (url, init) => fetch(url, init),
+    // The fakes are on loopback, which the operator's default policy denies: allow all here.
+    transport: createTransport(ALLOW_ALL),
     now: () => new Date(now),
     sleep: async (ms) => {
       now += ms;
@@ -244,7 +260,10 @@ describe('NotificationDispatcher', () => {
     const gs = gitSource('web', {}, 'https://gitea.example.com/org/missing.git');
     h.feed(gs.step.progressing(rev('a')));
     await h.d.idle();
-    expect(h.events[0]?.note).toContain("The target couldn't be found");
+    expect(h.events[0]?.note).toContain('answered HTTP 404 Not Found');
+    // What the service said goes to the operator's debug log, not to status or Events.
+    expect(h.events[0]?.note).not.toContain("The target couldn't be found");
+    expect(h.log.text()).toContain("The target couldn't be found");
     const everything = JSON.stringify([h.statuses, h.events]) + h.log.text();
     expect(everything).not.toContain(TOKEN);
     expect(fake.requests[0]!.headers.authorization).toBe(`token ${TOKEN}`);
@@ -296,5 +315,88 @@ describe('NotificationDispatcher', () => {
       for (const s of sockets) s.destroy();
       silent.close();
     }
+  });
+  it('a hostile answer reaches Ready, lastDelivery, the Warning Event and the log sanitised', async () => {
+    // A raw server: Node's own refuses these bytes in a status line.
+    const raw = createServer((sock) =>
+      sock.once('data', () =>
+        sock.end(
+          Buffer.concat([
+            Buffer.from('HTTP/1.1 400 ', 'latin1'),
+            // eslint-disable-next-line no-control-regex -- control characters are what is checked
+            Buffer.from(HOSTILE.replace(/\x07|\x1b\]0;title/g, ''), 'utf8'),
+            Buffer.from(`\r\nConnection: close\r\n\r\n${HOSTILE}`, 'utf8'),
+          ]),
+        ),
+      ),
+    );
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+    try {
+      const h = harness({
+        type: 'webhook',
+        address: `http://127.0.0.1:${(raw.address() as AddressInfo).port}/`,
+      });
+      h.feed(gitSource().step.progressing(rev('a')));
+      await h.d.idle();
+      const status = h.statuses.at(-1)!;
+      const ready = status.conditions!.find((c) => c.type === 'Ready')!;
+      expect(ready).toMatchObject({ status: 'False', reason: 'DeliveryFailed' });
+      expect(ready.message).toContain('answered HTTP 400 evil gnp.exe x red');
+      const logged = h.log.lines.flatMap((l) =>
+        Object.values(JSON.parse(l) as Record<string, unknown>).map(String),
+      );
+      expectClean(ready.message, status.lastDelivery!.message, h.events[0]!.note, ...logged);
+      expect(h.log.text()).toContain('what the service answered');
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("the API server's own message (reading the Secret) is sanitised on its way to status", async () => {
+    const h = harness({ type: 'webhook', secretRef: { name: 'hostile' } });
+    h.feed(gitSource().step.progressing(rev('a')));
+    await h.d.idle();
+    const status = h.statuses.at(-1)!;
+    expect(status.lastDelivery?.message).toContain('reading secret apps/hostile failed: evil gnp.exe x red');
+    const logged = h.log.lines.flatMap((l) =>
+      Object.values(JSON.parse(l) as Record<string, unknown>).map(String),
+    );
+    expectClean(status.conditions![0]!.message, status.lastDelivery!.message, h.events[0]!.note, ...logged);
+  });
+
+  it('a missing key names its Secret, and is a configuration error at once', async () => {
+    const h = harness({ type: 'slack', address: undefined });
+    h.feed(gitSource().step.progressing(rev('a')));
+    await h.d.idle();
+    expect(h.statuses.at(-1)?.conditions?.[0]).toMatchObject({
+      status: 'False',
+      reason: 'InvalidConfiguration',
+      message: expect.stringContaining('slack needs the webhook URL: set `address` in Secret apps/creds'),
+    });
+    expect(h.events[0]).toMatchObject({ type: 'Warning', reason: 'InvalidConfiguration' });
+    const unset = harness({ type: 'github', secretRef: undefined });
+    unset.feed(gitSource().step.progressing(rev('a')));
+    await unset.d.idle();
+    expect(unset.statuses.at(-1)?.conditions?.[0]?.message).toContain(
+      'github needs `token` in a Secret (spec.secretRef is not set)',
+    );
+  });
+
+  it('a redirect is a configuration error after one attempt, not a delivery retried', async () => {
+    const h = harness({ type: 'webhook', events: ['Changed'] });
+    fake.script.push({ status: 302, headers: { location: 'http://169.254.169.254/latest/meta-data/' } });
+    h.feed(gitSource().step.progressing(rev('a')));
+    await h.d.idle();
+    expect(fake.requests).toHaveLength(1);
+    expect(h.statuses.at(-1)).toMatchObject({
+      failedDeliveries: 1,
+      conditions: [
+        expect.objectContaining({
+          reason: 'InvalidConfiguration',
+          message: expect.stringMatching(/answered HTTP 302 Found: a redirect, which is not followed/),
+        }),
+      ],
+    });
+    expect(JSON.stringify(h.statuses)).not.toContain('169.254');
   });
 });

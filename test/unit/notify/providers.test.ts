@@ -1,9 +1,12 @@
 // Each provider against a loopback server that checks the request the way the service documents it.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotifierType } from '../../../src/api/index.ts';
 import {
+  ALLOW_ALL,
   PROVIDERS,
   bitbucketKey,
+  createTransport,
   parseRepository,
   sendRequest,
   type Notification,
@@ -36,7 +39,13 @@ function note(event: Notification['event'], over: Partial<Notification> = {}): N
   };
 }
 
-const opts = { fetch: globalThis.fetch, sleep: async () => {}, now: () => Date.now(), attempts: 1 };
+// The fake services listen on loopback, which the operator's default policy denies: allow all here.
+const opts = {
+  transport: createTransport(ALLOW_ALL),
+  sleep: async () => {},
+  now: () => Date.now(),
+  attempts: 1,
+};
 
 async function deliver(
   type: NotifierType,
@@ -112,7 +121,11 @@ describe('chat and webhook types', () => {
     );
     expect(result).toMatchObject({ ok: false, status: 401, retryable: false, attempts: 1 });
     expect(recorded).toHaveLength(1);
-    if (!result.ok) expect(result.message).toContain('bad signature');
+    // What the service said is for the operator's log; status gets the status line.
+    if (!result.ok) {
+      expect(result.message).toMatch(/answered HTTP 401 Unauthorized$/);
+      expect(result.answer).toContain('bad signature');
+    }
   });
 
   it('slack and msteams without an address say which Secret key is missing', () => {
@@ -155,8 +168,8 @@ describe('incident types', () => {
     expect(result).toMatchObject({ ok: false, status: 401, retryable: false });
     expect(recorded).toHaveLength(1);
     if (!result.ok) {
-      expect(result.message).toContain('Could not authenticate');
-      expect(result.message).not.toContain('wrong-key-123');
+      expect(result.answer).toContain('Could not authenticate');
+      expect(result.message + result.answer).not.toContain('wrong-key-123');
     }
   });
 
@@ -178,7 +191,7 @@ describe('incident types', () => {
   it('pagerduty with a bad routing key: 400 with the service error', async () => {
     const { result } = await deliver('pagerduty', note('Failed'), { token: 'nope-nope' }, fake.url, key);
     expect(result).toMatchObject({ ok: false, status: 400, retryable: false });
-    if (!result.ok) expect(result.message).toContain('Invalid routing key');
+    if (!result.ok) expect(result.answer).toContain('Invalid routing key');
   });
 
   it('the public APIs are the defaults', () => {
@@ -320,6 +333,36 @@ describe('commit status types', () => {
     expect(bitbucketKey(note('Converged'))).toBe('converge/apps/web');
     expect(bitbucketKey(long)).toHaveLength(40);
     expect(bitbucketKey(long)).toBe(bitbucketKey({ ...long, event: 'Failed' }));
+  });
+
+  it('bitbucketserver sends the readable context as its key (Server keys hold 255 characters), as documented', async () => {
+    const long = note('Converged', {
+      source: {
+        namespace: 'a-rather-long-namespace',
+        name: 'and-a-long-name',
+        url: 'ssh://git@bitbucket.example.com:7999/proj/fleet.git',
+      },
+    });
+    const { recorded } = await deliver('bitbucketserver', long, { token: TOKEN }, fake.url);
+    const body = recorded[0]!.json as { key: string; name: string };
+    expect(body.key).toBe('converge/a-rather-long-namespace/and-a-long-name');
+    expect(body.name).toBe(body.key);
+    const huge = { ...long, source: { ...long.source, name: 'n'.repeat(253) } };
+    expect(bitbucketKey(huge, 255)).toMatch(/^[0-9a-f]{40}$/);
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(readme).toMatch(
+      /bitbucketserver[\s\S]{0,400}the key is the readable `converge\/<namespace>\/<name>`/,
+    );
+  });
+
+  it('a missing key names the Secret it should be in', () => {
+    const built = PROVIDERS.github.build({
+      notification: note('Converged'),
+      secret: {},
+      repository: parseRepository('https://github.com/org/fleet.git'),
+      secretName: 'Secret apps/gh-token',
+    });
+    expect(built).toEqual({ kind: 'invalid', message: 'github needs `token` in Secret apps/gh-token' });
   });
 
   it('events without a commit state, or without a commit, send nothing', () => {

@@ -2,6 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConvergeError } from '../../../src/api/index.ts';
@@ -378,6 +380,35 @@ describe('failures', () => {
       source.fetchRevision({ key: 'server-error', url: failing.url('x'), timeoutMs: T }),
       'FetchFailed',
     );
+  });
+
+  it("a server's error text reaches the message sanitised (bidi, escape sequences, controls)", async () => {
+    // A smart-HTTP server that answers the ref advertisement with an ERR packet: git prints it as
+    // `fatal: remote error: …`, raw.
+    const text = 'evil \u202egnp.exe\u202c \x1b[31mred\x1b[0m \x1b]0;title\x07 \x9b2J done';
+    const pkt = (line: string) => {
+      const body = Buffer.from(line, 'utf8');
+      return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0')), body]);
+    };
+    const hostile = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/x-git-upload-pack-advertisement' });
+      res.end(Buffer.concat([pkt('# service=git-upload-pack\n'), Buffer.from('0000'), pkt(`ERR ${text}\n`)]));
+    });
+    await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/org/evil.git`;
+      const e = await expectFailure(
+        source.fetchRevision({ key: 'hostile-text', url, timeoutMs: T }),
+        'FetchFailed',
+      );
+      expect(e.message).toContain('evil gnp.exe red');
+      expect(e.message).not.toMatch(
+        // eslint-disable-next-line no-control-regex -- control characters are what is checked
+        /[\u202a-\u202e\u2066-\u2069\x00-\x09\x0b-\x1f\x7f-\x9f]|\[\d*(;\d+)*m|\[2J/,
+      );
+    } finally {
+      hostile.close();
+    }
   });
 
   it('a missing repository is FetchFailed with a hint', async () => {
