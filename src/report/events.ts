@@ -14,7 +14,10 @@ export interface EventSpec {
     /** On a Notifier: a notification given up on (notify/). */
     | 'DeliveryFailed'
     // A push webhook woke the GitSource (src/webhook), once per push.
-    | 'PushReceived';
+    | 'PushReceived'
+    // spec.imageUpdates pushed a commit, or could not (issue 28).
+    | 'ImagesUpdated'
+    | 'ImageUpdateFailed';
   note: string;
 }
 
