@@ -709,7 +709,9 @@ export class Reconciler {
     });
     if (!outcome.ran || !outcome.report) return false;
     const report = outcome.report;
-    await this.deps.writer.writeStatus(gs, this.withImagesCondition(gs, report));
+    const same =
+      had?.status === report.status && had.reason === report.reason && had.message === report.message;
+    if (!same) await this.deps.writer.writeStatus(gs, this.withImagesCondition(gs, report));
     if (outcome.pushed) {
       await this.deps.writer.recordEvents(gs, [
         { type: 'Normal', reason: 'ImagesUpdated', note: report.message },
