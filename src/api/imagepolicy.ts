@@ -98,7 +98,9 @@ export const ImagePolicyStatusSchema = z.object({
   latestRef: ImageRefSchema.optional().meta({ description: 'The tag the policy selects now.' }),
   lastScan: z
     .object({
-      time: z.string(),
+      time: z
+        .string()
+        .meta({ description: 'When the scan result last changed (an unchanged scan writes nothing).' }),
       tags: z.number().int().meta({ description: 'Tags the registry listed.' }),
       matched: z.number().int().meta({ description: 'Tags left after filterTags and the policy.' }),
     })

@@ -111,7 +111,14 @@ export function createImageUpdater(options: ImageUpdaterOptions): ImageUpdater {
   };
 
   return {
-    forget: (uid) => void done.delete(uid),
+    forget: (uid) => {
+      done.delete(uid);
+      writeBack
+        .forget(uid)
+        .catch((err: unknown) =>
+          logger.warn({ err: String(err) }, 'could not remove image update checkouts'),
+        );
+    },
     async update(ctx, input) {
       const { gs, spec } = ctx;
       const updates = spec.imageUpdates!;

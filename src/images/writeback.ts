@@ -62,6 +62,8 @@ export interface WriteBackResult<E extends EditResult> {
 
 export interface WriteBack {
   write<E extends EditResult>(req: WriteBackRequest<E>): Promise<WriteBackResult<E>>;
+  /** Removes the checkouts of `owner` (a deleted GitSource). */
+  forget(owner: string): Promise<void>;
   stats(): Readonly<GitStats>;
 }
 
@@ -78,9 +80,15 @@ export function createWriteBack(options: WriteBackOptions): WriteBack {
   const searchPath = options.searchPath ?? '/usr/local/bin:/usr/bin:/bin';
   const maxAttempts = options.maxAttempts ?? 4;
   const stats: GitStats = { processes: 0, lsRemotes: 0, fetches: 0, collections: 0, reused: 0 };
+  /** owner → the checkouts it wrote in, so they go with it. */
+  const dirs = new Map<string, Set<string>>();
 
   return {
     stats: () => stats,
+    async forget(owner) {
+      for (const dir of dirs.get(owner) ?? []) await rm(dir, { recursive: true, force: true });
+      dirs.delete(owner);
+    },
     async write(req) {
       const transport = checkUrl(req.url, allowFileUrls);
       const target = req.url.replace(/\/\/[^@/]*@/, '//');
@@ -88,6 +96,9 @@ export function createWriteBack(options: WriteBackOptions): WriteBack {
         options.workDir,
         createHash('sha256').update(`${req.owner}\0${req.url}\0${req.pushBranch}`).digest('hex').slice(0, 24),
       );
+      let owned = dirs.get(req.owner);
+      if (!owned) dirs.set(req.owner, (owned = new Set()));
+      owned.add(dir);
       const auth = await prepareAuth({
         transport,
         credentials: req.credentials,

@@ -1,6 +1,6 @@
 // Image updates written to real git servers (smart HTTP with auth, SSH): the commit, no-change runs,
 // a lost race redone on the new head, a refused push, two GitSources on one repository, bad input.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -249,6 +249,10 @@ describe('image updates written back to Git', () => {
       expect(await git(repo, 'rev-list', '--count', 'main')).toBe('3\n');
       expect(await show(repo, 'main', 'deploy/theirs.yaml')).toBe('a: 1\n');
       expect(first).not.toBe(theirs);
+      // The checkout goes with its GitSource.
+      const before = (await readdir(workDir)).length;
+      await wb.forget('race');
+      expect((await readdir(workDir)).length).toBe(before - 1);
     },
     T,
   );
