@@ -149,7 +149,8 @@ export function imagePolicyCrd(): Json {
     kind: IMAGE_POLICY_KIND,
     plural: IMAGE_POLICY_PLURAL,
     singular: 'imagepolicy',
-    shortNames: ['ip'],
+    // `ip` is the contract's, but Kubernetes 1.33+ serves IPAddress as `ip` first: `imgpol` always works.
+    shortNames: ['ip', 'imgpol'],
     printerColumns: [
       { name: 'Image', type: 'string', jsonPath: '.spec.image' },
       { name: 'Latest', type: 'string', jsonPath: '.status.latestRef.tag' },

@@ -69,7 +69,7 @@ Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /ge
   --webhook-namespace-secret NAME   also accept, on /<provider>/<namespace>, the key "token" of the
                            Secret NAME in that namespace (tenant mode; wakes only that namespace)
 
-Image updates: ImagePolicies (kubectl get ip) in the watched namespaces are scanned by the leader;
+Image updates: ImagePolicies (kubectl get imagepolicies) in the watched namespaces are scanned by the leader;
 a GitSource with spec.imageUpdates writes their latest tags into fields marked
 # {"$imagepolicy": "<ns>:<name>"} under its path, commits, pushes and converges the commit.
 `;

@@ -147,7 +147,7 @@ describe('image updates', () => {
     const p = await policyCondition('web', 'Succeeded');
     expect(p.status?.latestRef).toEqual({ tag: '1.0.0', digest });
     expect(p.status?.lastScan).toMatchObject({ tags: 2, matched: 1 });
-    expect(await kubectlOk(['get', 'ip', 'web', '-n', ns])).toMatch(
+    expect(await kubectlOk(['get', 'imgpol', 'web', '-n', ns])).toMatch(
       /IMAGE\s+LATEST\s+READY[\s\S]*team\/web\s+1\.0\.0\s+True/,
     );
 
@@ -239,7 +239,15 @@ describe('image updates', () => {
     );
     // Its service account may apply in this namespace only, so reading another namespace's policy is denied.
     await kubectlOk(['create', 'serviceaccount', 'deployer', '-n', ns]);
-    await kubectlOk(['create', 'role', 'deployer', '-n', ns, '--verb=*', '--resource=*.*']);
+    await kubectlOk(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'deployer', namespace: ns },
+        rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+      }),
+    );
     await kubectlOk([
       'create',
       'rolebinding',
