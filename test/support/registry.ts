@@ -8,7 +8,6 @@
 //   await reg.close();
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createSign, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -33,10 +32,6 @@ export interface TestRegistry {
   /** Requests the token service answered (auth: 'token'). */
   tokenRequests(): number;
   close(): Promise<void>;
-}
-
-export function registryAvailable(): boolean {
-  return existsSync(REGISTRY_BINARY) && existsSync(HTPASSWD_BINARY);
 }
 
 export async function startRegistry(options: { auth?: RegistryAuth } = {}): Promise<TestRegistry> {
