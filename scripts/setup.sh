@@ -22,6 +22,9 @@ converge_setup() {
   command -v go >/dev/null || [ -n "${KUBEBUILDER_ASSETS:-}" ] || need_apt+=(golang-go)
   # Debian's chromium for the status page's browser tests (driven by playwright-core; CHROMIUM_PATH overrides).
   command -v chromium >/dev/null || [ -n "${CHROMIUM_PATH:-}" ] || need_apt+=(chromium)
+  # A real container registry for the image update tests (issue 28), and htpasswd for its Basic auth.
+  [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
+  [ -x /usr/bin/htpasswd ] || need_apt+=(apache2-utils)
   if [ ${#need_apt[@]} -gt 0 ]; then
     echo "[setup] installing Debian packages: ${need_apt[*]}"
     local sudo=""

@@ -1,6 +1,6 @@
 // The composition root: flags and env → clients, stages and the controller; the only place that reads process.env.
 import { mkdirSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { parseRunOptions, runCli, USAGE, type CliIO, type RunOptions } from './cli/index.ts';
 import {
@@ -16,6 +16,12 @@ import {
   type SharedCaches,
   stageSteps,
 } from './controller/index.ts';
+import {
+  ImagePolicyController,
+  createImageUpdater,
+  createRegistryClient,
+  createWriteBack,
+} from './images/index.ts';
 import { KubeClient, loadClusterAccess } from './kube/index.ts';
 import {
   NotificationDispatcher,
@@ -108,6 +114,24 @@ export async function run(argv: string[]): Promise<void> {
     namespace: opts.namespace,
     transport: createTransport(notifyPolicy),
   });
+  // --- Image updates (issue 28): policies scan registries; a moved tag wakes the GitSources that write them. ---
+  let wakeImageUpdates = (): void => {};
+  const imagePolicies = new ImagePolicyController({
+    client,
+    registry: createRegistryClient(),
+    logger: logger.child({ stage: 'images' }),
+    namespace: opts.namespace,
+    onMoved: () => wakeImageUpdates(),
+  });
+  const images = createImageUpdater({
+    policies: imagePolicies,
+    writeBack: createWriteBack({
+      workDir: join(opts.workDir, 'image-updates'),
+      logger: logger.child({ stage: 'images' }),
+      allowFileUrls: opts.allowFileUrls,
+    }),
+    logger: logger.child({ stage: 'images' }),
+  });
   const reconciler = new Reconciler({
     steps: stageSteps({
       client,
@@ -128,6 +152,7 @@ export async function run(argv: string[]): Promise<void> {
     metrics,
     logger,
     getGitSource: (ns, name) => cache.lookup(ns, name),
+    images,
   });
   const controller = new Controller(client, reconciler, states, cache, drift, logger, metrics, {
     namespace: opts.namespace,
@@ -145,6 +170,10 @@ export async function run(argv: string[]): Promise<void> {
         .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not collect old git caches'));
     },
   });
+  wakeImageUpdates = () => {
+    for (const gs of cache.values())
+      if (gs.spec.imageUpdates) controller.reconcileNow(`${gs.metadata.namespace}/${gs.metadata.name}`);
+  };
   sharing = shareGitCaches({
     source,
     cache,
@@ -218,6 +247,7 @@ export async function run(argv: string[]): Promise<void> {
   );
   controller.start();
   notifier.start();
+  imagePolicies.start();
 
   let elector: LeaderElector | undefined;
   let shuttingDown = false;
@@ -231,6 +261,7 @@ export async function run(argv: string[]): Promise<void> {
           leading = true;
           controller.setLeading(true);
           notifier.setLeading(true);
+          imagePolicies.setLeading(true);
         } else if (!shuttingDown) {
           // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
           logger.error('lost leadership; exiting');
@@ -243,6 +274,7 @@ export async function run(argv: string[]): Promise<void> {
     leading = true;
     controller.setLeading(true);
     notifier.setLeading(true);
+    imagePolicies.setLeading(true);
   }
 
   const shutdown = async (signal: string) => {
@@ -253,6 +285,7 @@ export async function run(argv: string[]): Promise<void> {
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
     // The last transitions (a Converged just before shutdown) get a moment to go out.
     await notifier.stop(Math.min(5000, opts.shutdownGraceMs));
+    imagePolicies.stop();
     await elector?.stop();
     sharing.stop();
     await source.close();

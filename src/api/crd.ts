@@ -1,7 +1,13 @@
-// Builds the GitSource and Notifier CustomResourceDefinitions from the zod schemas (structural OpenAPI v3).
+// Builds the GitSource, Notifier and ImagePolicy CustomResourceDefinitions from the zod schemas (structural OpenAPI v3).
 import { z } from 'zod';
 import * as yaml from 'js-yaml';
 import { GitSourceSpecSchema, GitSourceStatusSchema, GROUP, KIND, PLURAL, VERSION } from './gitsource.ts';
+import {
+  IMAGE_POLICY_KIND,
+  IMAGE_POLICY_PLURAL,
+  ImagePolicySpecSchema,
+  ImagePolicyStatusSchema,
+} from './imagepolicy.ts';
 import { NOTIFIER_KIND, NOTIFIER_PLURAL, NotifierSpecSchema, NotifierStatusSchema } from './notifier.ts';
 
 type Json = Record<string, unknown>;
@@ -136,4 +142,27 @@ export function notifierCrd(): Json {
 
 export function notifierCrdYaml(): string {
   return toYaml(notifierCrd(), 'src/api/notifier.ts');
+}
+
+export function imagePolicyCrd(): Json {
+  return crdFor({
+    kind: IMAGE_POLICY_KIND,
+    plural: IMAGE_POLICY_PLURAL,
+    singular: 'imagepolicy',
+    // `ip` is the contract's, but Kubernetes 1.33+ serves IPAddress as `ip` first: `imgpol` always works.
+    shortNames: ['ip', 'imgpol'],
+    printerColumns: [
+      { name: 'Image', type: 'string', jsonPath: '.spec.image' },
+      { name: 'Latest', type: 'string', jsonPath: '.status.latestRef.tag' },
+      { name: 'Ready', type: 'string', jsonPath: readyStatus },
+      { name: 'Status', type: 'string', jsonPath: readyMessage },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      { name: 'Digest', type: 'string', jsonPath: '.status.latestRef.digest', priority: 1 },
+    ],
+    schema: openApiSchema(ImagePolicySpecSchema, ImagePolicyStatusSchema),
+  });
+}
+
+export function imagePolicyCrdYaml(): string {
+  return toYaml(imagePolicyCrd(), 'src/api/imagepolicy.ts');
 }

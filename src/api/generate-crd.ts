@@ -2,12 +2,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gitSourceCrdYaml, notifierCrdYaml } from './crd.ts';
+import { gitSourceCrdYaml, imagePolicyCrdYaml, notifierCrdYaml } from './crd.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CRD_FILES: Record<string, () => string> = {
   'gitsource.yaml': gitSourceCrdYaml,
   'notifier.yaml': notifierCrdYaml,
+  'imagepolicy.yaml': imagePolicyCrdYaml,
 };
 
 for (const [file, generate] of Object.entries(CRD_FILES)) {

@@ -156,6 +156,30 @@ export const GitSourceSpecSchema = z
       description:
         'Accept a path that renders no objects (default false: RenderFailed, and nothing is pruned).',
     }),
+    imageUpdates: z
+      .object({
+        author: z
+          .object({
+            name: z.string().min(1).max(256),
+            email: z.string().min(1).max(256),
+          })
+          .meta({ description: 'Author and committer of the commits that update images.' }),
+        messageTemplate: z.string().max(4096).optional().meta({
+          description:
+            'Commit message; {{changes}} lists each change (file: old → new), also {{count}}, {{source}}, {{branch}} (default "Update images\\n\\n{{changes}}").',
+        }),
+        push: z
+          .object({
+            branch: z.string().min(1).max(255).meta({ description: 'Branch the commits are pushed to.' }),
+          })
+          .optional()
+          .meta({ description: 'Default: the tracked branch (spec.ref.branch); another branch for review.' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Rewrite fields marked # {"$imagepolicy": "<namespace>:<policy>"} (:tag, :name, :digest) under path when an ImagePolicy moves, commit and push.',
+      }),
     helm: z
       .object({
         values: z.record(z.string(), z.unknown()).optional().meta({

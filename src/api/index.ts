@@ -1,7 +1,15 @@
-// The GitSource API: schemas, names fixed by the contract, typed errors, and the generated CRD.
+// The GitSource, Notifier and ImagePolicy APIs: schemas, names fixed by the contract, typed errors, and the generated CRD.
 export * from './gitsource.ts';
 export * from './errors.ts';
-export { gitSourceCrd, gitSourceCrdYaml, notifierCrd, notifierCrdYaml } from './crd.ts';
+export {
+  gitSourceCrd,
+  gitSourceCrdYaml,
+  imagePolicyCrd,
+  imagePolicyCrdYaml,
+  notifierCrd,
+  notifierCrdYaml,
+} from './crd.ts';
+export * from './imagepolicy.ts';
 export * from './notifier.ts';
 export * from './object.ts';
 export { encodeInventory, inventoryEntries } from './inventory.ts';

@@ -59,7 +59,7 @@ export const USAGE = `Usage: converge run [flags]
   --lease-namespace NS     namespace of the Lease (default $POD_NAMESPACE or converge-system)
   --metrics-addr ADDR      Prometheus /metrics listen address (default :8080)
   --health-addr ADDR       /healthz and /readyz listen address (default :8081)
-  --work-dir DIR           git cache directory (default /tmp/converge)
+  --work-dir DIR           git caches and image update checkouts (default /tmp/converge)
   --log-level LEVEL        trace|debug|info|warn|error (default info)
   --log-format FORMAT      json|pretty (default: pretty on a terminal)
   --allow-file-urls        accept file:// repository URLs (development only)
@@ -85,6 +85,10 @@ Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /fo
   --webhook-secret-file PATH   file holding the shared secret (a mounted Secret key; never a flag value)
   --webhook-namespace-secret NAME   also accept, on /<provider>/<namespace>, the key "token" of the
                            Secret NAME in that namespace (tenant mode; wakes only that namespace)
+
+Image updates: ImagePolicies (kubectl get imagepolicies) in the watched namespaces are scanned by the leader;
+a GitSource with spec.imageUpdates writes their latest tags into fields marked
+# {"$imagepolicy": "<ns>:<name>"} under its path, commits, pushes and converges the commit.
 `;
 
 /** Every flag of `converge run`; USAGE and README's "Operating it" list each one (a unit test checks). */

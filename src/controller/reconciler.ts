@@ -24,11 +24,13 @@ import {
   classifyFailure,
   failedStatus,
   findCondition,
+  mergeConditions,
   progressingStatus,
   suspendedStatus,
   type StatusContext,
   type Step,
 } from '../report/index.ts';
+import type { ImageUpdater } from '../images/index.ts';
 import type { Metrics } from '../server/index.ts';
 import type { FetchedRevision, ResolvedRevision, SourceRequest } from '../source/index.ts';
 import { cacheKeyFor } from './shared-cache.ts';
@@ -60,6 +62,8 @@ export interface ReconcilerDeps {
   logger: Logger;
   /** Looks a GitSource up (for dependsOn): the controller's cache, or a GET. */
   getGitSource: (namespace: string, name: string) => Promise<GitSource | undefined>;
+  /** spec.imageUpdates: writes marked image fields to Git before the resolve (issue 28). */
+  images?: ImageUpdater;
   /** Wall clock for status times (default: now). */
   now?: () => Date;
   /** Monotonic milliseconds for deadlines and durations (default: performance.now). */
@@ -114,6 +118,7 @@ export class Reconciler {
   /** The GitSource is gone: stop its work and drop its memory and git cache. */
   forget(gs: GitSource): void {
     this.deps.states.forget(keyOf(gs));
+    this.deps.images?.forget(gs.metadata.uid);
     this.deps.steps.forgetSource(gs.metadata.uid).catch((err: unknown) => {
       this.deps.logger.warn({ gitsource: keyOf(gs), err: String(err) }, 'could not remove the git cache');
     });
@@ -139,15 +144,21 @@ export class Reconciler {
       if (blocked) return await this.waitForDependency(run, blocked);
 
       run.step = 'credentials';
-      const request = await this.sourceRequest(run);
+      let request = await this.sourceRequest(run);
 
       // Until this process has applied something there is nothing to compare with: go straight to
       // the fetch, which then needs no separate ls-remote.
       run.step = 'resolve';
-      const resolved =
+      let resolved =
         run.state.appliedCommit !== undefined || run.state.stalledCommit !== undefined
           ? await this.deps.steps.resolve(this.bounded(run, request))
           : undefined;
+      // issue 28: marked image fields are written to Git first; a commit pushed to the tracked
+      // branch is then converged in this same pass, as any other commit.
+      if (await this.updateImages(run, request, resolved)) {
+        request = { ...request, maxAgeMs: 0 };
+        if (resolved) resolved = await this.deps.steps.resolve(this.bounded(run, request));
+      }
       run.revision = resolved?.revision;
 
       const pass = choosePass({
@@ -700,6 +711,60 @@ export class Reconciler {
       // Another GitSource's ls-remote counts as this poll if it came since this source's last one
       // (polls are ≥ 0.9 interval apart); a requested reconcile always asks the remote.
       maxAgeMs: forced ? 0 : Math.floor(run.timing.intervalMs * SHARED_POLL_FRACTION),
+    };
+  }
+
+  /**
+   * spec.imageUpdates: rewrite, commit and push the marked fields (skipped when no policy and no
+   * commit moved). Its outcome is the ImagesUpdated condition; it never fails the reconcile, since
+   * the commit already in Git still converges. True when a commit went to the tracked branch.
+   */
+  private async updateImages(
+    run: Run,
+    request: SourceRequest,
+    resolved: ResolvedRevision | undefined,
+  ): Promise<boolean> {
+    const { gs, spec } = run;
+    const had = findCondition(gs.status?.conditions, 'ImagesUpdated');
+    if (!spec.imageUpdates || !this.deps.images) {
+      if (had) await this.deps.writer.writeStatus(gs, this.withImagesCondition(gs, undefined));
+      return false;
+    }
+    const outcome = await this.deps.images.update(run, {
+      credentials: request.credentials,
+      trackedCommit: resolved?.commit ?? run.state.appliedCommit,
+    });
+    if (!outcome.ran || !outcome.report) return false;
+    const report = outcome.report;
+    const same =
+      had?.status === report.status && had.reason === report.reason && had.message === report.message;
+    if (!same) await this.deps.writer.writeStatus(gs, this.withImagesCondition(gs, report));
+    if (outcome.pushed) {
+      await this.deps.writer.recordEvents(gs, [
+        { type: 'Normal', reason: 'ImagesUpdated', note: report.message },
+      ]);
+    } else if (report.status === 'False' && (had?.status !== 'False' || had.message !== report.message)) {
+      await this.deps.writer.recordEvents(gs, [
+        { type: 'Warning', reason: 'ImageUpdateFailed', note: report.message },
+      ]);
+    }
+    return outcome.pushed?.tracked ?? false;
+  }
+
+  private withImagesCondition(
+    gs: GitSource,
+    report: { status: 'True' | 'False'; reason: string; message: string } | undefined,
+  ): GitSourceStatus {
+    const ctx = this.statusContext(gs);
+    return {
+      ...gs.status,
+      conditions: mergeConditions(
+        gs.status?.conditions,
+        report ? [{ type: 'ImagesUpdated', ...report }] : [],
+        report ? [] : ['ImagesUpdated'],
+        ctx.generation,
+        ctx.now,
+      ),
     };
   }
 

@@ -1,7 +1,15 @@
 // Pure condition bookkeeping: kstatus-style conditions whose lastTransitionTime moves only on a flip.
 import { sanitizeMessage, type Condition } from '../api/index.ts';
 
-export type ConditionType = 'Ready' | 'Reconciling' | 'Stalled' | 'Changed' | 'Diverged' | 'Converged';
+export type ConditionType =
+  | 'Ready'
+  | 'Reconciling'
+  | 'Stalled'
+  | 'Changed'
+  | 'Diverged'
+  | 'Converged'
+  // spec.imageUpdates (issue 28): whether the last image update reached Git.
+  | 'ImagesUpdated';
 const CONDITION_ORDER: ConditionType[] = [
   'Ready',
   'Reconciling',
@@ -9,6 +17,7 @@ const CONDITION_ORDER: ConditionType[] = [
   'Changed',
   'Diverged',
   'Converged',
+  'ImagesUpdated',
 ];
 
 export interface ConditionUpdate {

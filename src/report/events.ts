@@ -16,7 +16,10 @@ export interface EventSpec {
     /** On a Notifier: one that must change before any delivery can work (address, Secret, policy). */
     | 'InvalidConfiguration'
     // A push webhook woke the GitSource (src/webhook), once per push.
-    | 'PushReceived';
+    | 'PushReceived'
+    // spec.imageUpdates pushed a commit, or could not (issue 28).
+    | 'ImagesUpdated'
+    | 'ImageUpdateFailed';
   note: string;
 }
 

@@ -1,5 +1,5 @@
 // vitest globalSetup for the "cluster" project: one real control plane shared by every test file,
-// with fake kwok nodes (pods run) when the binaries exist, and the GitSource and Notifier CRDs
+// with fake kwok nodes (pods run) when the binaries exist, and the GitSource, Notifier and ImagePolicy CRDs
 // installed by real kubectl. Each test isolates itself in its own namespace.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -37,6 +37,8 @@ export default async function setup(project: TestProject) {
       join(root, 'crds', 'gitsource.yaml'),
       '-f',
       join(root, 'crds', 'notifier.yaml'),
+      '-f',
+      join(root, 'crds', 'imagepolicy.yaml'),
     );
     await kubectl(
       'wait',
@@ -44,6 +46,7 @@ export default async function setup(project: TestProject) {
       '--timeout=30s',
       'crd/gitsources.gitops.converge.dev',
       'crd/notifiers.gitops.converge.dev',
+      'crd/imagepolicies.gitops.converge.dev',
     );
   } catch (err) {
     await cluster.stop();

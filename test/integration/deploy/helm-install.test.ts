@@ -155,6 +155,8 @@ describe('helm install, rbac.mode cluster-admin (default)', () => {
         [true, ['patch', 'gitsources.gitops.converge.dev', '-n', other]],
         [true, ['update', 'gitsources.gitops.converge.dev', '--subresource=status', '-n', other]],
         [true, ['update', 'gitsources.gitops.converge.dev', '--subresource=finalizers', '-n', other]],
+        [true, ['watch', 'imagepolicies.gitops.converge.dev', '--all-namespaces']],
+        [true, ['patch', 'imagepolicies.gitops.converge.dev', '--subresource=status', '-n', other]],
         [true, ['create', 'events.events.k8s.io', '-n', other]],
         [true, ['get', 'leases.coordination.k8s.io/converge-leader', '-n', ns]],
         [true, ['update', 'leases.coordination.k8s.io/converge-leader', '-n', ns]],

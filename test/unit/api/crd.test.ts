@@ -2,7 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gitSourceCrdYaml, notifierCrdYaml, parseDuration, parseSpec } from '../../../src/api/index.ts';
+import {
+  gitSourceCrdYaml,
+  imagePolicyCrdYaml,
+  notifierCrdYaml,
+  parseDuration,
+  parseSpec,
+} from '../../../src/api/index.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -18,6 +24,13 @@ describe('generated CRD', () => {
     '%s is up to date (run `npm run generate`)',
     (rel) => {
       expect(readFileSync(join(root, rel), 'utf8')).toBe(notifierCrdYaml());
+    },
+  );
+
+  it.each(['crds/imagepolicy.yaml', 'deploy/helm/converge/crds/imagepolicy.yaml'])(
+    '%s is up to date (run `npm run generate`)',
+    (rel) => {
+      expect(readFileSync(join(root, rel), 'utf8')).toBe(imagePolicyCrdYaml());
     },
   );
 

@@ -18,6 +18,7 @@ import {
   type Plan,
   type ReconcileSteps,
 } from '../../../src/controller/index.ts';
+import type { ImageUpdateOutcome, ImageUpdater } from '../../../src/images/index.ts';
 import type { KubeClient } from '../../../src/kube/index.ts';
 import type { ChangeSet } from '../../../src/plan/index.ts';
 import { findCondition } from '../../../src/report/index.ts';
@@ -72,7 +73,7 @@ interface Harness {
 
 function harness(
   overrides: Partial<ReconcileSteps> = {},
-  opts: { stale?: () => GitSource | undefined; detection?: 'Watch' | 'Interval' } = {},
+  opts: { stale?: () => GitSource | undefined; detection?: 'Watch' | 'Interval'; images?: ImageUpdater } = {},
 ): Harness {
   const writes: Harness['writes'] = [];
   const calls: string[] = [];
@@ -138,7 +139,9 @@ function harness(
     },
     addFinalizer: async () => {},
     removeFinalizer: async () => {},
-    recordEvents: async () => {},
+    recordEvents: async (_gs, list) => {
+      for (const e of list) calls.push(`event:${e.reason}`);
+    },
   };
   const states = new SourceStateStore();
   const reconciler = new Reconciler({
@@ -150,6 +153,7 @@ function harness(
     logger: pino({ level: 'silent' }),
     getGitSource: async () => opts.stale?.(),
     random: () => 0.5,
+    ...(opts.images ? { images: opts.images } : {}),
   });
   return { reconciler, states, writes, calls, commit, steps };
 }
@@ -529,5 +533,89 @@ describe('Reconciler', () => {
       await h.reconciler.reconcile(gitSource());
       expect(releases).toBe(1);
     });
+  });
+});
+
+describe('Reconciler with spec.imageUpdates', () => {
+  const updates = { imageUpdates: { author: { name: 'bot', email: 'bot@example.com' } } };
+  /** An updater whose next outcomes the test queues; each call is recorded with its tracked commit. */
+  function images(h: () => Harness, outcomes: ImageUpdateOutcome[]): ImageUpdater {
+    return {
+      forget: () => {},
+      update: async (_ctx, input) => {
+        h().calls.push(`images:${input.trackedCommit?.slice(0, 1) ?? '-'}`);
+        const next = outcomes.shift() ?? { ran: false };
+        // A push moves the tracked branch, as the real write-back does.
+        if (next.pushed?.tracked) h().commit.value = next.pushed.commit;
+        return next;
+      },
+    };
+  }
+
+  it('converges the commit it pushed to the tracked branch in the same pass', async () => {
+    const outcomes: ImageUpdateOutcome[] = [
+      { ran: true, report: { status: 'True', reason: 'UpToDate', message: '1 marker in 1 file up to date' } },
+    ];
+    const h: Harness = harness({}, { images: images(() => h, outcomes) });
+    const gs = gitSource(updates);
+    await h.reconciler.reconcile(gs);
+    expect(h.calls).toEqual(['images:-', 'fetch', 'render', 'plan', 'apply', 'prune']);
+    expect(findCondition(gs.status?.conditions, 'ImagesUpdated')).toMatchObject({
+      status: 'True',
+      reason: 'UpToDate',
+    });
+
+    const pushed = 'b'.repeat(40);
+    outcomes.push({
+      ran: true,
+      pushed: { commit: pushed, branch: 'main', tracked: true, changes: [] },
+      report: {
+        status: 'True',
+        reason: 'Pushed',
+        message: 'Pushed bbbbbbb to main: web.yaml: r/w:1 → r/w:2',
+      },
+    });
+    h.calls.length = 0;
+    await h.reconciler.reconcile(gs);
+    // The pushed commit renders what is applied here, so nothing is planned again.
+    expect(h.calls).toEqual(['resolve', 'images:a', 'event:ImagesUpdated', 'resolve', 'fetch', 'render']);
+    expect(gs.status?.lastAppliedRevision).toBe(`main@sha1:${pushed}`);
+    expect(findCondition(gs.status?.conditions, 'ImagesUpdated')).toMatchObject({
+      status: 'True',
+      reason: 'Pushed',
+    });
+    expect(findCondition(gs.status?.conditions, 'Ready')?.status).toBe('True');
+  });
+
+  it('reports a failed update on ImagesUpdated, once as a Warning, and still converges what Git has', async () => {
+    const refused = {
+      ran: true,
+      report: {
+        status: 'False' as const,
+        reason: 'PushRejected',
+        message: 'the server refused the push to main: protected',
+      },
+    };
+    const h: Harness = harness({}, { images: images(() => h, [refused, { ...refused }]) });
+    const gs = gitSource(updates);
+    await h.reconciler.reconcile(gs);
+    expect(findCondition(gs.status?.conditions, 'Ready')?.status).toBe('True');
+    expect(findCondition(gs.status?.conditions, 'ImagesUpdated')).toMatchObject({
+      status: 'False',
+      reason: 'PushRejected',
+    });
+    const writes = h.writes.length;
+    h.calls.length = 0;
+    await h.reconciler.reconcile(gs);
+    // The same refusal again: no new Event, no status write.
+    expect(h.calls).toEqual(['resolve', 'images:a']);
+    expect(h.writes).toHaveLength(writes);
+    expect(h.calls.filter((c) => c === 'event:ImageUpdateFailed')).toHaveLength(0);
+
+    // spec.imageUpdates removed: the condition goes with it.
+    delete (gs.spec as Record<string, unknown>).imageUpdates;
+    gs.metadata.generation = 2;
+    await h.reconciler.reconcile(gs);
+    expect(findCondition(gs.status?.conditions, 'ImagesUpdated')).toBeUndefined();
   });
 });

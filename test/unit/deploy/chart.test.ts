@@ -249,6 +249,12 @@ describe('helm template, default values', () => {
         resources: ['notifiers/status'],
         verbs: ['get', 'update', 'patch'],
       },
+      { apiGroups: ['gitops.converge.dev'], resources: ['imagepolicies'], verbs: ['get', 'list', 'watch'] },
+      {
+        apiGroups: ['gitops.converge.dev'],
+        resources: ['imagepolicies/status'],
+        verbs: ['get', 'update', 'patch'],
+      },
       { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
       { apiGroups: ['networking.k8s.io'], resources: ['servicecidrs'], verbs: ['list'] },
     ]);
@@ -280,7 +286,7 @@ describe('helm template, default values', () => {
   });
 
   it('ships the CRDs byte-identical to crds/', async () => {
-    for (const file of ['gitsource.yaml', 'notifier.yaml']) {
+    for (const file of ['gitsource.yaml', 'notifier.yaml', 'imagepolicy.yaml']) {
       const chartCrd = readFileSync(join(chart, 'crds', file));
       const repoCrd = readFileSync(join(root, 'crds', file));
       expect(chartCrd.equals(repoCrd), `${file}: run \`npm run generate\``).toBe(true);
@@ -291,7 +297,11 @@ describe('helm template, default values', () => {
         .filter((d) => d.kind === 'CustomResourceDefinition')
         .map((d) => d.metadata.name)
         .sort(),
-    ).toEqual(['gitsources.gitops.converge.dev', 'notifiers.gitops.converge.dev']);
+    ).toEqual([
+      'gitsources.gitops.converge.dev',
+      'imagepolicies.gitops.converge.dev',
+      'notifiers.gitops.converge.dev',
+    ]);
   });
 });
 
@@ -468,6 +478,7 @@ describe('helm template, tenant mode', () => {
               'gitsources/status',
               'gitsources/finalizers',
               'notifiers/status',
+              'imagepolicies/status',
               'events',
             ]).toContain(r);
         }
