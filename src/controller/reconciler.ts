@@ -197,7 +197,7 @@ export class Reconciler {
     run.step = 'render';
     let desired;
     try {
-      desired = await steps.render(run, fetched.dir);
+      desired = await steps.render(run, fetched);
     } finally {
       // The checkout may be shared with other GitSources: the render was its last reader here.
       fetched.release();
@@ -664,7 +664,7 @@ export class Reconciler {
   }
 
   private async sourceRequest(run: Run): Promise<SourceRequest> {
-    const secret = await this.deps.steps.credentials(run.gs, run.spec);
+    const { secret, gitSecret } = await this.deps.steps.credentials(run.gs, run.spec);
     const { gs, spec } = run;
     const forced = isForced(run.requestedAt, gs.status?.lastHandledReconcileAt);
     return {
@@ -673,6 +673,7 @@ export class Reconciler {
       owner: gs.metadata.uid,
       source: sourceOf(spec),
       secret,
+      gitSecret,
       timeoutMs: run.timing.timeoutMs,
       // Another GitSource's ls-remote counts as this poll if it came since this source's last one
       // (polls are ≥ 0.9 interval apart); a requested reconcile always asks the remote.

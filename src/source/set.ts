@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConvergeError } from '../api/index.ts';
 import { createGitSource, gitFetcher } from './git/index.ts';
+import { createHelmFetcher } from './helm/index.ts';
 import type { Fetcher, RemoteOperation, SourceRef, SourceRequest, SourceStats } from './types.ts';
 
 export interface SourcesOptions {
@@ -39,7 +40,14 @@ export function createSources(options: SourcesOptions): Fetcher {
       onRemoteCall: (operation, seconds) => options.onRemoteCall?.('git', operation, seconds),
     }),
   );
-  return combineFetchers({ git }, options.workDir);
+  const helm = createHelmFetcher({
+    workDir: dir('helm'),
+    logger: options.logger.child({ kind: 'chart' }),
+    ...(options.allowFileUrls !== undefined ? { allowFileUrls: options.allowFileUrls } : {}),
+    ...(options.tmpDir !== undefined ? { tmpDir: options.tmpDir } : {}),
+    onRemoteCall: (operation, seconds) => options.onRemoteCall?.('chart', operation, seconds),
+  });
+  return combineFetchers({ git, helm }, options.workDir);
 }
 
 /**
