@@ -122,6 +122,9 @@ export function createImageUpdater(options: ImageUpdaterOptions): ImageUpdater {
     async update(ctx, input) {
       const { gs, spec } = ctx;
       const updates = spec.imageUpdates!;
+      // Image updates write to Git: a chart-only source (no spec.url) has nowhere to write.
+      if (!spec.url) return { ran: false };
+      const url = spec.url;
       const fingerprint = JSON.stringify([
         gs.metadata.generation,
         input.trackedCommit ?? null,
@@ -172,10 +175,10 @@ export function createImageUpdater(options: ImageUpdaterOptions): ImageUpdater {
         return result;
       };
       try {
-        const out = await serialise(repositoryKey(spec.url), () =>
+        const out = await serialise(repositoryKey(url), () =>
           writeBack.write({
             owner: gs.metadata.uid,
-            url: spec.url,
+            url,
             credentials: input.credentials,
             baseBranch: tracked,
             pushBranch,

@@ -1,21 +1,30 @@
-// The source stage: fetch a GitSource's branch, tag, semver range or commit, cheaply and safely.
-export { cacheKeyOf, createGitSource } from './git-source.ts';
+// The source stage: fetchers of each kind (git/, helm/, …) behind one interface (types.ts). The
+// reconcile, the shared cache, webhooks and the CLI use only what is exported here.
+export { createSources, combineFetchers } from './set.ts';
+export type { SourcesOptions, FetcherKinds } from './set.ts';
+export { sourceOf, sourceKeyOf, secretNamesOf } from './select.ts';
+export type { SourceSpec } from './select.ts';
 export type {
-  GitSource,
-  CacheKeyInput,
-  GitSourceOptions,
-  MovedListener,
+  Fetcher,
+  SourceRef,
+  GitSourceRef,
+  ChartSourceRef,
+  S3Endpoint,
+  SourceSecret,
   SourceRequest,
   ResolvedRevision,
   FetchedRevision,
-} from './git-source.ts';
-export { credentialsFromSecret, prepareAuth } from './credentials.ts';
-export type { GitCredentials } from './credentials.ts';
-export type { GitStats } from './git-process.ts';
-// For writers of Git (image updates, issue 28): one way to run git with a GitSource's credentials.
-export { runGit } from './git-process.ts';
-export type { RunGitOptions } from './git-process.ts';
-export { gitEnv } from './git-config.ts';
-export { checkUrl } from './validate.ts';
-export type { GitTransport } from './validate.ts';
+  MovedListener,
+  RemoteOperation,
+  SourceStats,
+} from './types.ts';
 export { redact } from './redact.ts';
+// For writers of Git (image updates, issue 28): one way to run git with a GitSource's credentials.
+export { credentialsFromSecret, prepareAuth } from './git/credentials.ts';
+export type { GitCredentials } from './git/credentials.ts';
+export type { GitStats } from './git/process.ts';
+export { runGit } from './git/process.ts';
+export type { RunGitOptions } from './git/process.ts';
+export { gitEnv } from './git/config.ts';
+export { checkUrl } from './git/validate.ts';
+export type { GitTransport } from './git/validate.ts';

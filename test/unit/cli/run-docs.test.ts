@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConvergeError } from '../../../src/api/index.ts';
 import { RUN_FLAGS, USAGE } from '../../../src/cli/options.ts';
-import { checkUrl } from '../../../src/source/validate.ts';
+import { checkUrl } from '../../../src/source/git/validate.ts';
 import { TokenFile } from '../../../src/ui/auth.ts';
 import { HOOK_PATH_NAMES } from '../../../src/webhook/index.ts';
 
