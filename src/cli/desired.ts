@@ -1,16 +1,25 @@
 // The desired objects for `build` and `diff`: a GitSource's revision fetched by the source stage, or a
 // local directory, rendered by the render stage with the GitSource's spec exactly as the operator does.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pino } from 'pino';
 import { GitSourceSpecSchema, parseSpec, type GitSourceSpec, type KubeObject } from '../api/index.ts';
 import { ApiError } from '../kube/index.ts';
-import { resolveClientTools, type ClientTools } from '../render/index.ts';
+import {
+  addAgeKeys,
+  addPgpKeys,
+  emptyKeyring,
+  KeyError,
+  newDecryption,
+  resolveClientTools,
+  type ClientTools,
+  type Decryption,
+} from '../render/index.ts';
 import { renderInputFor, renderManifests } from '../render/index.ts';
 import { createGitSource, credentialsFromSecret, type GitCredentials } from '../source/index.ts';
-import { CliError, str, type Flag, type FlagValues } from './command.ts';
+import { CliError, str, strings, type Flag, type FlagValues } from './command.ts';
 import type { CliContext, ListedGitSource } from './context.ts';
 import { commitOf } from './format/gitsource.ts';
 
@@ -26,7 +35,57 @@ export const RENDER_FLAGS: Record<string, Flag> = {
     help: 'kubectl for kustomize (default: PATH, then the bundled one)',
   },
   helm: { type: 'string', value: 'PATH', help: 'helm for charts (default: PATH, then the bundled one)' },
+  'decryption-key': {
+    type: 'string',
+    value: 'FILE',
+    multiple: true,
+    help: 'decrypt SOPS files with this key file (age identities, or an OpenPGP .asc private key); repeatable. Also read: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt',
+  },
 };
+
+/**
+ * SOPS keys for a local render, found as sops finds age keys: --decryption-key files, then
+ * SOPS_AGE_KEY_FILE, SOPS_AGE_KEY and sops's default keys.txt. The cluster's key Secret is never
+ * read: decryption keys stay where they are. Without any, encrypted files are named, not decrypted.
+ */
+export async function localDecryption(ctx: CliContext, values: FlagValues): Promise<Decryption> {
+  const env = ctx.io.env;
+  const ring = emptyKeyring('the local keys');
+  const origins: string[] = [];
+  const readKeyFile = async (file: string, what: string) => {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new CliError(`${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, 2);
+    }
+    if (text.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----'))
+      await addPgpKeys(ring, text, `${what} ${file}`);
+    else await addAgeKeys(ring, text, `${what} ${file}`);
+    origins.push(`${what} ${file}`);
+  };
+  try {
+    for (const file of strings(values, 'decryption-key')) await readKeyFile(file, '--decryption-key');
+    if (env.SOPS_AGE_KEY_FILE) await readKeyFile(env.SOPS_AGE_KEY_FILE, 'SOPS_AGE_KEY_FILE');
+    if (env.SOPS_AGE_KEY) {
+      await addAgeKeys(ring, env.SOPS_AGE_KEY, 'SOPS_AGE_KEY');
+      origins.push('SOPS_AGE_KEY');
+    }
+    const config = env.XDG_CONFIG_HOME || join(env.HOME ?? homedir(), '.config');
+    const defaultFile = join(config, 'sops', 'age', 'keys.txt');
+    if (origins.length === 0 && existsSync(defaultFile)) await readKeyFile(defaultFile, 'sops key file');
+  } catch (err) {
+    if (err instanceof KeyError) throw new CliError(err.message, 2);
+    throw err;
+  }
+  if (ring.age.length === 0 && ring.pgp.length === 0)
+    return newDecryption(
+      undefined,
+      'no decryption key was given (--decryption-key FILE, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)',
+    );
+  ring.origin = origins.join(', ');
+  return newDecryption(ring, '');
+}
 
 export interface Desired {
   objects: KubeObject[];
@@ -84,6 +143,7 @@ export async function renderDesired(
     const input = renderInputFor(target, root, await tools(ctx, values), {
       path: relative(root, dir) || '.',
       signal,
+      decryption: await localDecryption(ctx, values),
     });
     return { objects: await renderManifests(input), from: localPath };
   }
@@ -105,7 +165,7 @@ export async function renderDesired(
       { name: gs.metadata.name, namespace: ns, spec },
       fetched.dir,
       await tools(ctx, values),
-      { signal },
+      { signal, decryption: await localDecryption(ctx, values) },
     );
     return {
       objects: await renderManifests(input),

@@ -22,7 +22,15 @@ import {
   type ChangeSet,
 } from '../plan/index.ts';
 import { pruneStale } from '../prune/index.ts';
-import { renderInputFor, renderManifests, type ClientTools } from '../render/index.ts';
+import {
+  KeyError,
+  keyringFromSecret,
+  newDecryption,
+  renderInputFor,
+  renderManifests,
+  type ClientTools,
+  type Decryption,
+} from '../render/index.ts';
 import {
   credentialsFromSecret,
   type FetchedRevision,
@@ -120,6 +128,34 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
     return memory;
   };
 
+  /** A Secret of the GitSource's namespace, read as the operator (never impersonated), decoded. */
+  const readSecret = async (gs: GitSource, name: string, field: string): Promise<Record<string, Buffer>> => {
+    const where = `${gs.metadata.namespace}/${name}`;
+    let secret: { data?: Record<string, string> };
+    try {
+      secret = await client.request('GET', `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${name}`);
+    } catch (err) {
+      if (isNotFound(err)) throw new ConvergeError('MissingSecret', `secret ${where} (${field}) not found`);
+      if (err instanceof ApiError && err.status === 403)
+        throw new ConvergeError('RBACDenied', `reading secret ${where} is forbidden: ${err.message}`);
+      throw err;
+    }
+    return Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+    );
+  };
+
+  const decryptionFor = async (gs: GitSource, name: string): Promise<Decryption> => {
+    const data = await readSecret(gs, name, 'spec.decryption.secretRef.name');
+    try {
+      return newDecryption(await keyringFromSecret(data, `${gs.metadata.namespace}/${name}`), '');
+    } catch (err) {
+      // Only a change to the Secret helps: Stalled, looked at again each interval.
+      if (err instanceof KeyError) throw new ConvergeError('MissingSecret', err.message);
+      throw err;
+    }
+  };
+
   return {
     clientFor(gs, spec) {
       // The API server adds the service-account groups itself; asking for them would need
@@ -132,23 +168,7 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
     async credentials(gs, spec) {
       if (!spec.secretRef) return undefined;
       const where = `${gs.metadata.namespace}/${spec.secretRef.name}`;
-      let secret: { data?: Record<string, string> };
-      try {
-        secret = await client.request(
-          'GET',
-          `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${spec.secretRef.name}`,
-        );
-      } catch (err) {
-        if (isNotFound(err))
-          throw new ConvergeError('MissingSecret', `secret ${where} (spec.secretRef.name) not found`);
-        if (err instanceof ApiError && err.status === 403)
-          throw new ConvergeError('RBACDenied', `reading secret ${where} is forbidden: ${err.message}`);
-        throw err;
-      }
-      const data = Object.fromEntries(
-        Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
-      );
-      return credentialsFromSecret(data, where);
+      return credentialsFromSecret(await readSecret(gs, spec.secretRef.name, 'spec.secretRef.name'), where);
     },
 
     // Calls to the remote are timed by the source itself (a poll may be answered from a shared cache).
@@ -156,11 +176,16 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
 
     fetch: (req, resolved) => source.fetchRevision(req, resolved),
 
-    render({ gs, spec, signal }, dir) {
+    async render({ gs, spec, signal }, dir) {
+      // The keys are read for each render, so a fixed key Secret is used at the next try.
+      const decryption = spec.decryption
+        ? await decryptionFor(gs, spec.decryption.secretRef.name)
+        : undefined;
       // The same spec → render input mapping as `converge build` / `converge diff` (render/spec.ts).
       return renderManifests(
         renderInputFor({ name: gs.metadata.name, namespace: gs.metadata.namespace, spec }, dir, tools, {
           signal,
+          ...(decryption ? { decryption } : {}),
         }),
       );
     },

@@ -1,5 +1,6 @@
 // How a GitSource's spec becomes a render input: the one mapping the operator and the CLI share.
 import type { GitSourceSpec } from '../api/index.ts';
+import type { Decryption } from './decrypt/index.ts';
 import type { RenderInput } from './render.ts';
 
 export interface RenderTarget {
@@ -17,7 +18,7 @@ export function renderInputFor(
   source: RenderTarget,
   root: string,
   tools: RenderInput['tools'],
-  opts: { path?: string; signal?: AbortSignal } = {},
+  opts: { path?: string; signal?: AbortSignal; decryption?: Decryption } = {},
 ): RenderInput {
   const { spec } = source;
   return {
@@ -31,9 +32,11 @@ export function renderInputFor(
     helm: {
       values: spec.helm?.values ?? {},
       releaseName: spec.helm?.releaseName ?? source.name,
+      ...(spec.helm?.valuesFiles ? { valuesFiles: spec.helm.valuesFiles } : {}),
       namespace: spec.targetNamespace ?? source.namespace,
     },
     tools,
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.decryption ? { decryption: opts.decryption } : {}),
   };
 }

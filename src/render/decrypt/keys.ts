@@ -59,6 +59,26 @@ function fingerprint(key: openpgp.PrivateKey): string {
   return key.getFingerprint().toUpperCase();
 }
 
+/**
+ * The keys of a `spec.decryption.secretRef` Secret, as Flux reads it: entries ending `.agekey`
+ * (age identities) and `.asc` (OpenPGP private keys); other entries are ignored.
+ */
+export async function keyringFromSecret(data: Record<string, Buffer>, where: string): Promise<Keyring> {
+  const ring = emptyKeyring(`secret ${where}`);
+  const names = Object.keys(data).sort();
+  for (const name of names) {
+    if (name.endsWith('.agekey'))
+      await addAgeKeys(ring, data[name]!.toString('utf8'), `secret ${where} key ${name}`);
+    else if (name.endsWith('.asc'))
+      await addPgpKeys(ring, data[name]!.toString('utf8'), `secret ${where} key ${name}`);
+  }
+  if (ring.age.length === 0 && ring.pgp.length === 0)
+    throw new KeyError(
+      `secret ${where} holds no key: name its entries *.agekey (age identities) or *.asc (OpenPGP private keys)`,
+    );
+  return ring;
+}
+
 /** What the keyring can decrypt for, for messages: `age1…, PGP 0123…`. */
 export function describeKeyring(ring: Keyring): string {
   const names = [...ring.age.map((a) => a.recipient), ...ring.pgp.map((p) => `PGP ${p.fingerprints[0]}`)];

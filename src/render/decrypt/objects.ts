@@ -1,12 +1,11 @@
 // Rendered documents with SOPS metadata, and Secret data fields holding SOPS files, decrypted as Flux does.
-import { ConvergeError } from '../../api/index.ts';
+import { ANNOTATION_DECRYPT, ConvergeError } from '../../api/index.ts';
 import type { SourceDocument } from '../yaml.ts';
 import { extractNested, formatForPath, parseYamlBranches, type SopsFormat } from './formats.ts';
 import { decryptLoaded, decryptSops, plaintextFile, type Decryption } from './sops.ts';
 import { toPlain, type Branch } from './tree.ts';
 
 /** Per-object opt-out: Flux's annotation, and Converge's own name for it. Value `disabled`, any case. */
-export const ANNOTATION_DECRYPT = 'gitops.converge.dev/decrypt';
 export const FLUX_ANNOTATION_DECRYPT = 'kustomize.toolkit.fluxcd.io/decrypt';
 
 function isRecord(v: unknown): v is Record<string, unknown> {

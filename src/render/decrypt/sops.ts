@@ -12,10 +12,23 @@ export interface Decryption {
   unconfigured: string;
   /** Every plaintext value decrypted so far in this render. */
   plaintexts: Set<string>;
+  /** Without keys: every encrypted file met, so the render's failure can name them all. */
+  undecrypted: string[];
 }
 
 export function newDecryption(keys: Keyring | undefined, unconfigured: string): Decryption {
-  return { keys, unconfigured, plaintexts: new Set() };
+  return { keys, unconfigured, plaintexts: new Set(), undecrypted: [] };
+}
+
+/** Throws DecryptionFailed naming every encrypted file a render without keys met. */
+export function assertNothingUndecrypted(decryption: Decryption): void {
+  const files = [...new Set(decryption.undecrypted)];
+  if (files.length === 0) return;
+  const shown = files.slice(0, 10).join('; ') + (files.length > 10 ? `; and ${files.length - 10} more` : '');
+  throw new ConvergeError(
+    'DecryptionFailed',
+    `${files.length === 1 ? 'a file is' : `${files.length} files are`} SOPS-encrypted and ${decryption.unconfigured}: ${shown}`,
+  );
 }
 
 export interface DecryptedFile {
@@ -90,7 +103,11 @@ async function decryptParsed(
   what: string,
   decryption: Decryption,
 ): Promise<DecryptedFile> {
-  if (!decryption.keys) fail(what, `the file is SOPS-encrypted and ${decryption.unconfigured}`);
+  if (!decryption.keys) {
+    // Left encrypted (never applied: the render fails at its end, naming every such file).
+    decryption.undecrypted.push(what);
+    return { branches, format };
+  }
   if (meta.commentRules)
     fail(
       what,
