@@ -8,6 +8,7 @@ import { findKustomization } from '../kustomize.ts';
 import type { RenderLimits } from '../limits.ts';
 import { isInside, type Checkout } from '../paths.ts';
 import { formatForPath, hasSopsMarker, type SopsFormat } from './formats.ts';
+import { decryptionDisabled, hasSopsMetadata } from './objects.ts';
 import { decryptSops, plaintextFile, type Decryption } from './sops.ts';
 
 /** A SOPS file a kustomization feeds to a generator or patch. */
@@ -124,6 +125,25 @@ async function findSources(
     const output = env ? 'dotenv' : keyFormat === 'binary' && input !== 'json' ? input : keyFormat;
     sources.set(real, { abs: real, input, output });
   };
+  const considerResource = async (base: string, file: string) => {
+    const real = await realpath(path.resolve(base, file)).catch(() => undefined);
+    if (!real || !isInside(checkout.root, real) || sources.has(real)) return;
+    const info = await stat(real);
+    if (!info.isFile() || info.size > limits.maxFileBytes) return;
+    const text = await readFile(real, 'utf8');
+    const format = formatForPath(real) === 'json' ? 'json' : 'yaml';
+    if (!hasSopsMarker(text, format)) return;
+    let docs: unknown[];
+    try {
+      docs = yaml.loadAll(text);
+    } catch {
+      return;
+    }
+    // Decrypted whole only when the file is one SOPS file that nothing in it opts out of.
+    const first = docs.find((d) => d !== null && d !== undefined);
+    if (!hasSopsMetadata(first) || docs.some((d) => decryptionDisabled(d))) return;
+    sources.set(real, { abs: real, input: format, output: format });
+  };
   const visit = async (dir: string): Promise<void> => {
     if (dirs.includes(dir) || dirs.length > 1000) return;
     dirs.push(dir);
@@ -155,6 +175,13 @@ async function findSources(
         ...(typeof gen['env'] === 'string' ? [gen['env']] : []),
       ];
       for (const env of envs) if (typeof env === 'string') await consider(dir, env, 'dotenv', true);
+    }
+    // Resource files that are SOPS files are decrypted whole before the build too: kustomize writes
+    // fields in its own order, and the MAC is over the file's order (Flux decrypts after its build,
+    // in memory, where the order still holds).
+    for (const ref of Array.isArray(doc['resources']) ? doc['resources'] : []) {
+      if (typeof ref !== 'string' || !/\.(ya?ml|json)$/i.test(ref)) continue;
+      await considerResource(dir, ref);
     }
     for (const patch of Array.isArray(doc['patches']) ? doc['patches'] : []) {
       if (isRecord(patch) && typeof patch['path'] === 'string')
