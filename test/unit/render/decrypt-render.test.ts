@@ -227,6 +227,38 @@ describe('kustomize: Flux’s layout with a secretGenerator fed by SOPS files', 
   });
 });
 
+describe('examples/sops', () => {
+  it('encrypted by its own .sops.yaml rules and encrypt.sh, renders the Secrets the README walks to', async () => {
+    const { cp, readFile } = await import('node:fs/promises');
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const example = path.join(import.meta.dirname, '..', '..', '..', 'examples', 'sops');
+    const root = await mkdtemp(path.join(tmpdir(), 'converge-render-'));
+    roots.push(root);
+    await cp(example, root, { recursive: true });
+    const rules = await readFile(path.join(root, '.sops.yaml'), 'utf8');
+    await writeFile(path.join(root, '.sops.yaml'), rules.replace(/age1[0-9a-z]+/g, age.recipient));
+    const sops = await sopsBinary();
+    await promisify(execFile)(path.join(root, 'encrypt.sh'), [], {
+      cwd: root,
+      env: {
+        ...process.env,
+        PATH: `${path.dirname(sops)}:${process.env.PATH}`,
+        SOPS_DISABLE_VERSION_CHECK: '1',
+      },
+    });
+    expect(await readFile(path.join(root, 'apps/ldap.env'), 'utf8')).toContain('sops_mac=ENC[');
+    const objects = await render(root, ring, { path: 'apps' });
+    const ldap = objects.find((o) => o.metadata.name === 'ldap-credentials') as unknown as {
+      data: Record<string, string>;
+    };
+    expect(decode(ldap, 'LDAP_PASS')).toBe('change-me');
+    expect(objects.find((o) => o.metadata.name === 'db')).toMatchObject({
+      stringData: { password: 'change-me' },
+    });
+  });
+});
+
 describe('Helm valuesFiles', () => {
   it('a SOPS-encrypted values file is decrypted into helm’s private home; spec values still win', async () => {
     const root = await repo({
