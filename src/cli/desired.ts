@@ -39,7 +39,7 @@ export const RENDER_FLAGS: Record<string, Flag> = {
     type: 'string',
     value: 'FILE',
     multiple: true,
-    help: 'decrypt SOPS files with this key file (age identities, or an OpenPGP .asc private key); repeatable. Also read: SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt',
+    help: 'decrypt SOPS files with this age key file or OpenPGP private key (.asc); repeatable',
   },
 };
 

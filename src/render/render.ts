@@ -99,10 +99,13 @@ async function render(input: RenderInput): Promise<KubeObject[]> {
     }
     budget.addBytes('kustomize output', Buffer.byteLength(out));
     const what = `kustomize build of ${checkout.display(source)}`;
+    const listed = decryption.undecrypted.length;
     placed = toObjects(
       await decryptDocuments(parseDocuments(out, what, budget), out, what, decryption),
       vars,
     );
+    // Without keys, the files found before the build name what its output repeats as objects.
+    if (listed > 0) decryption.undecrypted.length = listed;
   } else if (await isFile(path.join(source, 'Chart.yaml'))) {
     mode = 'helm';
     const helm: HelmOptions = input.helm ?? {
