@@ -122,6 +122,18 @@ describe('plain directories', () => {
     }
   });
 
+  it('a Secret whose data field holds a whole SOPS file gets that field decrypted (Flux’s second case)', async () => {
+    const inner = await encrypt('app.env', 'KEY=field-secret-1\n');
+    const root = await repo({
+      's.yaml': `apiVersion: v1\nkind: Secret\nmetadata:\n  name: f\ndata:\n  app.env: ${Buffer.from(inner).toString('base64')}\n  plain: ${Buffer.from('x').toString('base64')}\n`,
+    });
+    const [obj] = await render(root, ring);
+    expect(decode(obj as unknown as { data: Record<string, string> }, 'app.env')).toBe(
+      'KEY=field-secret-1\n',
+    );
+    expect(decode(obj as unknown as { data: Record<string, string> }, 'plain')).toBe('x');
+  });
+
   it('a tampered file is refused by name', async () => {
     const enc = await encrypt('s.yaml', secretYaml('t', { p: 'tamper-me' }), [
       '--encrypted-regex',

@@ -231,6 +231,31 @@ describe('keys', () => {
     );
   });
 
+  it('key groups with a Shamir threshold: shares from two groups make the data key', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'converge-sops-config-'));
+    try {
+      const config = join(dir, '.sops.yaml');
+      await writeFile(
+        config,
+        `creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [${age.recipient}]\n      - age: [${other.recipient}]\n`,
+      );
+      const enc = await sopsEncrypt('secret.yaml', SECRET, ['--config', config]);
+      expect(enc).toContain('key_groups');
+      const both = emptyKeyring('both keys');
+      await addAgeKeys(both, age.identity + other.identity, 'keys.txt');
+      const file = await decryptSops(enc, 'yaml', 'secret.yaml', keys(both));
+      expect(toPlain(file.branches[0]!)).toEqual(yaml.load(SECRET));
+      await expect(decryptSops(enc, 'yaml', 'secret.yaml', keys())).rejects.toThrow(
+        'secret.yaml: no key matches (1 of the 2 key groups needed)',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('no keys at all: the file is named as encrypted and left undecrypted', async () => {
     const enc = await sopsEncrypt('secret.yaml', SECRET, ['--age', age.recipient]);
     const d = newDecryption(undefined, 'the GitSource sets no spec.decryption');
