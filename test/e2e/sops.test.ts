@@ -238,8 +238,9 @@ describe('SOPS', () => {
       noKubeconfig: true,
     });
     expect(build.code).not.toBe(0);
-    expect(build.stderr).toContain('apps/ldap.env');
-    expect(build.stderr).toContain('apps/db-secret.yaml');
+    // The working copy has no .git, so names are relative to the directory given.
+    expect(build.stderr).toContain('3 files are SOPS-encrypted');
+    for (const f of ['ldap.env', 'api-token.txt', 'db-secret.yaml']) expect(build.stderr).toContain(f);
     expect(build.stderr).toContain('--decryption-key');
     const built = await converge(['build', '--path', join(checkout, 'apps'), '-n', ns], {
       noKubeconfig: true,
@@ -263,7 +264,14 @@ describe('SOPS', () => {
       ...(await filesUnder(join(disk, 'work'))),
       ...(await filesUnder(join(disk, 'tmp'))),
     };
+    // Each place holds what it should, so an empty answer cannot pass for a clean one.
     expect(Object.keys(places).some((k) => k.startsWith('file '))).toBe(true);
+    expect(places['operator log (trace)']).toContain('"level":20');
+    expect(places['status page']).toContain('nokeys');
+    expect(places.metrics).toContain('converge_reconcile');
+    expect(places['gitsource status']).toContain('DecryptionFailed');
+    expect(places.events).toContain('secrets');
+    expect(places['cli diff']).toContain('***');
     const leaks: string[] = [];
     for (const [where, text] of Object.entries(places))
       for (const [name, value] of Object.entries(PLAINTEXTS))
