@@ -192,7 +192,7 @@ async function readPlainFiles(
     const text = await readFile(file, 'utf8');
     const docs = parseDocuments(text, name, budget);
     if (!docs.some((d) => looksLikeManifest(d.value))) continue;
-    out.push(...toObjects(await decryptDocuments(docs, text, name, decryption), vars));
+    out.push(...toObjects(await decryptDocuments(docs, text, name, decryption, { wholeFile: true }), vars));
   }
   return out;
 }

@@ -47,10 +47,12 @@ export async function decryptDocuments(
   text: string,
   source: string,
   decryption: Decryption,
+  opts: { wholeFile?: boolean } = {},
 ): Promise<SourceDocument[]> {
   const encrypted = docs.filter((d) => hasSopsMetadata(d.value));
   let out = docs;
-  if (encrypted.length > 0) out = await decryptEncryptedDocuments(docs, text, source, decryption);
+  if (encrypted.length > 0)
+    out = await decryptEncryptedDocuments(docs, text, source, decryption, opts.wholeFile ?? false);
   for (const doc of out) await decryptSecretFields(doc, decryption);
   return out;
 }
@@ -60,10 +62,10 @@ async function decryptEncryptedDocuments(
   text: string,
   source: string,
   decryption: Decryption,
+  file: boolean,
 ): Promise<SourceDocument[]> {
   const first = docs.find((d) => d.value !== null && d.value !== undefined);
-  const wholeFile = !source.includes(' of ') && first !== undefined && hasSopsMetadata(first.value);
-  if (wholeFile && !decryptionDisabled(first.value)) {
+  if (file && first !== undefined && hasSopsMetadata(first.value) && !decryptionDisabled(first.value)) {
     const file = await decryptSops(text, 'yaml', source, decryption);
     return file.branches.map((b, i) => ({ source, index: i + 1, value: b.items.length ? toPlain(b) : null }));
   }
