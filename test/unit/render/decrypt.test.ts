@@ -6,6 +6,7 @@ import {
   addAgeKeys,
   addPgpKeys,
   emptyKeyring,
+  keyringFromSecret,
   newDecryption,
   type Decryption,
   type Keyring,
@@ -254,6 +255,27 @@ describe('keys', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a key Secret: *.agekey and *.asc entries are read, others ignored; none, or a bad line, is refused by name', async () => {
+    const r = await keyringFromSecret(
+      {
+        'identity.agekey': Buffer.from(age.identity),
+        'ops.asc': Buffer.from(pgp.armored),
+        'sops.vault-token': Buffer.from('ignored'),
+      },
+      'apps/sops-keys',
+    );
+    expect(r.age.map((a) => a.recipient)).toEqual([age.recipient]);
+    expect(r.pgp[0]!.fingerprints[0]).toBe(pgp.fingerprint);
+    await expect(keyringFromSecret({ token: Buffer.from('x') }, 'apps/sops-keys')).rejects.toThrow(
+      'secret apps/sops-keys holds no key: name its entries *.agekey (age identities) or *.asc (OpenPGP private keys)',
+    );
+    const err = await keyringFromSecret(
+      { 'a.agekey': Buffer.from('# c\nAGE-SECRET-KEY-1NOPE\n') },
+      'apps/k',
+    ).catch((e: Error) => e.message);
+    expect(err).toBe('secret apps/k key a.agekey: line 2 is not a valid age identity');
   });
 
   it('no keys at all: the file is named as encrypted and left undecrypted', async () => {
