@@ -8,7 +8,7 @@ import { findKustomization } from '../kustomize.ts';
 import type { RenderLimits } from '../limits.ts';
 import { isInside, type Checkout } from '../paths.ts';
 import { formatForPath, hasSopsMarker, type SopsFormat } from './formats.ts';
-import { decryptionDisabled, hasSopsMetadata } from './objects.ts';
+import { decryptionDisabled, decryptYamlDocuments, hasSopsMetadata, isOneSopsFile } from './objects.ts';
 import { decryptSops, plaintextFile, type Decryption } from './sops.ts';
 
 /** A SOPS file a kustomization feeds to a generator or patch. */
@@ -17,6 +17,8 @@ interface EncryptedSource {
   /** Format it is read in, and the format kustomize gets it in (a key's extension decides, as in Flux). */
   input: SopsFormat;
   output: SopsFormat;
+  /** A YAML file of documents encrypted one by one (each decrypted on its own). */
+  perDocument?: boolean;
 }
 
 /** A private copy of the kustomization tree with its SOPS sources decrypted; `dispose` removes it. */
@@ -55,7 +57,12 @@ export async function decryptGeneratorSources(
   const plaintext = new Map<string, Buffer>();
   for (const source of sources) {
     const text = await readFile(source.abs, 'utf8');
-    const file = await decryptSops(text, source.input, checkout.display(source.abs), decryption);
+    const what = checkout.display(source.abs);
+    if (source.perDocument) {
+      plaintext.set(source.abs, await decryptYamlDocuments(text, what, decryption));
+      continue;
+    }
+    const file = await decryptSops(text, source.input, what, decryption);
     plaintext.set(source.abs, plaintextFile(file, source.output));
   }
   const temp = await mkdtemp(path.join(tmpdir(), 'converge-decrypt-'));
@@ -139,10 +146,14 @@ async function findSources(
     } catch {
       return;
     }
-    // Decrypted whole only when the file is one SOPS file that nothing in it opts out of.
-    const first = docs.find((d) => d !== null && d !== undefined);
-    if (!hasSopsMetadata(first) || docs.some((d) => decryptionDisabled(d))) return;
-    sources.set(real, { abs: real, input: format, output: format });
+    // Nothing in it may opt out; one SOPS file is decrypted whole, documents encrypted one by one each on their own.
+    if (!docs.some(hasSopsMetadata) || docs.some((d) => decryptionDisabled(d))) return;
+    sources.set(real, {
+      abs: real,
+      input: format,
+      output: format,
+      perDocument: format === 'yaml' && !isOneSopsFile(docs),
+    });
   };
   const visit = async (dir: string): Promise<void> => {
     if (dirs.includes(dir) || dirs.length > 1000) return;

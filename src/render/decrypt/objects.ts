@@ -65,7 +65,7 @@ async function decryptEncryptedDocuments(
   file: boolean,
 ): Promise<SourceDocument[]> {
   const first = docs.find((d) => d.value !== null && d.value !== undefined);
-  if (file && first !== undefined && hasSopsMetadata(first.value) && !decryptionDisabled(first.value)) {
+  if (file && first !== undefined && isOneSopsFile(docs.map((d) => d.value))) {
     const file = await decryptSops(text, 'yaml', source, decryption);
     return file.branches.map((b, i) => ({ source, index: i + 1, value: b.items.length ? toPlain(b) : null }));
   }
@@ -99,6 +99,56 @@ async function decryptEncryptedDocuments(
     out.push({ ...doc, value: toPlain(file.branches[0]!) });
   }
   return out;
+}
+
+/**
+ * Whether documents are one file `sops --encrypt` wrote (every document carries the first one's
+ * metadata, one MAC over all) rather than documents encrypted one by one and put together, and no
+ * document opts out.
+ */
+export function isOneSopsFile(values: readonly unknown[]): boolean {
+  const present = values.filter((v) => v !== null && v !== undefined);
+  const first = present[0];
+  if (!hasSopsMetadata(first) || present.some(decryptionDisabled)) return false;
+  const mac = (v: unknown) =>
+    ((v as Record<string, Record<string, unknown>>)['sops']?.['mac'] as unknown) ?? null;
+  return present.every((v) => !hasSopsMetadata(v) || mac(v) === mac(first));
+}
+
+/**
+ * A YAML file whose documents were encrypted one by one: each document with SOPS metadata is
+ * decrypted on its own, in its file order; the result is the plaintext YAML file.
+ */
+export async function decryptYamlDocuments(
+  text: string,
+  what: string,
+  decryption: Decryption,
+): Promise<Buffer> {
+  let branches: Branch[];
+  try {
+    branches = parseYamlBranches(text);
+  } catch (err) {
+    throw new ConvergeError(
+      'DecryptionFailed',
+      `${what}: cannot read the SOPS documents: ${(err as Error).message}`,
+    );
+  }
+  const out: Branch[] = [];
+  for (const [i, branch] of branches.entries()) {
+    const sops = branch.get('sops');
+    if (!hasSopsMetadata({ sops: sops === undefined ? null : toPlain(sops) })) {
+      out.push(branch);
+      continue;
+    }
+    const file = await decryptLoaded(
+      extractNested([branch]),
+      'yaml',
+      `${what} (document ${i + 1})`,
+      decryption,
+    );
+    out.push(file.branches[0]!);
+  }
+  return plaintextFile({ branches: out, format: 'yaml' });
 }
 
 /** Which format a Secret data field's SOPS file is in, by its markers (Flux's detectFormatFromMarkerBytes). */

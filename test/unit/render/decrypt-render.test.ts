@@ -97,6 +97,31 @@ describe('plain directories', () => {
     ]);
   });
 
+  it('documents encrypted one by one and put in one file are each decrypted on their own, in plain directories and kustomize resources', async () => {
+    const one = await encrypt('a.yaml', secretYaml('one', { a: 'apart-1' }), [
+      '--encrypted-regex',
+      '^stringData$',
+    ]);
+    const two = await encrypt('b.yaml', secretYaml('two', { b: 'apart-2' }), [
+      '--encrypted-regex',
+      '^stringData$',
+    ]);
+    const joined = `${one}---\n${two}`;
+    const plain = await repo({ 'both.yaml': joined });
+    expect(
+      (await render(plain, ring)).map((o) => (o as unknown as { stringData: object }).stringData),
+    ).toEqual([{ a: 'apart-1' }, { b: 'apart-2' }]);
+    const kustomized = await repo({
+      'kustomization.yaml': 'resources: [both.yaml]\nnamespace: apps\n',
+      'both.yaml': joined,
+    });
+    const objects = await render(kustomized, ring);
+    expect(objects.map((o) => (o as unknown as { stringData: object }).stringData)).toEqual([
+      { a: 'apart-1' },
+      { b: 'apart-2' },
+    ]);
+  });
+
   it('without spec.decryption the render fails with DecryptionFailed naming every encrypted file, never applying ciphertext', async () => {
     const root = await repo({
       'a/secret.yaml': await encrypt('secret.yaml', secretYaml('a', { p: 'no-keys-1' })),
