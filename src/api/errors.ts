@@ -12,6 +12,7 @@ export type FailureReason =
   | 'RefNotFound'
   | 'FetchFailed'
   | 'RenderFailed'
+  | 'DecryptionFailed'
   | 'ApplyFailed'
   | 'PruneFailed'
   | 'HealthCheckFailed'

@@ -275,6 +275,19 @@ export const GitSourceSpecSchema = z
         }),
       })
       .optional(),
+    decryption: z
+      .object({
+        provider: z.enum(['sops']).meta({ description: 'Only sops.' }),
+        secretRef: z.object({ name }).meta({
+          description:
+            'Secret in the GitSource namespace with the keys: entries ending .agekey (age identities) or .asc (OpenPGP private keys without a passphrase).',
+        }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Decrypt SOPS-encrypted objects, kustomize secretGenerator sources and Helm values files (as Flux does).',
+      }),
   })
   .meta({
     description: 'Where to find the desired state and how to converge it.',
@@ -402,6 +415,8 @@ export const ANNOTATION_REQUESTED_AT = `${GROUP}/requested-at`;
 export const ANNOTATION_PRUNE = `${GROUP}/prune`;
 export const ANNOTATION_FORCE = `${GROUP}/force`;
 export const ANNOTATION_SSA = `${GROUP}/ssa`;
+/** On an object in Git: leave it as it is, never decrypt it (value `disabled`; Flux's kustomize.toolkit.fluxcd.io/decrypt too). */
+export const ANNOTATION_DECRYPT = `${GROUP}/decrypt`;
 /** On an object in Git: take it over from the GitSource whose labels it carries (value `enabled`). */
 export const ANNOTATION_ADOPT = `${GROUP}/adopt`;
 /** Set by `converge rollback`: the spec.ref (JSON) to restore with `converge resume-tracking`. */

@@ -25,9 +25,11 @@ export interface Flag {
   /** Placeholder shown in help, e.g. DIR. */
   value?: string;
   help: string;
+  /** May be given more than once (values collected in order). */
+  multiple?: boolean;
 }
 
-export type FlagValues = Record<string, string | boolean | undefined>;
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
 export interface ParsedArgs {
   positionals: string[];
@@ -78,3 +80,7 @@ export function noPositionals(cmd: Command, args: ParsedArgs): void {
 export const str = (v: FlagValues, key: string): string | undefined =>
   typeof v[key] === 'string' ? (v[key] as string) : undefined;
 export const bool = (v: FlagValues, key: string): boolean => v[key] === true;
+export const strings = (v: FlagValues, key: string): string[] => {
+  const x = v[key];
+  return Array.isArray(x) ? x : typeof x === 'string' ? [x] : [];
+};

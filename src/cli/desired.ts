@@ -1,14 +1,25 @@
 // The desired objects for `build` and `diff`: a GitSource's revision fetched by the source stage, or a
 // local directory, rendered by the render stage with the GitSource's spec exactly as the operator does.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pino } from 'pino';
 import { GitSourceSpecSchema, parseSpec, type GitSourceSpec, type KubeObject } from '../api/index.ts';
 import { ApiError, readObjectData } from '../kube/index.ts';
-import { resolveClientTools, type ClientTools } from '../render/index.ts';
-import { helmValuesFor, renderInputFor, renderManifests } from '../render/index.ts';
+import {
+  addAgeKeys,
+  addPgpKeys,
+  emptyKeyring,
+  helmValuesFor,
+  KeyError,
+  newDecryption,
+  renderInputFor,
+  renderManifests,
+  resolveClientTools,
+  type ClientTools,
+  type Decryption,
+} from '../render/index.ts';
 import {
   createSources,
   secretNamesOf,
@@ -16,7 +27,7 @@ import {
   type SourceRef,
   type SourceSecret,
 } from '../source/index.ts';
-import { CliError, str, type Flag, type FlagValues } from './command.ts';
+import { CliError, str, strings, type Flag, type FlagValues } from './command.ts';
 import type { CliContext, ListedGitSource } from './context.ts';
 import { chartVersionOf, commitOf } from './format/gitsource.ts';
 
@@ -32,7 +43,57 @@ export const RENDER_FLAGS: Record<string, Flag> = {
     help: 'kubectl for kustomize (default: PATH, then the bundled one)',
   },
   helm: { type: 'string', value: 'PATH', help: 'helm for charts (default: PATH, then the bundled one)' },
+  'decryption-key': {
+    type: 'string',
+    value: 'FILE',
+    multiple: true,
+    help: 'decrypt SOPS files with this age key file or OpenPGP private key (.asc); repeatable',
+  },
 };
+
+/**
+ * SOPS keys for a local render, found as sops finds age keys: --decryption-key files, then
+ * SOPS_AGE_KEY_FILE, SOPS_AGE_KEY and sops's default keys.txt. The cluster's key Secret is never
+ * read: decryption keys stay where they are. Without any, encrypted files are named, not decrypted.
+ */
+export async function localDecryption(ctx: CliContext, values: FlagValues): Promise<Decryption> {
+  const env = ctx.io.env;
+  const ring = emptyKeyring('the local keys');
+  const origins: string[] = [];
+  const readKeyFile = async (file: string, what: string) => {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new CliError(`${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`, 2);
+    }
+    if (text.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----'))
+      await addPgpKeys(ring, text, `${what} ${file}`);
+    else await addAgeKeys(ring, text, `${what} ${file}`);
+    origins.push(`${what} ${file}`);
+  };
+  try {
+    for (const file of strings(values, 'decryption-key')) await readKeyFile(file, '--decryption-key');
+    if (env.SOPS_AGE_KEY_FILE) await readKeyFile(env.SOPS_AGE_KEY_FILE, 'SOPS_AGE_KEY_FILE');
+    if (env.SOPS_AGE_KEY) {
+      await addAgeKeys(ring, env.SOPS_AGE_KEY, 'SOPS_AGE_KEY');
+      origins.push('SOPS_AGE_KEY');
+    }
+    const config = env.XDG_CONFIG_HOME || join(env.HOME ?? homedir(), '.config');
+    const defaultFile = join(config, 'sops', 'age', 'keys.txt');
+    if (origins.length === 0 && existsSync(defaultFile)) await readKeyFile(defaultFile, 'sops key file');
+  } catch (err) {
+    if (err instanceof KeyError) throw new CliError(err.message, 2);
+    throw err;
+  }
+  if (ring.age.length === 0 && ring.pgp.length === 0)
+    return newDecryption(
+      undefined,
+      'no decryption key was given (--decryption-key FILE, SOPS_AGE_KEY_FILE or SOPS_AGE_KEY)',
+    );
+  ring.origin = origins.join(', ');
+  return newDecryption(ring, '');
+}
 
 export interface Desired {
   objects: KubeObject[];
@@ -90,6 +151,7 @@ export async function renderDesired(
     const input = renderInputFor(target, root, await tools(ctx, values), {
       path: relative(root, dir) || '.',
       signal,
+      decryption: await localDecryption(ctx, values),
     });
     return { objects: await renderManifests(input), from: localPath };
   }
@@ -105,6 +167,7 @@ export async function renderDesired(
       ...(await secretsOf(ctx, ns, spec)),
       timeoutMs: 120_000,
     });
+    const decryption = await localDecryption(ctx, values);
     const input = renderInputFor(
       { name: gs.metadata.name, namespace: ns, spec },
       fetched.dir,
@@ -116,7 +179,9 @@ export async function renderDesired(
           spec,
           valuesRoot: fetched.valuesRoot ?? fetched.dir,
           readObject: (kind, name) => readValuesObject(ctx, ns, kind, name),
+          decryption,
         }),
+        decryption,
       },
     );
     return {

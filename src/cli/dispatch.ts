@@ -99,7 +99,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     const options = Object.fromEntries(
       Object.entries({ ...GLOBAL_FLAGS, ...cmd.flags }).map(([n, f]) => [
         n,
-        { type: f.type, ...(f.short ? { short: f.short } : {}) },
+        { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}) },
       ]),
     );
     let parsed: { values: FlagValues; positionals: string[] };
@@ -110,7 +110,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         strict: true,
         allowPositionals: true,
         allowNegative: true,
-      });
+      }) as { values: FlagValues; positionals: string[] };
     } catch (err) {
       const flag = /'([^']+)'/.exec(err instanceof Error ? err.message : '')?.[1];
       throw new CliError(

@@ -22,7 +22,16 @@ import {
   type ChangeSet,
 } from '../plan/index.ts';
 import { pruneStale } from '../prune/index.ts';
-import { helmValuesFor, renderInputFor, renderManifests, type ClientTools } from '../render/index.ts';
+import {
+  helmValuesFor,
+  KeyError,
+  keyringFromSecret,
+  newDecryption,
+  renderInputFor,
+  renderManifests,
+  type ClientTools,
+  type Decryption,
+} from '../render/index.ts';
 import {
   secretNamesOf,
   sourceOf,
@@ -131,6 +140,34 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
     return memory;
   };
 
+  /** A Secret of the GitSource's namespace, read as the operator (never impersonated), decoded. */
+  const readSecret = async (gs: GitSource, name: string, field: string): Promise<Record<string, Buffer>> => {
+    const where = `${gs.metadata.namespace}/${name}`;
+    let secret: { data?: Record<string, string> };
+    try {
+      secret = await client.request('GET', `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${name}`);
+    } catch (err) {
+      if (isNotFound(err)) throw new ConvergeError('MissingSecret', `secret ${where} (${field}) not found`);
+      if (err instanceof ApiError && err.status === 403)
+        throw new ConvergeError('RBACDenied', `reading secret ${where} is forbidden: ${err.message}`);
+      throw err;
+    }
+    return Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+    );
+  };
+
+  const decryptionFor = async (gs: GitSource, name: string): Promise<Decryption> => {
+    const data = await readSecret(gs, name, 'spec.decryption.secretRef.name');
+    try {
+      return newDecryption(await keyringFromSecret(data, `${gs.metadata.namespace}/${name}`), '');
+    } catch (err) {
+      // Only a change to the Secret helps: Stalled, looked at again each interval.
+      if (err instanceof KeyError) throw new ConvergeError('MissingSecret', err.message);
+      throw err;
+    }
+  };
+
   return {
     clientFor(gs, spec) {
       // The API server adds the service-account groups itself; asking for them would need
@@ -177,11 +214,16 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
     fetch: (req, resolved) => source.fetchRevision(req, resolved),
 
     async render({ gs, spec, signal, client: c }, content) {
+      // The keys are read for each render, so a fixed key Secret is used at the next try.
+      const decryption = spec.decryption
+        ? await decryptionFor(gs, spec.decryption.secretRef.name)
+        : undefined;
       // Values files, Secrets and ConfigMaps are read as the GitSource applies (its service account).
       const helmValues = await helmValuesFor({
         spec,
         valuesRoot: content.valuesRoot ?? content.dir,
         readObject: (kind, name) => readValuesObject(c, gs.metadata.namespace, kind, name),
+        ...(decryption ? { decryption } : {}),
       });
       // The same spec → render input mapping as `converge build` / `converge diff` (render/spec.ts).
       return renderManifests(
@@ -193,6 +235,7 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
             signal,
             helmValues,
             ...(content.renderPath !== undefined ? { path: content.renderPath } : {}),
+            ...(decryption ? { decryption } : {}),
           },
         ),
       );

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runTool } from './exec.ts';
-import { toolEnv } from './sandbox.ts';
+import { scrubSecrets, toolEnv } from './sandbox.ts';
 import type { RenderLimits } from './limits.ts';
 import { assertNoEscapingLinks, type Checkout } from './paths.ts';
 
@@ -11,11 +11,16 @@ export interface HelmOptions {
   releaseName: string;
   namespace: string;
   values?: Record<string, unknown>;
+  /** spec.helm.valuesFiles, relative to the chart directory, in order (spec.helm.values wins over them). */
+  valuesFiles?: string[];
   /** For `.Capabilities.KubeVersion`, e.g. `v1.34.0`; helm's built-in default otherwise. */
   kubeVersion?: string;
   /** For `.Capabilities.APIVersions`, e.g. from discovery: `monitoring.coreos.com/v1`. */
   apiVersions?: string[];
 }
+
+/** A values file for helm: a path in the checkout, or decrypted content written to helm's private home. */
+export type ValuesFile = { file: string } | { content: Buffer };
 
 export async function helmTemplate(
   checkout: Checkout,
@@ -24,10 +29,22 @@ export async function helmTemplate(
   opts: HelmOptions,
   limits: RenderLimits,
   signal?: AbortSignal,
+  extra: { valuesFiles?: ValuesFile[]; secrets?: ReadonlySet<string> } = {},
 ): Promise<string> {
   await assertNoEscapingLinks(checkout, dir, signal);
   const home = await mkdtemp(path.join(tmpdir(), 'converge-helm-'));
   try {
+    const valuesArgs: string[] = [];
+    for (const [i, values] of (extra.valuesFiles ?? []).entries()) {
+      if ('file' in values) {
+        valuesArgs.push('--values', values.file);
+      } else {
+        // Decrypted values live only in this private home, removed with it.
+        const file = path.join(home, `values-${i}.yaml`);
+        await writeFile(file, values.content, { mode: 0o600 });
+        valuesArgs.push('--values', file);
+      }
+    }
     const valuesFile = path.join(home, 'values.json');
     // JSON is YAML; a file keeps values (which may hold secrets) out of argv.
     await writeFile(valuesFile, JSON.stringify(opts.values ?? {}), { mode: 0o600 });
@@ -37,6 +54,7 @@ export async function helmTemplate(
       dir,
       '--namespace',
       opts.namespace,
+      ...valuesArgs,
       '--values',
       valuesFile,
       // CRDs from crds/ belong to the desired state, as with Flux's default CRD policy.
@@ -65,10 +83,14 @@ export async function helmTemplate(
       signal,
       what: `helm template of ${checkout.display(dir)}`,
       redact: (text) =>
-        text
-          .replaceAll(checkout.root + path.sep, '')
-          .replaceAll(checkout.root, '.')
-          .replaceAll(valuesFile, 'values'),
+        scrubSecrets(
+          text
+            .replaceAll(home + path.sep, '')
+            .replaceAll(checkout.root + path.sep, '')
+            .replaceAll(checkout.root, '.')
+            .replaceAll(valuesFile, 'values'),
+          extra.secrets,
+        ),
     });
   } finally {
     await rm(home, { recursive: true, force: true });

@@ -6,3 +6,14 @@ export type { HelmOptions } from './helm.ts';
 export type { ScopeLookup } from './scope.ts';
 export { resolveClientTools, bundledTools, type ClientTools, type ToolOptions } from './tools.ts';
 export { helmValuesFor, mergeValues, type ValuesInput } from './values.ts';
+export {
+  describeKeyring,
+  emptyKeyring,
+  addAgeKeys,
+  addPgpKeys,
+  keyringFromSecret,
+  KeyError,
+  newDecryption,
+  type Decryption,
+  type Keyring,
+} from './decrypt/index.ts';

@@ -14,7 +14,7 @@ import {
   withoutUserinfo,
   type RemoteReference,
 } from './remote.ts';
-import { toolEnv } from './sandbox.ts';
+import { scrubSecrets, toolEnv } from './sandbox.ts';
 
 export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
@@ -181,6 +181,7 @@ export async function kustomizeBuild(
   kubectl: string,
   limits: RenderLimits,
   signal?: AbortSignal,
+  secrets?: ReadonlySet<string>,
 ): Promise<string> {
   await checkKustomizationTree(checkout, dir, limits, signal);
   const home = await mkdtemp(path.join(tmpdir(), 'converge-kustomize-'));
@@ -206,7 +207,8 @@ export async function kustomizeBuild(
       maxDocuments: limits.maxDocuments,
       signal,
       what: `kustomize build of ${checkout.display(dir)}`,
-      redact: (text) => text.replaceAll(checkout.root + path.sep, '').replaceAll(checkout.root, '.'),
+      redact: (text) =>
+        scrubSecrets(text.replaceAll(checkout.root + path.sep, '').replaceAll(checkout.root, '.'), secrets),
     });
   } finally {
     await rm(home, { recursive: true, force: true });

@@ -2,8 +2,19 @@
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ConvergeError, isConvergeError, type KubeObject } from '../api/index.ts';
+import {
+  assertNothingUndecrypted,
+  decryptDocuments,
+  decryptGeneratorSources,
+  hasSopsMarker,
+  decryptSops,
+  formatForPath,
+  newDecryption,
+  plaintextFile,
+  type Decryption,
+} from './decrypt/index.ts';
 import { pathFilter } from './glob.ts';
-import { helmTemplate, type HelmOptions } from './helm.ts';
+import { helmTemplate, type HelmOptions, type ValuesFile } from './helm.ts';
 import { findKustomization, KUSTOMIZATION_FILES, kustomizeBuild } from './kustomize.ts';
 import { DEFAULT_RENDER_LIMITS, type RenderLimits } from './limits.ts';
 import { isCrd, looksLikeManifest, placeObjects, toObjects, type PlacedObject } from './objects.ts';
@@ -29,8 +40,13 @@ export interface RenderInput {
   limits?: Partial<RenderLimits>;
   /** spec.allowEmpty: a render with no objects is accepted instead of failing. */
   allowEmpty?: boolean;
+  /** SOPS keys for this render; without them an encrypted file fails with DecryptionFailed. */
+  decryption?: Decryption;
   signal?: AbortSignal;
 }
+
+/** Why a render without keys cannot decrypt, for the operator (the CLI says it with its own words). */
+const NO_DECRYPTION = 'the GitSource sets no spec.decryption';
 
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 /** Files in a plain directory that configure tools rather than describe objects. */
@@ -57,26 +73,56 @@ async function render(input: RenderInput): Promise<KubeObject[]> {
   const checkout = await openCheckout(input.root);
   const source = await resolveSourcePath(checkout, input.path ?? '.');
   const vars = input.substitute ?? {};
+  const decryption = input.decryption ?? newDecryption(undefined, NO_DECRYPTION);
 
   let placed: PlacedObject[];
   let mode: 'file' | 'kustomize' | 'helm' | 'plain';
   if ((await stat(source)).isFile()) {
     mode = 'file';
-    placed = await readPlainFiles(checkout, [source], budget, vars, input.signal);
+    placed = await readPlainFiles(checkout, [source], budget, vars, decryption, input.signal);
   } else if (await findKustomization(source)) {
     mode = 'kustomize';
-    const out = await kustomizeBuild(checkout, source, input.tools.kubectl, limits, input.signal);
+    // secretGenerator files/envs that are SOPS files: built from a private copy with them decrypted.
+    const tree = await decryptGeneratorSources(checkout, source, decryption, limits, input.signal);
+    let out: string;
+    try {
+      out = await kustomizeBuild(
+        tree?.checkout ?? checkout,
+        tree?.dir ?? source,
+        input.tools.kubectl,
+        limits,
+        input.signal,
+        decryption.plaintexts,
+      );
+    } finally {
+      await tree?.dispose();
+    }
     budget.addBytes('kustomize output', Buffer.byteLength(out));
-    placed = toObjects(parseDocuments(out, `kustomize build of ${checkout.display(source)}`, budget), vars);
+    const what = `kustomize build of ${checkout.display(source)}`;
+    const listed = decryption.undecrypted.length;
+    placed = toObjects(
+      await decryptDocuments(parseDocuments(out, what, budget), out, what, decryption),
+      vars,
+    );
+    // Without keys, the files found before the build name what its output repeats as objects.
+    if (listed > 0) decryption.undecrypted.length = listed;
   } else if (await isFile(path.join(source, 'Chart.yaml'))) {
     mode = 'helm';
     const helm: HelmOptions = input.helm ?? {
       releaseName: path.basename(source),
       namespace: input.targetNamespace ?? 'default',
     };
-    const out = await helmTemplate(checkout, source, input.tools.helm, helm, limits, input.signal);
+    const valuesFiles = await readValuesFiles(checkout, source, helm.valuesFiles ?? [], limits, decryption);
+    const out = await helmTemplate(checkout, source, input.tools.helm, helm, limits, input.signal, {
+      valuesFiles,
+      secrets: decryption.plaintexts,
+    });
     budget.addBytes('helm output', Buffer.byteLength(out));
-    placed = toObjects(splitHelmOutput(out, checkout.display(source), budget), vars);
+    const what = `helm template of ${checkout.display(source)}`;
+    placed = toObjects(
+      await decryptDocuments(splitHelmOutput(out, checkout.display(source), budget), out, what, decryption),
+      vars,
+    );
   } else {
     mode = 'plain';
     const filter = pathFilter(input.include, input.exclude);
@@ -91,11 +137,13 @@ async function render(input: RenderInput): Promise<KubeObject[]> {
       files.map((f) => f.abs),
       budget,
       vars,
+      decryption,
       input.signal,
     );
   }
 
   input.signal?.throwIfAborted();
+  assertNothingUndecrypted(decryption);
   if (placed.length === 0 && !input.allowEmpty) {
     const where = `"${checkout.display(source)}"`;
     const found =
@@ -133,6 +181,7 @@ async function readPlainFiles(
   files: readonly string[],
   budget: RenderBudget,
   vars: Readonly<Record<string, string>>,
+  decryption: Decryption,
   signal?: AbortSignal,
 ): Promise<PlacedObject[]> {
   const out: PlacedObject[] = [];
@@ -140,9 +189,48 @@ async function readPlainFiles(
     signal?.throwIfAborted();
     const name = checkout.display(file);
     budget.addFile(name, (await stat(file)).size);
-    const docs = parseDocuments(await readFile(file, 'utf8'), name, budget);
+    const text = await readFile(file, 'utf8');
+    const docs = parseDocuments(text, name, budget);
     if (!docs.some((d) => looksLikeManifest(d.value))) continue;
-    out.push(...toObjects(docs, vars));
+    out.push(...toObjects(await decryptDocuments(docs, text, name, decryption, { wholeFile: true }), vars));
+  }
+  return out;
+}
+
+/**
+ * spec.helm.valuesFiles, relative to the chart: each must stay inside the repository; SOPS files
+ * (YAML or JSON) are decrypted and handed to helm through its private home, never the checkout.
+ */
+async function readValuesFiles(
+  checkout: Checkout,
+  chart: string,
+  files: readonly string[],
+  limits: RenderLimits,
+  decryption: Decryption,
+): Promise<ValuesFile[]> {
+  const out: ValuesFile[] = [];
+  for (const rel of files) {
+    const chartRel = path.posix.join(checkout.display(chart), rel);
+    let abs: string;
+    try {
+      abs = await resolveSourcePath(checkout, chartRel);
+    } catch (err) {
+      throw new ConvergeError('RenderFailed', `spec.helm.valuesFiles: ${(err as Error).message}`);
+    }
+    const size = (await stat(abs)).size;
+    if (size > limits.maxFileBytes)
+      throw new ConvergeError(
+        'RenderFailed',
+        `${chartRel}: file is ${size} bytes, over the ${limits.maxFileBytes}-byte limit`,
+      );
+    const text = await readFile(abs, 'utf8');
+    const format = formatForPath(abs) === 'json' ? 'json' : 'yaml';
+    if (hasSopsMarker(text, format)) {
+      const file = await decryptSops(text, format, checkout.display(abs), decryption);
+      out.push({ content: plaintextFile(file, format) });
+    } else {
+      out.push({ file: abs });
+    }
   }
   return out;
 }

@@ -46,3 +46,16 @@ export function toolEnv(
     ...extra,
   };
 }
+
+/**
+ * A tool's message with every decrypted value of the render replaced (kustomize quotes a bad env
+ * line whole). Longest first, so a value containing another is replaced whole.
+ */
+export function scrubSecrets(text: string, secrets: ReadonlySet<string> | undefined): string {
+  if (!secrets || secrets.size === 0) return text;
+  let out = text;
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (s.length >= 3) out = out.replaceAll(s, '<decrypted>');
+  }
+  return out;
+}

@@ -1,5 +1,6 @@
 // How a GitSource's spec becomes a render input: the one mapping the operator and the CLI share.
 import type { GitSourceSpec } from '../api/index.ts';
+import type { Decryption } from './decrypt/index.ts';
 import type { RenderInput } from './render.ts';
 
 export interface RenderTarget {
@@ -17,7 +18,12 @@ export function renderInputFor(
   source: RenderTarget,
   root: string,
   tools: RenderInput['tools'],
-  opts: { path?: string; signal?: AbortSignal; helmValues?: Record<string, unknown> } = {},
+  opts: {
+    path?: string;
+    signal?: AbortSignal;
+    helmValues?: Record<string, unknown>;
+    decryption?: Decryption;
+  } = {},
 ): RenderInput {
   const { spec } = source;
   return {
@@ -36,5 +42,6 @@ export function renderInputFor(
     },
     tools,
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.decryption ? { decryption: opts.decryption } : {}),
   };
 }

@@ -6,6 +6,13 @@ import { ConvergeError, type GitSourceSpec } from '../api/index.ts';
 import { DEFAULT_RENDER_LIMITS, type RenderLimits } from './limits.ts';
 import { openCheckout, resolveSourcePath } from './paths.ts';
 import { parseDocuments, RenderBudget } from './yaml.ts';
+import {
+  decryptSops,
+  formatForPath,
+  hasSopsMarker,
+  plaintextFile,
+  type Decryption,
+} from './decrypt/index.ts';
 
 export interface ValuesInput {
   spec: Pick<GitSourceSpec, 'path' | 'helm'>;
@@ -14,6 +21,8 @@ export interface ValuesInput {
   /** The data of a Secret or ConfigMap of the GitSource's namespace; undefined when there is none. */
   readObject(kind: 'Secret' | 'ConfigMap', name: string): Promise<Record<string, Buffer> | undefined>;
   limits?: Partial<RenderLimits>;
+  /** spec.decryption's keys: values files that are SOPS files are decrypted (never written to disk). */
+  decryption?: Decryption | undefined;
 }
 
 /** The values to render a chart with; RenderFailed naming the file or the object and key (never a value). */
@@ -44,7 +53,18 @@ export async function helmValuesFor(input: ValuesInput): Promise<Record<string, 
       if (!info.isFile()) throw new ConvergeError('RenderFailed', `${where} is not a file`);
       if (info.size > limits.maxFileBytes)
         throw new ConvergeError('RenderFailed', `${where} is larger than ${limits.maxFileBytes >> 20} MiB`);
-      values = mergeValues(values, parseValues(await readFile(abs, 'utf8'), where, budget));
+      let text = await readFile(abs, 'utf8');
+      const format = formatForPath(abs) === 'json' ? 'json' : 'yaml';
+      if (hasSopsMarker(text, format)) {
+        if (!input.decryption)
+          throw new ConvergeError(
+            'DecryptionFailed',
+            `${where} is SOPS-encrypted and the GitSource sets no spec.decryption`,
+          );
+        const decrypted = await decryptSops(text, format, where, input.decryption);
+        text = plaintextFile(decrypted, format).toString('utf8');
+      }
+      values = mergeValues(values, parseValues(text, where, budget));
     }
   }
   for (const [i, from] of (helm?.valuesFrom ?? []).entries()) {

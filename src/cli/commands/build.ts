@@ -12,7 +12,9 @@ export const build: Command = {
     'Renders with the operator’s own renderer: kustomize, Helm chart or plain YAML, then ${VAR}\n' +
     'substitution, include/exclude and the target namespace from the GitSource’s spec. Without --path\n' +
     'the GitSource’s revision (status.revision) is fetched into a temporary directory. With --path\n' +
-    'alone, no cluster is needed: namespaced objects without a namespace go to -n (default: default).',
+    'alone, no cluster is needed: namespaced objects without a namespace go to -n (default: default).\n' +
+    'SOPS files are decrypted with local keys (--decryption-key FILE, repeatable; SOPS_AGE_KEY_FILE;\n' +
+    'SOPS_AGE_KEY; ~/.config/sops/age/keys.txt); without keys, build names the encrypted files and fails.',
   flags: {
     ...RENDER_FLAGS,
     gitsource: {
@@ -26,6 +28,7 @@ export const build: Command = {
     'converge build web -n apps',
     'converge build web -n apps --path ./clusters/prod',
     'converge build --path ./clusters/prod -n apps -o json',
+    'SOPS_AGE_KEY_FILE=age.agekey converge build --path ./apps',
   ],
   async run(ctx, args) {
     const [positional, extra] = args.positionals;

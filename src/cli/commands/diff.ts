@@ -18,6 +18,8 @@ export const diff: Command = {
     'server-side dry-run apply per existing object, compared with the live object. Prints a unified\n' +
     'diff per object that would be created or changed, then what would be pruned (objects in the\n' +
     'inventory that left Git). Secret values are masked. Runs with your credentials; no operator needed.\n' +
+    'SOPS files are decrypted with local keys (--decryption-key, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY), never\n' +
+    'the cluster’s key Secret; without keys the encrypted files are named and nothing is planned.\n' +
     'Exit status: 0 no changes, 1 changes, 2 error (as `kubectl diff`) — usable as a pull-request check.',
   flags: {
     ...RENDER_FLAGS,
@@ -31,6 +33,7 @@ export const diff: Command = {
   examples: [
     'converge diff web -n apps',
     'converge diff web -n apps --path ./clusters/prod   # in CI, on a pull request',
+    'converge diff web -n apps --decryption-key ~/.config/sops/age/keys.txt',
   ],
   async run(ctx, args) {
     const name = requireName(this, args);
