@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # The Converge operator image: TypeScript compiled in a build stage; the runtime stage ships only
 # dist/, production dependencies, git, ssh, kubectl (with kustomize) and helm, and runs as uid 65532.
-# Build: docker build -t converge:0.1.0 .   (linux/amd64: the bundled kubectl and helm are x86-64)
+# Build: scripts/build-image.sh (Docker, or buildah without a daemon), or docker build -t converge:0.1.0 .
+# (linux/amd64: the bundled kubectl and helm are x86-64)
 
 ARG NODE_IMAGE=node:24-slim
 

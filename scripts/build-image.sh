@@ -3,10 +3,11 @@
 # buildah (`bud --isolation chroot`, no daemon) where there is not. Prints progress, then the build
 # time and image size, and the image name on stdout's last line.
 #
-# Usage: scripts/build-image.sh [--tag NAME:TAG] [--archive FILE]
+# Usage: scripts/build-image.sh [--tag NAME:TAG] [--archive FILE] [--base-only]
 #   --tag      image name (default converge:<package.json version>; buildah names it localhost/NAME)
 #   --archive  also write the image to FILE (OCI archive with buildah, docker-archive with Docker),
 #              for `ctr images import` on a node without a registry
+#   --base-only  with buildah: make (or find) the local base and stop (scripts/setup.sh does this)
 # Env: NODE_IMAGE  the Dockerfile's base (default node:24-slim with Docker). With buildah and no
 #                  NODE_IMAGE, a local base is made once per machine and cached: a Debian bookworm
 #                  rootfs from mmdebstrap plus Node 24 from the npm package node@24 (and the host's
@@ -19,11 +20,14 @@ cache="${CONVERGE_CACHE_DIR:-$HOME/.cache/converge}"
 version=$(node -p "require('$root/package.json').version")
 tag="converge:$version"
 archive=""
+base_only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --tag) tag=$2; shift 2 ;;
     --archive) archive=$2; shift 2 ;;
-    *) echo "usage: $0 [--tag NAME:TAG] [--archive FILE]" >&2; exit 2 ;;
+    --base-only) base_only=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: $0 [--tag NAME:TAG] [--archive FILE] [--base-only]" >&2; exit 2 ;;
   esac
 done
 log() { echo "[image] $*" >&2; }
@@ -74,6 +78,11 @@ local_base() {
   echo "$base"
 }
 
+if [ -n "$base_only" ]; then
+  if [ "$builder" = buildah ] && [ -z "${NODE_IMAGE:-}" ]; then local_base; fi
+  exit 0
+fi
+
 t0=$(date +%s)
 cd "$root"
 if [ "$builder" = docker ]; then
@@ -99,7 +108,8 @@ else
   if [ "$size" = 0 ] || [ -z "$size" ]; then size=$(buildah images --noheading --format '{{.Size}}' "$name" | head -1); fi
   if [ -n "$archive" ]; then
     rm -f "$archive"
-    buildah push --quiet "$name" "oci-archive:$archive:$name" >&2
+    # Uncompressed: the archive is read once, on this machine (gzip of ~700 MB costs a minute).
+    buildah push --quiet --disable-compression "$name" "oci-archive:$archive:$name" >&2
   fi
 fi
 case "$size" in *[!0-9]*) human=$size ;; *) human="$((size / 1024 / 1024)) MiB" ;; esac

