@@ -103,7 +103,7 @@ else
     ca=(--volume "$NODE_EXTRA_CA_CERTS:/etc/ssl/certs/ca-certificates.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
   fi
   # --layers: an unchanged step (npm ci when package-lock.json did not change) is reused.
-  buildah bud --isolation chroot --layers "${ca[@]}" --build-arg "NODE_IMAGE=$node_image" -t "$name" . >&2
+  buildah bud --isolation chroot --layers --force-rm "${ca[@]}" --build-arg "NODE_IMAGE=$node_image" -t "$name" . >&2
   size=$(buildah inspect --type image --format '{{.ImageSize}}' "$name" 2>/dev/null || echo 0)
   if [ "$size" = 0 ] || [ -z "$size" ]; then size=$(buildah images --noheading --format '{{.Size}}' "$name" | head -1); fi
   if [ -n "$archive" ]; then
