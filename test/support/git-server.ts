@@ -13,7 +13,8 @@
 //   const ssh = await git.serveSsh();
 //   ssh.url('fleet'), ssh.identity, ssh.knownHosts          // key-based SSH, strict host keys
 //   await git.close();                                      // stops every server, removes the dir
-// Every server binds 127.0.0.1 on a free port; children are killed on close() and on process exit.
+// Every server binds 127.0.0.1 (serveHttp({ host }) another local address, e.g. for a real node's
+// pods) on a free port; children are killed on close() and on process exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -35,7 +36,7 @@ export type HttpMode = 'ok' | 'hang' | 'error';
 
 export interface HttpGitServer {
   port: number;
-  /** http://127.0.0.1:<port>/<name>.git */
+  /** http://<host>:<port>/<name>.git (host 127.0.0.1 unless serveHttp was given one) */
   url(repoName: string): string;
   mode: HttpMode;
   /** Requests received since start (or the last resetCounters()). */
@@ -70,7 +71,7 @@ export interface GitFixture {
   root: string;
   reposDir: string;
   createRepo(name: string): Promise<GitRepo>;
-  serveHttp(options?: { auth?: HttpAuth; mode?: HttpMode }): Promise<HttpGitServer>;
+  serveHttp(options?: { auth?: HttpAuth; mode?: HttpMode; host?: string }): Promise<HttpGitServer>;
   serveSsh(options?: { sshdPath?: string }): Promise<SshGitServer>;
   close(): Promise<void>;
 }
@@ -241,7 +242,7 @@ export async function startGitFixture(): Promise<GitFixture> {
     },
 
     async serveHttp(options = {}) {
-      const server = await startHttp(reposDir, children, options.auth, options.mode ?? 'ok');
+      const server = await startHttp(reposDir, children, options.auth, options.mode ?? 'ok', options.host);
       closers.push(server.close);
       return server;
     },
@@ -267,6 +268,7 @@ async function startHttp(
   children: Set<ChildProcess>,
   auth: HttpAuth | undefined,
   initialMode: HttpMode,
+  host = '127.0.0.1',
 ): Promise<HttpGitServer> {
   const sockets = new Set<Socket>();
   let closedIn = 0;
@@ -361,7 +363,7 @@ async function startHttp(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(0, host, () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -371,7 +373,7 @@ async function startHttp(
     port,
     mode: initialMode,
     requests: 0,
-    url: (name) => `http://127.0.0.1:${port}/${name}.git`,
+    url: (name) => `http://${host}:${port}/${name}.git`,
     bytesIn: () => closedIn + live((s) => s.bytesRead) - baseIn,
     bytesOut: () => closedOut + live((s) => s.bytesWritten) - baseOut,
     resetCounters() {
