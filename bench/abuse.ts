@@ -156,7 +156,8 @@ async function main(): Promise<void> {
       process.execPath,
       [
         ...values['node-options'].split(' ').filter(Boolean),
-        ...(values['heap-snapshots'] ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+        // Heap snapshots land in the work directory.
+        ...(values['heap-snapshots'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${work}`] : []),
         '--import',
         'tsx',
         join(root, 'src', 'main.ts'),
@@ -184,8 +185,6 @@ async function main(): Promise<void> {
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
-        // Heap snapshots land in the work directory.
-        cwd: work,
         env: { ...process.env, ...Object.fromEntries(values.env.map((e) => e.split(/=(.*)/s, 2))) },
       },
     );
@@ -294,7 +293,11 @@ async function main(): Promise<void> {
         await sleep(250);
         const file = readdirSync(work).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
         // The snapshot is written on the main thread: once /metrics answers again, it is complete.
-        if (file && !(await heap()).startsWith('heap: ')) return join(work, file);
+        const answers = await heap().then(
+          (h) => !h.startsWith('heap: '),
+          () => false,
+        );
+        if (file && answers) return join(work, file);
       }
       throw new Error('no heap snapshot written');
     };

@@ -10,6 +10,7 @@ export { canRunPods, kwokStagesDir } from './nodes.ts';
 export { resolveClientTools, bundledTools, type ClientTools } from '../render/index.ts';
 export {
   OPERATOR_NODE_FLAGS,
+  OPERATOR_ENV,
   startOperatorProcess,
   type OperatorProcess,
   type OperatorProcessOptions,

@@ -1,7 +1,7 @@
 // The Dockerfile checked without a Docker engine: every COPY source exists (in the build context
 // after .dockerignore, or as the output of an earlier stage's RUN), the image runs as a non-root
 // uid, and the entrypoint it names exists and starts with only what the image contains.
-import { OPERATOR_NODE_FLAGS } from '../../../src/localcluster/index.ts';
+import { OPERATOR_ENV, OPERATOR_NODE_FLAGS } from '../../../src/localcluster/index.ts';
 import { execFile } from 'node:child_process';
 import {
   cpSync,
@@ -336,6 +336,13 @@ describe('Dockerfile', () => {
     const uid = /^\d+$/.test(user!) ? Number(user) : final.uids.get(user!);
     expect(uid).toBe(65532);
     expect([...final.uids.values()]).toContain(65532);
+  });
+
+  it('sets the environment the tests and benches run the operator with (OPERATOR_ENV)', () => {
+    const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const runtime = text.slice(text.lastIndexOf('\nFROM '));
+    for (const [k, v] of Object.entries(OPERATOR_ENV))
+      expect(runtime).toMatch(new RegExp(`^ENV .*\\b${k}=${v}\\b`, 'm'));
   });
 
   it('names an entrypoint that exists in the image: node /app/bin/converge.js run, with the operator node flags', () => {
