@@ -141,7 +141,7 @@ describe('a chart from an HTTP chart repository', () => {
       helm: { releaseName: 'web', values: { message: 'from spec' } },
       wait: false,
     });
-    let gs = await waitForCondition(ns, 'demo', 'Ready', 'False', {
+    const gs = await waitForCondition(ns, 'demo', 'Ready', 'False', {
       reason: 'RefNotFound',
       timeoutMs: 60_000,
     });
