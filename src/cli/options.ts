@@ -40,6 +40,11 @@ export const RunOptionsSchema = z.object({
     .string()
     .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Secret name')
     .optional(),
+  // Remote clusters (spec.kubeConfig): every unsafe kubeconfig feature is an explicit opt-in.
+  allowKubeconfigExec: z.boolean().default(false),
+  allowKubeconfigFiles: z.boolean().default(false),
+  clusterTimeoutMs: z.coerce.number().int().min(1000).default(10_000),
+  clusterConcurrency: z.coerce.number().int().min(1).max(256).optional(),
 });
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
@@ -68,6 +73,17 @@ Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /ge
   --webhook-secret-file PATH   file holding the shared secret (a mounted Secret key; never a flag value)
   --webhook-namespace-secret NAME   also accept, on /<provider>/<namespace>, the key "token" of the
                            Secret NAME in that namespace (tenant mode; wakes only that namespace)
+
+Remote clusters (GitSources with spec.kubeConfig.secretRef; the Secret is read in the GitSource's namespace):
+  --allow-kubeconfig-exec  accept kubeconfigs with exec plugins or auth providers (EKS, GKE, AKS
+                           logins). Off by default: they run commands in the operator's pod, and
+                           anyone who can write a Secret there could run them
+  --allow-kubeconfig-files accept kubeconfigs that name files (certificate-authority, client-certificate,
+                           client-key, tokenFile). Off by default: a Secret could make the operator
+                           send its own service-account token to another server
+  --cluster-timeout-ms MS  bound of one request to a remote API server (default 10000)
+  --cluster-concurrency N  reconciles at once against one remote cluster (default: half of
+                           --concurrency, at least 1), so a slow cluster cannot hold every worker
 `;
 
 /** Parses argv (after `run`) and env into options; throws with a message naming the bad flag. */
@@ -99,6 +115,10 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
       'webhook-addr': { type: 'string' },
       'webhook-secret-file': { type: 'string' },
       'webhook-namespace-secret': { type: 'string' },
+      'allow-kubeconfig-exec': { type: 'boolean' },
+      'allow-kubeconfig-files': { type: 'boolean' },
+      'cluster-timeout-ms': { type: 'string' },
+      'cluster-concurrency': { type: 'string' },
     },
   });
   const inCluster = !!env.KUBERNETES_SERVICE_HOST && !values.kubeconfig && !env.KUBECONFIG;
@@ -127,6 +147,10 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
     webhookAddr: values['webhook-addr'],
     webhookSecretFile: values['webhook-secret-file'],
     webhookNamespaceSecret: values['webhook-namespace-secret'],
+    allowKubeconfigExec: values['allow-kubeconfig-exec'],
+    allowKubeconfigFiles: values['allow-kubeconfig-files'],
+    clusterTimeoutMs: values['cluster-timeout-ms'],
+    clusterConcurrency: values['cluster-concurrency'],
   });
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -16,3 +16,10 @@ export {
   type SharedCacheOptions,
   type SharedCaches,
 } from './shared-cache.ts';
+export {
+  ClusterRegistry,
+  describeCluster,
+  type ClusterRegistryOptions,
+  type ClusterTarget,
+  type DriftFeed,
+} from './clusters.ts';

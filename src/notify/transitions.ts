@@ -1,5 +1,5 @@
 // Which notifications a GitSource status change means: the same transitions that emit Events, plus Recovered.
-import type { GitSource, GitSourceStatus } from '../api/index.ts';
+import { clusterLabel, isRemote, type GitSource, type GitSourceStatus } from '../api/index.ts';
 import { findCondition, type EventSpec } from '../report/index.ts';
 import type { Notification } from './types.ts';
 
@@ -32,7 +32,15 @@ export interface TransitionInput {
 /** Notifications for one status change, in the order they happened. */
 export function notificationsFor(t: TransitionInput): Notification[] {
   const { after } = t;
-  const source = { namespace: t.gs.metadata.namespace, name: t.gs.metadata.name, url: t.gs.spec.url };
+  const source = {
+    namespace: t.gs.metadata.namespace,
+    name: t.gs.metadata.name,
+    url: t.gs.spec.url,
+    // Many clusters: a message names the one it is about.
+    ...(isRemote({ spec: t.gs.spec, status: after })
+      ? { cluster: clusterLabel({ spec: t.gs.spec, status: after }) }
+      : {}),
+  };
   const out: Notification[] = [];
   const base = (revision: string | undefined) => ({
     source,
