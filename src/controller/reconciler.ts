@@ -78,6 +78,9 @@ export interface ClusterSelector {
   reportOutcome(target: ClusterTarget, err: unknown): void;
 }
 
+/** The steps whose requests go to the target cluster (the others read git or write the GitSource). */
+const IN_TARGET_CLUSTER: ReadonlySet<Step> = new Set(['plan', 'apply', 'hooks', 'prune', 'wait']);
+
 /** A remote cluster at its in-flight limit: the GitSource tries again after about this long, off the queue. */
 const CLUSTER_BUSY_RETRY_MS = 2_000;
 
@@ -198,7 +201,8 @@ export class Reconciler {
       }
       return { kind: 'requeue', afterMs: this.jitter(run.timing.intervalMs) };
     } catch (err) {
-      if (run.target) this.deps.clusters?.reportOutcome(run.target, err);
+      // Only a step that talks to the target cluster says anything about it (not git, not our status writes).
+      if (run.target && IN_TARGET_CLUSTER.has(run.step)) this.deps.clusters?.reportOutcome(run.target, err);
       return await this.fail(run, err);
     } finally {
       leave?.();
@@ -603,7 +607,8 @@ export class Reconciler {
     // A new commit, spec or deletion replaced this run: start over at once with the new one.
     if (reason instanceof Superseded) return { kind: 'requeue', afterMs: 0 };
     let failure = classifyFailure(err, run.step, reason);
-    if (run.target?.remote) failure = inRemoteCluster(failure, err, run.target.remote);
+    if (run.target?.remote && IN_TARGET_CLUSTER.has(run.step))
+      failure = inRemoteCluster(failure, err, run.target.remote);
     if (run.sync && run.hooks && run.sync.hooks.fail.length > 0) {
       // Argo CD SyncFail hooks; a pass that ran out of time gives them a budget of their own.
       const budget = AbortSignal.timeout(Math.max(run.timing.timeoutMs, 30_000));
