@@ -77,7 +77,7 @@ Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /ge
 Remote clusters (GitSources with spec.kubeConfig.secretRef; the Secret is read in the GitSource's namespace):
   --allow-kubeconfig-exec  accept kubeconfigs with exec plugins or auth providers (EKS, GKE, AKS
                            logins). Off by default: they run commands in the operator's pod, and
-                           anyone who can write a Secret there could run them
+                           anyone who can write a Secret in a GitSource namespace could run them
   --allow-kubeconfig-files accept kubeconfigs that name files (certificate-authority, client-certificate,
                            client-key, tokenFile). Off by default: a Secret could make the operator
                            send its own service-account token to another server
