@@ -319,7 +319,13 @@ describe('remote clusters', () => {
     expect(condition(await getGitSource(ns, 'big'), 'Ready')?.status).toBe('False');
 
     await remote.apiServer.start();
-    await waitForCondition(ns, 'big', 'Ready', 'True', { revision: sha, timeoutMs: 150_000 });
+    // The head is the local commit now, which holds the big move too.
+    await waitForCondition(ns, 'big', 'Ready', 'True', { revision: localSha, timeoutMs: 150_000 }).catch(
+      async (err: unknown) => {
+        const gs = await getGitSource(ns, 'big');
+        throw new Error(`${String(err)}; conditions: ${JSON.stringify(gs?.status?.conditions)}`);
+      },
+    );
     // Exactly the new revision's objects: the 50 dropped ones pruned, none of the others.
     expect(await remoteConfigMaps('big')).toEqual(names(50, 450));
     const events = JSON.stringify(await eventsFor(ns, 'big'));
