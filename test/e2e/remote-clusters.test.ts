@@ -294,7 +294,7 @@ describe('remote clusters', () => {
 
     // The next commit drops cm-000…049 and adds 300 more; the remote API server is killed mid-apply.
     const dropped = Object.fromEntries(names(0, 50).map((n) => [`big/${n}.yaml`, null]));
-    const sha = await commitFiles(repo, { ...dropped, ...manifests(names(150, 450)) }, 'big move');
+    await commitFiles(repo, { ...dropped, ...manifests(names(150, 450)) }, 'big move');
     await eventually(
       async () => {
         const gs = await getGitSource(ns, 'big');
