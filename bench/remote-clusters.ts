@@ -146,18 +146,26 @@ async function main(): Promise<void> {
     const http = await fixture.serveHttp();
     const kubectl = (cluster: LocalCluster, ...args: string[]) =>
       run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, ...args], { maxBuffer: 256 << 20 });
-    await kubectl(mgmt, 'apply', '--server-side', '-f', 'crds/gitsource.yaml');
+    await kubectl(mgmt, 'apply', '--server-side', '-f', 'crds/gitsource.yaml', '-f', 'crds/notifier.yaml');
     await kubectl(mgmt, 'wait', '--for=condition=Established', 'crd/gitsources.gitops.converge.dev');
+    /** `kubectl apply --server-side -f -` of objects (kubectl reads them from stdin). */
+    const applyAll = (cluster: LocalCluster, objects: object[]) =>
+      new Promise<void>((resolve, reject) => {
+        const child = execFile(
+          tools.kubectl,
+          ['--kubeconfig', cluster.kubeconfigPath, 'apply', '--server-side', '-f', '-'],
+          { maxBuffer: 256 << 20 },
+          (err) => (err ? reject(err) : resolve()),
+        );
+        child.stdin!.end(objects.map((o) => JSON.stringify(o)).join('\n'));
+      });
+    const namespaces = (list: string[]) =>
+      list.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
     const appNamespaces = Array.from({ length: 10 }, (_, i) => `apps-${i}`);
-    for (const c of remotes) await kubectl(c, 'create', 'namespace', ...appNamespaces);
+    for (const c of remotes) await applyAll(c, namespaces(appNamespaces));
     // The local copies: apps-<c>-<n> in the management cluster, one set per copy.
     for (let c = 0; c < REMOTES; c++)
-      await kubectl(
-        mgmt,
-        'create',
-        'namespace',
-        ...appNamespaces.map((n) => n.replace('apps-', `apps-${c}-`)),
-      );
+      await applyAll(mgmt, namespaces(appNamespaces.map((n) => n.replace('apps-', `apps-${c}-`))));
 
     const repo: GitRepo = await fixture.createRepo('fleet');
     const commitAll = (rev: number) =>
@@ -213,7 +221,7 @@ async function main(): Promise<void> {
         kubeconfig: mgmt.kubeconfigPath,
         kubectl: tools.kubectl,
         helm: tools.helm,
-        logLevel: 'warn',
+        logLevel: 'info',
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
         args: [
           '--leader-elect=false',
@@ -231,16 +239,7 @@ async function main(): Promise<void> {
       const items = manifest.filter(
         (o) => (o as GitSource).kind !== 'GitSource' || (o as GitSource).metadata.labels?.bench === label,
       );
-      // kubectl reads stdin: feed it through a child process.
-      await new Promise<void>((resolve, reject) => {
-        const child = execFile(
-          tools.kubectl,
-          ['--kubeconfig', mgmt.kubeconfigPath, 'apply', '--server-side', '-f', '-'],
-          { maxBuffer: 256 << 20 },
-          (err) => (err ? reject(err) : resolve()),
-        );
-        child.stdin!.end(items.map((o) => JSON.stringify(o)).join('\n'));
-      });
+      await applyAll(mgmt, items);
       const applyMs = await fleet.until((gs) => ours(gs) && readyAt(gs), total, `${label}: all Ready`);
       const allReadyMs = Date.now() - a0;
       memory.stop();
