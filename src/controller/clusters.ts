@@ -59,7 +59,9 @@ interface Outage {
 
 const OUTAGE_BASE_MS = 5_000;
 const OUTAGE_MAX_MS = 60_000;
-const PROBE_TIMEOUT_MS = 5_000;
+const PROBE_TIMEOUT_MS = 3_000;
+/** How long a GitSource waits for another one's probe before it steps aside (ClusterBusy). */
+const PROBE_WAIT_MS = 1_000;
 /**
  * A no-op pass sends the cluster nothing; without a word from it for this long, one probe (shared by
  * its GitSources) checks it still answers, so a cluster that went down turns its GitSources not Ready.
@@ -87,6 +89,14 @@ class RemoteCluster implements ClusterTarget {
   close(): void {
     this.drift.stop();
     this.client.close();
+  }
+}
+
+/** Not a failure: another GitSource is checking the cluster; try again shortly, off the queue. */
+export class ClusterBusy extends Error {
+  override readonly name = 'ClusterBusy';
+  constructor(cluster: string) {
+    super(`${cluster} is being probed`);
   }
 }
 
@@ -163,6 +173,7 @@ export class ClusterRegistry implements DriftFeed {
       if (!cluster) {
         const client = await KubeClient.connect(access, {
           timeoutMs: this.opts.requestTimeoutMs,
+          retryTimeouts: false,
           ...(this.opts.onRequest ? { onRequest: this.opts.onRequest } : {}),
         });
         const remote = { server: access.server.toString(), context: access.context };
@@ -227,15 +238,26 @@ export class ClusterRegistry implements DriftFeed {
     const outage = cluster.outage;
     if (outage && this.now() < outage.until) throw unreachable(cluster, outage.message);
     if (!outage && this.now() - cluster.lastContact < FRESH_MS) return;
-    // Shared by every GitSource of the cluster: one caller's abort must not cancel it for the others.
-    cluster.probing ??= cluster.client
-      .request('GET', '/version', { timeoutMs: PROBE_TIMEOUT_MS })
-      .then(
-        () => this.reportOutcome(cluster, undefined),
-        (err: unknown) => this.reportOutcome(cluster, err),
-      )
-      .finally(() => (cluster.probing = undefined));
-    await cluster.probing;
+    if (cluster.probing) {
+      // Another GitSource probes: a hung cluster must not hold one worker per GitSource while it does.
+      let waited: NodeJS.Timeout | undefined;
+      const done = await Promise.race([
+        cluster.probing.then(() => true),
+        new Promise<false>((r) => (waited = setTimeout(() => r(false), PROBE_WAIT_MS))),
+      ]);
+      clearTimeout(waited);
+      if (!done) throw new ClusterBusy(describeCluster(cluster.remote));
+    } else {
+      // Shared by every GitSource of the cluster: one caller's abort must not cancel it for the others.
+      cluster.probing = cluster.client
+        .request('GET', '/version', { timeoutMs: PROBE_TIMEOUT_MS })
+        .then(
+          () => this.reportOutcome(cluster, undefined),
+          (err: unknown) => this.reportOutcome(cluster, err),
+        )
+        .finally(() => (cluster.probing = undefined));
+      await cluster.probing;
+    }
     if (cluster.outage) throw unreachable(cluster, cluster.outage.message);
   }
 

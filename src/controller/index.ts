@@ -17,6 +17,7 @@ export {
   type SharedCaches,
 } from './shared-cache.ts';
 export {
+  ClusterBusy,
   ClusterRegistry,
   describeCluster,
   type ClusterRegistryOptions,

@@ -46,7 +46,7 @@ import type { SourceState, SourceStateStore } from './state.ts';
 import type { Plan, ReconcileSteps, StepContext } from './steps.ts';
 import type { GitSourceWriter, TransitionExtras } from './writer.ts';
 import type { DriftTracker } from './drift.ts';
-import { inRemoteCluster, type ClusterTarget } from './clusters.ts';
+import { ClusterBusy, inRemoteCluster, type ClusterTarget } from './clusters.ts';
 import { classifyObjects, type SyncPlan, type Wave } from '../hooks/index.ts';
 import type { ObjectHealth } from '../health/index.ts';
 import { hookRecordFor, stallsRevision, waitingMessage, type HookContext, type WaveOptions } from './sync.ts';
@@ -157,7 +157,14 @@ export class Reconciler {
 
       if (this.deps.clusters) {
         run.step = 'cluster';
-        const target = await this.useTarget(run, this.deps.clusters);
+        let target: ClusterTarget;
+        try {
+          target = await this.useTarget(run, this.deps.clusters);
+        } catch (err) {
+          if (err instanceof ClusterBusy)
+            return { kind: 'requeue', afterMs: this.jitter(CLUSTER_BUSY_RETRY_MS) };
+          throw err;
+        }
         leave = this.deps.clusters.enter(target);
         // A slow cluster holds at most its share of the workers; the others' GitSources go on.
         if (!leave) return { kind: 'requeue', afterMs: this.jitter(CLUSTER_BUSY_RETRY_MS) };

@@ -2,11 +2,12 @@
 // one client per kubeconfig content (shared, replaced on rotation, closed when unused), refusals,
 // and the outage breaker on a port nobody listens on.
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import * as yaml from 'js-yaml';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { ConvergeError, parseSpec, type GitSource } from '../../../src/api/index.ts';
-import { ClusterRegistry, DriftWatcher } from '../../../src/controller/index.ts';
+import { ClusterBusy, ClusterRegistry, DriftWatcher } from '../../../src/controller/index.ts';
 import { ApiError, type KubeClient } from '../../../src/kube/index.ts';
 import { freePort } from '../../support/git-server.ts';
 import { createNamespace, deleteNamespace, kubectlOk } from '../../support/cluster.ts';
@@ -186,6 +187,30 @@ describe('ClusterRegistry', () => {
     clock += 10_000;
     expect(await reasonOf(registry.targetFor(up.gs, up.spec))).toBe('resolved');
     registry.untrack(`${ns}/u`);
+  });
+
+  it('a hung cluster: one GitSource waits for the probe (bounded), the others step aside at once', async () => {
+    // A server that accepts connections and never answers: what a frozen API server looks like.
+    const held: Socket[] = [];
+    const hung = createServer((socket) => held.push(socket));
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    try {
+      const port = (hung.address() as AddressInfo).port;
+      await secret('hung', variant({ server: `https://127.0.0.1:${port}` }));
+      const one = gitSource('h1', 'hung');
+      const two = gitSource('h2', 'hung');
+      clock = 5_000_000;
+      const first = reasonOf(registry.targetFor(one.gs, one.spec));
+      await new Promise((r) => setTimeout(r, 100));
+      // The second does not wait out the probe: it is told to come back (ClusterBusy), within ~1 s.
+      await expect(registry.targetFor(two.gs, two.spec)).rejects.toBeInstanceOf(ClusterBusy);
+      expect(await first).toMatch(/^ClusterUnreachable: .*timed out/);
+      registry.untrack(`${ns}/h1`);
+      registry.untrack(`${ns}/h2`);
+    } finally {
+      for (const s of held) s.destroy();
+      hung.close();
+    }
   });
 });
 
