@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { parseRunOptions, runCli, USAGE, type CliIO, type RunOptions } from './cli/index.ts';
 import {
+  ClusterRegistry,
   Controller,
   DriftWatcher,
   GitSourceCache,
@@ -99,6 +100,17 @@ export async function run(argv: string[]): Promise<void> {
   let leading = false;
   metrics.reportConditionsOf(() => (leading ? cache.values() : []));
   const drift = new DriftWatcher(client, logger);
+  // Remote clusters (spec.kubeConfig): a client, drift watches and a breaker per kubeconfig.
+  const clusters = new ClusterRegistry({
+    client,
+    localDrift: drift,
+    logger: logger.child({ stage: 'clusters' }),
+    policy: { allowExec: opts.allowKubeconfigExec, allowFiles: opts.allowKubeconfigFiles },
+    requestTimeoutMs: opts.clusterTimeoutMs,
+    maxInFlight: opts.clusterConcurrency ?? Math.max(1, Math.floor(opts.concurrency / 2)),
+    onRequest: (r) =>
+      metrics.apiRequests.inc({ verb: r.verb, code: String(r.code), dry_run: String(r.dryRun) }),
+  });
   // Transitions the status writer records also go out through the Notifiers (asynchronously), only to
   // addresses the operator's policy allows: loopback, link-local and the Service range are denied by default.
   const serviceCidrs = opts.serviceCidrs ?? (await discoverServiceCidrs(client, logger));
@@ -149,12 +161,13 @@ export async function run(argv: string[]): Promise<void> {
     ),
     states,
     drift,
+    clusters,
     metrics,
     logger,
     getGitSource: (ns, name) => cache.lookup(ns, name),
     images,
   });
-  const controller = new Controller(client, reconciler, states, cache, drift, logger, metrics, {
+  const controller = new Controller(client, reconciler, states, cache, clusters, logger, metrics, {
     namespace: opts.namespace,
     labelSelector: opts.labelSelector,
     concurrency: opts.concurrency,

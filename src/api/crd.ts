@@ -113,6 +113,7 @@ export function gitSourceCrd(): Json {
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
       { name: 'URL', type: 'string', jsonPath: '.spec.url', priority: 1 },
       { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1 },
+      { name: 'Cluster', type: 'string', jsonPath: '.status.cluster.server', priority: 1 },
     ],
     schema: openApiSchema(GitSourceSpecSchema, GitSourceStatusSchema),
   });

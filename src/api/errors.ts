@@ -21,7 +21,11 @@ export type FailureReason =
   | 'RBACDenied'
   | 'MissingSecret'
   /** A source's content does not match its digest or signature: nothing from it is applied. */
-  | 'VerificationFailed';
+  | 'VerificationFailed'
+  /** spec.kubeConfig: the kubeconfig cannot be read or is refused (exec, auth provider, file paths). */
+  | 'InvalidKubeConfig'
+  /** spec.kubeConfig: the remote API server cannot be reached (down, slow, refusing). */
+  | 'ClusterUnreachable';
 
 /** Reasons that no retry fixes: the GitSource is Stalled until its spec, secret or RBAC changes. */
 const STALLING: ReadonlySet<FailureReason> = new Set([
@@ -29,6 +33,7 @@ const STALLING: ReadonlySet<FailureReason> = new Set([
   'AuthenticationFailed',
   'RBACDenied',
   'MissingSecret',
+  'InvalidKubeConfig',
 ]);
 
 export class ConvergeError extends Error {

@@ -214,6 +214,24 @@ export const GitSourceSpecSchema = z
       .enum(['Orphan', 'Delete'])
       .default('Orphan')
       .meta({ description: 'What happens to applied objects when the GitSource is deleted.' }),
+    kubeConfig: z
+      .object({
+        secretRef: z
+          .object({
+            name,
+            key: z
+              .string()
+              .min(1)
+              .default('value')
+              .meta({ description: 'Key of the kubeconfig in the Secret (default "value", as Flux).' }),
+          })
+          .meta({ description: "Secret in the GitSource's own namespace holding the kubeconfig." }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Apply to the cluster this kubeconfig names (its current context) instead of the cluster Converge runs in; the GitSource, its status and inventory stay here. Exec plugins, auth providers and file references are refused unless the operator allows them.',
+      }),
     allowEmpty: z.boolean().optional().meta({
       description:
         'Accept a path that renders no objects (default false: RenderFailed, and nothing is pruned).',
@@ -373,6 +391,16 @@ export const GitSourceStatusSchema = z.object({
     })
     .optional()
     .meta({ description: 'Hooks that completed for this revision: never run twice, also across restarts.' }),
+  cluster: z
+    .object({
+      server: z.string().meta({ description: 'API server URL of the target cluster.' }),
+      context: z.string().meta({ description: "The kubeconfig's context." }),
+    })
+    .optional()
+    .meta({
+      description:
+        'The remote cluster spec.kubeConfig targets, as last resolved (never its credentials); absent for the local cluster.',
+    }),
   driftDetection: z.enum(['Watch', 'Interval']).optional().meta({
     description:
       'How hand edits of applied objects are found: Watch (in real time, by a watch on every kind applied) or Interval (the operator may not watch some kind, so every object is re-planned each interval).',

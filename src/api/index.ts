@@ -14,3 +14,4 @@ export * from './notifier.ts';
 export * from './object.ts';
 export { encodeInventory, inventoryEntries } from './inventory.ts';
 export * from './message.ts';
+export { clusterLabel, isRemote } from './cluster.ts';

@@ -1,7 +1,13 @@
 // What every CLI command shares: global flags, the kubeconfig → KubeClient, the namespace, GitSource reads and patches.
 import { ANNOTATION_REQUESTED_AT, type GitSource } from '../api/index.ts';
 import { gitSourceListPath, gitSourcePath } from '../controller/index.ts';
-import { ApiError, KubeClient, loadClusterAccess, type ClusterAccess } from '../kube/index.ts';
+import {
+  ApiError,
+  KubeClient,
+  clusterAccessFromKubeConfig,
+  loadClusterAccess,
+  type ClusterAccess,
+} from '../kube/index.ts';
 import { CliError, type CliIO } from './command.ts';
 
 export interface GlobalFlags {
@@ -18,6 +24,8 @@ export type ListedGitSource = GitSource & { metadata: { creationTimestamp?: stri
 export class CliContext {
   private access: ClusterAccess | undefined;
   private clientPromise: Promise<KubeClient> | undefined;
+  /** Clients of GitSources' target clusters (spec.kubeConfig), closed with this context. */
+  private readonly remotes: KubeClient[] = [];
 
   constructor(
     readonly io: CliIO,
@@ -53,6 +61,41 @@ export class CliContext {
       throw new CliError(`cannot use the kubeconfig: ${err instanceof Error ? err.message : String(err)}`);
     });
     return this.clientPromise;
+  }
+
+  /**
+   * The client of the cluster a GitSource applies to: its spec.kubeConfig Secret (read with your
+   * credentials, in its namespace), else this kubeconfig's cluster. As in the operator, kubeconfigs
+   * with exec plugins, auth providers or file paths are refused: they would run on this machine.
+   */
+  async targetClient(gs: GitSource): Promise<KubeClient> {
+    const ref = gs.spec?.kubeConfig?.secretRef;
+    if (!ref) return this.client();
+    const key = ref.key ?? 'value';
+    const where = `secret ${gs.metadata.namespace}/${ref.name} key ${key}`;
+    const client = await this.client();
+    let secret: { data?: Record<string, string> };
+    try {
+      secret = await client.request(
+        'GET',
+        `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${encodeURIComponent(ref.name)}`,
+      );
+    } catch (err) {
+      throw notFoundAs(err, `${where} (spec.kubeConfig) not found`);
+    }
+    const value = secret.data?.[key];
+    if (!value) throw new CliError(`${where} (spec.kubeConfig) has no such key`);
+    try {
+      const access = clusterAccessFromKubeConfig(Buffer.from(value, 'base64').toString('utf8'), where, {
+        allowExec: false,
+        allowFiles: false,
+      });
+      const remote = await KubeClient.connect(access, { userAgent: 'converge-cli', timeoutMs: 30_000 });
+      this.remotes.push(remote);
+      return remote;
+    } catch (err) {
+      throw new CliError(`cannot use ${where}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** -n, else the kubeconfig context's namespace, else `default` (as kubectl). */
@@ -114,6 +157,7 @@ export class CliContext {
   }
 
   close(): void {
+    for (const c of this.remotes) c.close();
     void this.clientPromise?.then(
       (c) => c.close(),
       () => undefined,

@@ -46,6 +46,11 @@ export const RunOptionsSchema = z.object({
   notifyAllowCidrs: z.array(z.string()),
   /** The cluster's Service range; undefined: discovered from ServiceCIDR objects at start. */
   serviceCidrs: z.array(z.string()).optional(),
+  // Remote clusters (spec.kubeConfig): every unsafe kubeconfig feature is an explicit opt-in.
+  allowKubeconfigExec: z.boolean().default(false),
+  allowKubeconfigFiles: z.boolean().default(false),
+  clusterTimeoutMs: z.coerce.number().int().min(1000).default(10_000),
+  clusterConcurrency: z.coerce.number().int().min(1).max(256).optional(),
 });
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
@@ -89,6 +94,17 @@ Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /fo
 Image updates: ImagePolicies (kubectl get imagepolicies) in the watched namespaces are scanned by the leader;
 a GitSource with spec.imageUpdates writes their latest tags into fields marked
 # {"$imagepolicy": "<ns>:<name>"} under its path, commits, pushes and converges the commit.
+
+Remote clusters (GitSources with spec.kubeConfig.secretRef; the Secret is read in the GitSource's namespace):
+  --allow-kubeconfig-exec  accept kubeconfigs with exec plugins or auth providers (EKS, GKE, AKS
+                           logins). Off by default: they run commands in the operator's pod, and
+                           anyone who can write a Secret in a GitSource namespace could run them
+  --allow-kubeconfig-files accept kubeconfigs that name files (certificate-authority, client-certificate,
+                           client-key, tokenFile). Off by default: a Secret could make the operator
+                           send its own service-account token to another server
+  --cluster-timeout-ms MS  bound of one request to a remote API server (default 10000)
+  --cluster-concurrency N  reconciles at once against one remote cluster (default: half of
+                           --concurrency, at least 1), so a slow cluster cannot hold every worker
 `;
 
 /** Every flag of `converge run`; USAGE and README's "Operating it" list each one (a unit test checks). */
@@ -117,6 +133,10 @@ export const RUN_FLAGS = {
   'notify-deny-cidrs': { type: 'string' },
   'notify-allow-cidrs': { type: 'string' },
   'service-cidrs': { type: 'string' },
+  'allow-kubeconfig-exec': { type: 'boolean' },
+  'allow-kubeconfig-files': { type: 'boolean' },
+  'cluster-timeout-ms': { type: 'string' },
+  'cluster-concurrency': { type: 'string' },
 } as const;
 
 /** Parses argv (after `run`) and env into options; throws with a message naming the bad flag. */
@@ -159,6 +179,10 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv, isTTY: b
       values['service-cidrs'] === undefined
         ? undefined
         : parseCidrList(values['service-cidrs'], '--service-cidrs'),
+    allowKubeconfigExec: values['allow-kubeconfig-exec'],
+    allowKubeconfigFiles: values['allow-kubeconfig-files'],
+    clusterTimeoutMs: values['cluster-timeout-ms'],
+    clusterConcurrency: values['cluster-concurrency'],
   });
   if (!result.success) {
     const issue = result.error.issues[0]!;

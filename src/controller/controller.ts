@@ -5,7 +5,8 @@ import { ANNOTATION_REQUESTED_AT, objectId, refOf, type GitSource, type KubeObje
 import type { KubeClient } from '../kube/index.ts';
 import { findCondition } from '../report/index.ts';
 import type { Metrics } from '../server/index.ts';
-import { DriftWatcher, driftedFields, type DriftEvent } from './drift.ts';
+import { driftedFields, type DriftEvent } from './drift.ts';
+import type { DriftFeed } from './clusters.ts';
 import { ignorePathsFor } from '../plan/index.ts';
 import { gitSourceListPath } from './paths.ts';
 import { WorkQueue } from './queue.ts';
@@ -38,7 +39,8 @@ export class Controller {
     private readonly reconciler: Reconciler,
     private readonly states: SourceStateStore,
     private readonly cache: GitSourceCache,
-    private readonly drift: DriftWatcher,
+    /** Drift watches of every target cluster. */
+    private readonly drift: DriftFeed,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly opts: ControllerOptions,

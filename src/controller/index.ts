@@ -16,3 +16,11 @@ export {
   type SharedCacheOptions,
   type SharedCaches,
 } from './shared-cache.ts';
+export {
+  ClusterBusy,
+  ClusterRegistry,
+  describeCluster,
+  type ClusterRegistryOptions,
+  type ClusterTarget,
+  type DriftFeed,
+} from './clusters.ts';

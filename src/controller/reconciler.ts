@@ -54,6 +54,7 @@ import type { SourceState, SourceStateStore } from './state.ts';
 import type { Plan, ReconcileSteps, StepContext } from './steps.ts';
 import type { GitSourceWriter, TransitionExtras } from './writer.ts';
 import type { DriftTracker } from './drift.ts';
+import { ClusterBusy, inRemoteCluster, type ClusterTarget } from './clusters.ts';
 import { classifyObjects, type SyncPlan, type Wave } from '../hooks/index.ts';
 import type { ObjectHealth } from '../health/index.ts';
 import { hookRecordFor, stallsRevision, waitingMessage, type HookContext, type WaveOptions } from './sync.ts';
@@ -62,8 +63,10 @@ export interface ReconcilerDeps {
   steps: ReconcileSteps;
   writer: GitSourceWriter;
   states: SourceStateStore;
-  /** Watches applied kinds for hand edits, and says whether it can. */
+  /** Watches applied kinds for hand edits, and says whether it can (local GitSources without `clusters`). */
   drift: DriftTracker;
+  /** Target clusters (spec.kubeConfig); without it every GitSource applies to `steps.clientFor`'s cluster. */
+  clusters?: ClusterSelector | undefined;
   metrics: Metrics;
   logger: Logger;
   /** Looks a GitSource up (for dependsOn): the controller's cache, or a GET. */
@@ -77,6 +80,20 @@ export interface ReconcilerDeps {
   random?: () => number;
 }
 
+/** What the reconciler needs of the cluster registry (clusters.ts). */
+export interface ClusterSelector {
+  targetFor(gs: GitSource, spec: GitSourceSpec, signal?: AbortSignal): Promise<ClusterTarget>;
+  /** A slot of the cluster's in-flight limit, or undefined when it is full. */
+  enter(target: ClusterTarget): (() => void) | undefined;
+  reportOutcome(target: ClusterTarget, err: unknown): void;
+}
+
+/** The steps whose requests go to the target cluster (the others read git or write the GitSource). */
+const IN_TARGET_CLUSTER: ReadonlySet<Step> = new Set(['plan', 'apply', 'hooks', 'prune', 'wait']);
+
+/** A remote cluster at its in-flight limit: the GitSource tries again after about this long, off the queue. */
+const CLUSTER_BUSY_RETRY_MS = 2_000;
+
 export type ReconcileResult =
   | { kind: 'requeue'; afterMs: number }
   | { kind: 'backoff'; baseMs: number; maxMs: number }
@@ -88,6 +105,10 @@ interface Run extends StepContext {
   abortController: AbortController;
   deadlineTimer: NodeJS.Timeout;
   state: SourceState;
+  /** Where drift is watched: the target cluster's watches. */
+  drift: DriftTracker;
+  /** The target cluster, once resolved (remote or local). */
+  target?: ClusterTarget | undefined;
   timing: Timing;
   log: Logger;
   requestedAt: string | undefined;
@@ -144,10 +165,26 @@ export class Reconciler {
     if (spec.deletionPolicy === 'Delete') await this.deps.writer.addFinalizer(gs);
 
     const run = this.begin(gs, spec);
+    let leave: (() => void) | undefined;
     try {
       run.step = 'dependencies';
       const blocked = await this.checkDependencies(gs, spec);
       if (blocked) return await this.waitForDependency(run, blocked);
+
+      if (this.deps.clusters) {
+        run.step = 'cluster';
+        let target: ClusterTarget;
+        try {
+          target = await this.useTarget(run, this.deps.clusters);
+        } catch (err) {
+          if (err instanceof ClusterBusy)
+            return { kind: 'requeue', afterMs: this.jitter(CLUSTER_BUSY_RETRY_MS) };
+          throw err;
+        }
+        leave = this.deps.clusters.enter(target);
+        // A slow cluster holds at most its share of the workers; the others' GitSources go on.
+        if (!leave) return { kind: 'requeue', afterMs: this.jitter(CLUSTER_BUSY_RETRY_MS) };
+      }
 
       run.step = 'credentials';
       let request = await this.sourceRequest(run);
@@ -186,16 +223,52 @@ export class Reconciler {
         this.deps.metrics.reconcileTotal.inc({ result: 'noop' });
       } else if (pass === 'drift' || pass === 'resync') {
         await this.correctDrift(run, resolved!.revision, pass === 'resync');
+        if (run.target) this.deps.clusters?.reportOutcome(run.target, undefined);
       } else {
         await this.fullPass(run, request, resolved);
+        if (run.target) this.deps.clusters?.reportOutcome(run.target, undefined);
       }
       return { kind: 'requeue', afterMs: this.jitter(run.timing.intervalMs) };
     } catch (err) {
+      // Only a step that talks to the target cluster says anything about it (not git, not our status writes).
+      if (run.target && IN_TARGET_CLUSTER.has(run.step)) this.deps.clusters?.reportOutcome(run.target, err);
       return await this.fail(run, err);
     } finally {
+      leave?.();
       clearTimeout(run.deadlineTimer);
       this.deps.states.endRun(run.key, run.abortController);
     }
+  }
+
+  /**
+   * The target cluster's client (impersonating spec.serviceAccountName there) and drift watches.
+   * A GitSource that moved to another cluster, or whose kubeconfig changed, forgets what it applied:
+   * the next pass plans every object again in the cluster it now targets.
+   */
+  private async useTarget(run: Run, clusters: ClusterSelector): Promise<ClusterTarget> {
+    const target = await clusters.targetFor(run.gs, run.spec, run.signal);
+    run.target = target;
+    run.client = this.deps.steps.clientFor(run.gs, run.spec, target.client);
+    run.drift = target.drift;
+    run.cluster = target.remote ? { id: target.id, server: target.remote.server } : undefined;
+    if (run.state.clusterId !== undefined && run.state.clusterId !== target.id) {
+      run.log.info('target cluster or its kubeconfig changed: planning every object again');
+      run.state.appliedCommit = undefined;
+      run.state.appliedGeneration = undefined;
+      run.state.desired = undefined;
+      run.state.renderDigest = undefined;
+    }
+    run.state.clusterId = target.id;
+    // status.cluster names the target (written when it changes); every later status of this run is
+    // built from the copy just written, so it keeps it.
+    const was = run.gs.status?.cluster;
+    if (was?.server !== target.remote?.server || was?.context !== target.remote?.context) {
+      const status = { ...(run.gs.status ?? {}) };
+      if (target.remote) status.cluster = { ...target.remote };
+      else delete status.cluster;
+      await this.deps.writer.writeStatus(run.gs, status);
+    }
+    return target;
   }
 
   /** fetch → render → plan → pre hooks → apply (wave by wave) → prune → wait → post hooks → report. */
@@ -263,7 +336,7 @@ export class Reconciler {
     });
     run.step = 'prune';
     const pruned = await steps.prune(run, plan);
-    const detection = await this.deps.drift.track(run.key, plan.desired);
+    const detection = await run.drift.track(run.key, plan.desired);
     run.step = 'wait';
     const health = run.spec.wait ? await this.wait(run, plan, pruned, request, fetched) : undefined;
     run.step = 'hooks';
@@ -396,7 +469,7 @@ export class Reconciler {
   /** drift: Report at an applied revision: record what differs, change nothing. */
   private async reportOnly(run: Run, plan: Plan, fetched: FetchedRevision): Promise<void> {
     run.step = 'report';
-    const detection = await this.deps.drift.track(run.key, plan.desired);
+    const detection = await run.drift.track(run.key, plan.desired);
     this.remember(run, fetched, plan, detection);
     const drifted = plan.changeSet.objects.filter((o) => o.action !== 'unchanged');
     run.state.reportedDrift = new Set(drifted.map((o) => objectId(o.ref)));
@@ -584,7 +657,9 @@ export class Reconciler {
     const reason: unknown = run.signal.aborted ? run.signal.reason : undefined;
     // A new commit, spec or deletion replaced this run: start over at once with the new one.
     if (reason instanceof Superseded) return { kind: 'requeue', afterMs: 0 };
-    const failure = classifyFailure(err, run.step, reason);
+    let failure = classifyFailure(err, run.step, reason);
+    if (run.target?.remote && IN_TARGET_CLUSTER.has(run.step))
+      failure = inRemoteCluster(failure, err, run.target.remote);
     if (run.sync && run.hooks && run.sync.hooks.fail.length > 0) {
       // Argo CD SyncFail hooks; a pass that ran out of time gives them a budget of their own.
       const budget = AbortSignal.timeout(Math.max(run.timing.timeoutMs, 30_000));
@@ -649,10 +724,13 @@ export class Reconciler {
     this.deps.states.supersede(key, 'the GitSource is being deleted');
     const parsed = parseSpec(gs.spec);
     if (parsed.ok && parsed.spec.deletionPolicy === 'Delete' && gs.metadata.finalizers?.length) {
+      // A remote cluster that cannot be reached throws: the finalizer stays and deletion is retried.
+      const target = await this.deps.clusters?.targetFor(gs, parsed.spec);
       const ctx: StepContext = {
         gs,
         spec: parsed.spec,
-        client: this.deps.steps.clientFor(gs, parsed.spec),
+        client: this.deps.steps.clientFor(gs, parsed.spec, target?.client),
+        cluster: target?.remote ? { id: target.id, server: target.remote.server } : undefined,
         signal: new AbortController().signal,
         remainingMs: () => timingOf(parsed.spec).timeoutMs,
       };
@@ -694,6 +772,7 @@ export class Reconciler {
       abortController,
       deadlineTimer: timer,
       state: this.deps.states.get(key),
+      drift: this.deps.drift,
       timing,
       log: this.deps.logger.child({ gitsource: key }),
       requestedAt: gs.metadata.annotations?.[ANNOTATION_REQUESTED_AT],

@@ -21,6 +21,8 @@ export interface SourceState {
   /** A commit and generation that failed in a way only a new commit or spec change can fix (Stalled). */
   stalledCommit?: string | undefined;
   stalledGeneration?: number | undefined;
+  /** The target cluster the memory above is about (`local`, or a kubeconfig's hash). */
+  clusterId?: string | undefined;
 }
 
 export class SourceStateStore {

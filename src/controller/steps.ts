@@ -62,6 +62,8 @@ export interface StepContext {
   spec: GitSourceSpec;
   /** The client this GitSource applies with (impersonating spec.serviceAccountName when set). */
   client: KubeClient;
+  /** The cluster it applies to, when not the local one (spec.kubeConfig): its id and server. */
+  cluster?: { id: string; server: string } | undefined;
   signal: AbortSignal;
   /** Milliseconds left before spec.timeout runs out. */
   remainingMs(): number;
@@ -78,8 +80,8 @@ export interface Plan {
 }
 
 export interface ReconcileSteps {
-  /** The client a GitSource applies with. */
-  clientFor(gs: GitSource, spec: GitSourceSpec): KubeClient;
+  /** The client a GitSource applies with: `base` (the target cluster's client, default the local one), impersonating spec.serviceAccountName. */
+  clientFor(gs: GitSource, spec: GitSourceSpec, base?: KubeClient): KubeClient;
   /** The Secrets the source reads (secretNamesOf), their keys checked by the source's kind. */
   credentials(gs: GitSource, spec: GitSourceSpec): Promise<SourceSecrets>;
   resolve(req: SourceRequest): Promise<ResolvedRevision>;
@@ -114,7 +116,11 @@ const ownerOf = (gs: GitSource) => ({ name: gs.metadata.name, namespace: gs.meta
 
 export function stageSteps({ client, source, tools, cachedGitSource }: StageStepsDeps): ReconcileSteps {
   // issue 9 (one owner per object): does another GitSource still declare an object it labels?
-  const declaredBy = async (owner: { name: string; namespace: string }, id: string): Promise<boolean> => {
+  const declaredBy = async (
+    owner: { name: string; namespace: string },
+    id: string,
+    server: string | undefined,
+  ): Promise<boolean> => {
     let other = cachedGitSource?.(owner.namespace, owner.name);
     if (!other) {
       try {
@@ -124,14 +130,16 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
         return !isNotFound(err);
       }
     }
+    // Its inventory speaks of the cluster it applies to: an object of the same name elsewhere is not ours to judge by it.
+    if (other.status?.cluster?.server !== server) return false;
     return inventoryEntries(other.status).some((e) => canonicalObjectId(e.id) === id);
   };
 
   // issue 17: what this process applied, per GitSource and the identity it applies as; a commit
   // that changes one object of 10,000 then dry-runs one. Lost on restart, like the rest of memory.
   const applied = new Map<string, AppliedObjects>();
-  const appliedFor = (gs: GitSource, spec: GitSourceSpec) => {
-    const key = `${gs.metadata.uid}/${spec.serviceAccountName ?? ''}`;
+  const appliedFor = (gs: GitSource, spec: GitSourceSpec, cluster: StepContext['cluster']) => {
+    const key = `${gs.metadata.uid}/${spec.serviceAccountName ?? ''}/${cluster?.id ?? 'local'}`;
     let memory = applied.get(key);
     if (!memory) {
       memory = new AppliedObjects();
@@ -169,12 +177,13 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
   };
 
   return {
-    clientFor(gs, spec) {
+    clientFor(gs, spec, base = client) {
       // The API server adds the service-account groups itself; asking for them would need
-      // `impersonate` on groups cluster-wide, which tenant mode rightly does not grant.
+      // `impersonate` on groups cluster-wide, which tenant mode rightly does not grant. In a remote
+      // cluster the ServiceAccount is the one of the same namespace there (as Flux).
       return spec.serviceAccountName
-        ? client.impersonating(`system:serviceaccount:${gs.metadata.namespace}:${spec.serviceAccountName}`)
-        : client;
+        ? base.impersonating(`system:serviceaccount:${gs.metadata.namespace}:${spec.serviceAccountName}`)
+        : base;
     },
 
     async credentials(gs, spec) {
@@ -241,19 +250,19 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
       );
     },
 
-    async plan({ gs, spec, client: c, signal }, desired, opts = {}) {
+    async plan({ gs, spec, client: c, signal, cluster }, desired, opts = {}) {
       const changeSet = await planChanges(c, c.mapper, desired, {
         owner: ownerOf(gs),
         ignore: spec.ignore,
         inventory: opts.withInventory === false ? undefined : inventoryEntries(gs.status),
         force: spec.force,
-        declaredBy,
-        applied: appliedFor(gs, spec),
+        declaredBy: (owner, id) => declaredBy(owner, id, cluster?.server),
+        applied: appliedFor(gs, spec, cluster),
         signal,
       });
       // Objects that left Git (kustomize's hashed ConfigMap names do on every change) are never
       // applied again under that form: the memory keeps only what Git still has.
-      appliedFor(gs, spec).forget(changeSet.stale.map((s) => s.id));
+      appliedFor(gs, spec, cluster).forget(changeSet.stale.map((s) => s.id));
       if (!spec.prune) changeSet.stale = [];
       return {
         changeSet,
@@ -264,14 +273,14 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
       };
     },
 
-    async apply({ gs, spec, client: c, signal, remainingMs }, plan, waves = {}) {
+    async apply({ gs, spec, client: c, signal, remainingMs, cluster }, plan, waves = {}) {
       // Throws on any rejected object: the reconciler never prunes after that.
       await applyInWaves(c, plan.changeSet, {
         ...waves,
         force: spec.force,
         signal,
         timeoutMs: remainingMs,
-        applied: appliedFor(gs, spec),
+        applied: appliedFor(gs, spec, cluster),
       });
     },
 

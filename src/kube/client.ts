@@ -33,6 +33,11 @@ export interface KubeClientOptions {
   onRequest?: RequestListener;
   /** How often bearer tokens from files or exec plugins are re-read (default 60 s). */
   authRefreshMs?: number;
+  /**
+   * Retry a request that timed out (default true). Off for remote clusters: a hung API server does
+   * not answer the second time either, and each retry would hold a worker for another timeout.
+   */
+  retryTimeouts?: boolean;
   userAgent?: string;
 }
 
@@ -90,6 +95,7 @@ class Connection {
     readonly stats: RequestStats,
     readonly timeoutMs: number,
     readonly userAgent: string,
+    readonly retryTimeouts = true,
   ) {
     [this.pool, this.watchPool] = this.agents(agentOptions);
   }
@@ -177,6 +183,7 @@ export class KubeClient {
       new RequestStats(opts.onRequest),
       opts.timeoutMs ?? 30_000,
       opts.userAgent ?? 'converge',
+      opts.retryTimeouts ?? true,
     );
     await conn.auth(true);
     return new KubeClient(conn, {}, undefined);
@@ -230,6 +237,7 @@ export class KubeClient {
           continue;
         }
         if (attempt >= attempts || !transient(err)) throw err;
+        if (!this.conn.retryTimeouts && err instanceof ApiError && err.reason === 'Timeout') throw err;
         await sleep(100 * 2 ** attempt, opts.signal);
       }
     }

@@ -94,10 +94,15 @@ function readKubeConfigFile(file: string): RawFile | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new KubeConfigError(`cannot read kubeconfig ${file}: ${(err as Error).message}`);
   }
+  return parseKubeConfig(text, file);
+}
+
+function parseKubeConfig(text: string, file: string): RawFile {
   let doc: unknown;
   try {
     doc = yaml.load(text);
   } catch (err) {
+    // The first line of the parser's message only: later lines quote the text (a kubeconfig holds secrets).
     throw new KubeConfigError(
       `kubeconfig ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
     );
@@ -106,6 +111,32 @@ function readKubeConfigFile(file: string): RawFile | undefined {
   if (typeof doc !== 'object' || Array.isArray(doc))
     throw new KubeConfigError(`kubeconfig ${file} is not a mapping`);
   return { file, doc: doc as Record<string, unknown> };
+}
+
+/**
+ * What a kubeconfig from a Secret may use beyond inline data. Each is off by default: a tenant's
+ * Secret must not run commands in the operator's pod (exec, auth-provider) nor make it read its own
+ * files (a tokenFile pointing at the operator's service-account token).
+ */
+export interface KubeConfigPolicy {
+  /** `exec` plugins and `auth-provider`s (--allow-kubeconfig-exec). */
+  allowExec: boolean;
+  /** certificate-authority, client-certificate, client-key and tokenFile paths (--allow-kubeconfig-files). */
+  allowFiles: boolean;
+}
+
+/**
+ * The current context of a kubeconfig held in memory (a Secret's value). `where` names it in errors
+ * ("secret apps/prod key value"); no error quotes its content.
+ */
+export function clusterAccessFromKubeConfig(
+  text: string,
+  where: string,
+  policy: KubeConfigPolicy,
+): ClusterAccess {
+  const merged = mergeFiles([parseKubeConfig(text, where)]);
+  // Relative file references (when allowed) resolve against the working directory, as no file holds them.
+  return accessFor(merged, undefined, { policy, text, dir: process.cwd() });
 }
 
 /** kubectl's merge: the first file that names a cluster, user or context (or current-context) wins. */
@@ -149,7 +180,19 @@ function mergeFiles(files: RawFile[]): Merged {
   return merged;
 }
 
-function accessFor(merged: Merged, contextOverride: string | undefined): ClusterAccess {
+/** A kubeconfig from memory: checked against a policy, delegated auth loaded from its text. */
+interface InMemory {
+  policy: KubeConfigPolicy;
+  text: string;
+  dir: string;
+}
+
+const FILE_FIELDS = {
+  cluster: ['certificate-authority'],
+  user: ['client-certificate', 'client-key', 'tokenFile'],
+} as const;
+
+function accessFor(merged: Merged, contextOverride: string | undefined, memory?: InMemory): ClusterAccess {
   const where = merged.files.join(delimiter);
   const contextName = contextOverride ?? merged.currentContext;
   if (!contextName) throw new KubeConfigError(`kubeconfig ${where} has no current-context`);
@@ -169,6 +212,12 @@ function accessFor(merged: Merged, contextOverride: string | undefined): Cluster
     );
 
   const c = cluster.entry;
+  if (memory) {
+    // In memory, `file` is the Secret's name and `dir` meaningless: references resolve elsewhere.
+    cluster.dir = memory.dir;
+    if (user) user.dir = memory.dir;
+    checkPolicy(memory.policy, where, contextName, c, user?.entry ?? {});
+  }
   const serverText = str(c.server);
   if (!serverText) throw new KubeConfigError(`cluster "${clusterName}" in ${cluster.file} has no server`);
   let server: URL;
@@ -211,7 +260,13 @@ function accessFor(merged: Merged, contextOverride: string | undefined): Cluster
   };
   if (u.exec || u['auth-provider']) {
     // Cloud logins (EKS, GKE, AKS, OIDC): client-node runs them, loaded only for such a user.
-    return { ...base, auth: delegatedAuth(merged.files, contextName) };
+    return {
+      ...base,
+      auth: delegatedAuth(
+        (config) => (memory ? config.loadFromString(memory.text) : loadFiles(config, merged.files)),
+        contextName,
+      ),
+    };
   }
   const headers: Record<string, string> = {};
   const token = str(u.token);
@@ -252,17 +307,49 @@ function inClusterAccess(env: NodeJS.ProcessEnv, saDir: string): ClusterAccess {
   };
 }
 
-function delegatedAuth(files: string[], context: string): () => Promise<RequestAuth> {
+type ClientNodeConfig = InstanceType<(typeof import('@kubernetes/client-node'))['KubeConfig']>;
+
+function loadFiles(config: ClientNodeConfig, files: string[]): void {
+  config.loadFromFile(files[0]!);
+  for (const f of files.slice(1)) {
+    const more = new (config.constructor as new () => ClientNodeConfig)();
+    more.loadFromFile(f);
+    config.mergeConfig(more, true);
+  }
+}
+
+/** Refuses what the policy does not allow, naming the field (never its value). */
+function checkPolicy(
+  policy: KubeConfigPolicy,
+  where: string,
+  context: string,
+  cluster: Record<string, unknown>,
+  user: Record<string, unknown>,
+): void {
+  const refused: string[] = [];
+  if (!policy.allowExec) {
+    if (user.exec) refused.push('user.exec (an exec plugin; allow with --allow-kubeconfig-exec)');
+    if (user['auth-provider']) refused.push('user.auth-provider (allow with --allow-kubeconfig-exec)');
+  }
+  if (!policy.allowFiles) {
+    for (const f of FILE_FIELDS.cluster)
+      if (cluster[f]) refused.push(`cluster.${f} (a file path; allow with --allow-kubeconfig-files)`);
+    for (const f of FILE_FIELDS.user)
+      if (user[f]) refused.push(`user.${f} (a file path; allow with --allow-kubeconfig-files)`);
+  }
+  if (refused.length)
+    throw new KubeConfigError(`kubeconfig ${where}, context "${context}": refused ${refused.join(', ')}`);
+}
+
+function delegatedAuth(
+  load: (config: ClientNodeConfig) => void,
+  context: string,
+): () => Promise<RequestAuth> {
   let kc: Promise<{ applyToHTTPSOptions(o: object): Promise<void> }> | undefined;
   return async () => {
     kc ??= import('@kubernetes/client-node').then(({ KubeConfig }) => {
       const config = new KubeConfig();
-      config.loadFromFile(files[0]!);
-      for (const f of files.slice(1)) {
-        const more = new KubeConfig();
-        more.loadFromFile(f);
-        config.mergeConfig(more, true);
-      }
+      load(config);
       config.setCurrentContext(context);
       return config;
     });

@@ -1,7 +1,7 @@
 // Raw API access: the JSON client, discovery and REST mapping, list+watch, request counts.
 export { KubeClient } from './client.ts';
-export { KubeConfigError, loadClusterAccess } from './config.ts';
-export type { ClusterAccess, LoadKubeConfigOptions, RequestAuth } from './config.ts';
+export { KubeConfigError, clusterAccessFromKubeConfig, loadClusterAccess } from './config.ts';
+export type { ClusterAccess, KubeConfigPolicy, LoadKubeConfigOptions, RequestAuth } from './config.ts';
 export type {
   ApplyOptions,
   DeleteOptions,

@@ -22,6 +22,17 @@ export interface LocalCluster {
   startedInMs: number;
   /** Names of the fake (kwok) nodes (created; kwok marks them Ready within its first second); empty without `nodes`. */
   nodes: string[];
+  /**
+   * The kube-apiserver alone, for outage tests: `stop` kills it (connections refused), `start` runs
+   * it again on the same port with the same certificates and tokens; `pause`/`resume` freeze it
+   * (SIGSTOP: connections are accepted and never answered, a hung cluster).
+   */
+  apiServer: {
+    stop(): Promise<void>;
+    start(): Promise<void>;
+    pause(): void;
+    resume(): void;
+  };
   stop(): Promise<void>;
 }
 
@@ -183,21 +194,26 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   const dir = mkdtempSync(join(tmpdir(), 'converge-cp-'));
   const children: ChildProcess[] = [];
   const launch = (name: string, args: string[]) => {
-    const out = createWriteStream(join(dir, `${name}.log`));
+    // Appended: a restarted kube-apiserver keeps its earlier log.
+    const out = createWriteStream(join(dir, `${name}.log`), { flags: 'a' });
     const child = spawn(join(opts.binDir, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
     trackChild(child);
     children.push(child);
     child.on('exit', (code, signal) => {
-      if (!stopping) log(`${name} exited (code ${code}, signal ${signal}); log: ${join(dir, `${name}.log`)}`);
+      if (!stopping && !apiServerDown)
+        log(`${name} exited (code ${code}, signal ${signal}); log: ${join(dir, `${name}.log`)}`);
     });
     return child;
   };
   let stopping = false;
+  let apiServerDown = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    // A paused (SIGSTOP) process would not see SIGTERM.
+    for (const child of children) if (child.exitCode === null) child.kill('SIGCONT');
     for (const child of [...children].reverse()) await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -235,7 +251,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       '--log-level=warn',
     ]);
     const address = opts.realNode?.address ?? '127.0.0.1';
-    launch('kube-apiserver', [
+    const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--cert-dir=${certDir}`,
       `--secure-port=${apiPort}`,
@@ -258,21 +274,44 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         : ['--disable-admission-plugins=ServiceAccount,TaintNodesByCondition']),
       '--allow-privileged=true',
       '--v=0',
-    ]);
+    ];
+    let apiServerChild = launch('kube-apiserver', apiServerArgs);
 
     const server = `https://${address}:${apiPort}`;
     const caFile = join(certDir, 'apiserver.crt');
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const ca = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
-      if (ca && (await probe(`${server}/readyz`, token, ca)) === 200) break;
-      if (children.some((c) => c.exitCode !== null)) {
-        throw new Error(`control plane exited while starting:\n${tail('etcd')}\n${tail('kube-apiserver')}`);
+    const waitReady = async () => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const ca = existsSync(caFile) ? readFileSync(caFile, 'utf8') : undefined;
+        if (ca && (await probe(`${server}/readyz`, token, ca)) === 200) break;
+        if (children.some((c) => c.exitCode !== null)) {
+          throw new Error(`control plane exited while starting:\n${tail('etcd')}\n${tail('kube-apiserver')}`);
+        }
+        if (Date.now() > deadline)
+          throw new Error(`kube-apiserver not ready within ${timeoutMs} ms (logs in ${dir})`);
+        await new Promise((r) => setTimeout(r, 100));
       }
-      if (Date.now() > deadline)
-        throw new Error(`kube-apiserver not ready within ${timeoutMs} ms (logs in ${dir})`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    };
+    await waitReady();
+    const apiServer = {
+      async stop() {
+        apiServerDown = true;
+        apiServerChild.kill('SIGCONT');
+        await stopChild(apiServerChild, 2000);
+        children.splice(children.indexOf(apiServerChild), 1);
+      },
+      async start() {
+        apiServerChild = launch('kube-apiserver', apiServerArgs);
+        await waitReady();
+        apiServerDown = false;
+      },
+      pause() {
+        apiServerChild.kill('SIGSTOP');
+      },
+      resume() {
+        apiServerChild.kill('SIGCONT');
+      },
+    };
 
     const ca = readFileSync(caFile);
     const kubeconfigPath = join(dir, 'kubeconfig');
@@ -330,7 +369,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       `control plane ready at ${server} in ${(startedInMs / 1000).toFixed(1)}s` +
         (nodes.length ? ` with ${nodes.length} fake nodes` : ''),
     );
-    return { kubeconfigPath, server, token, caFile, dir, startedInMs, nodes, stop };
+    return { kubeconfigPath, server, token, caFile, dir, startedInMs, nodes, apiServer, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,5 +1,5 @@
 // Which notifications a GitSource status change means: the same transitions that emit Events, plus Recovered.
-import type { GitSource, GitSourceStatus } from '../api/index.ts';
+import { clusterLabel, isRemote, type GitSource, type GitSourceStatus } from '../api/index.ts';
 import { findCondition, type EventSpec } from '../report/index.ts';
 import type { Notification } from './types.ts';
 
@@ -34,7 +34,15 @@ export function notificationsFor(t: TransitionInput): Notification[] {
   const { after } = t;
   // A chart-only source has no Git URL: its repository stands in (no commit, so no commit status).
   const url = t.gs.spec.url ?? t.gs.spec.chart?.repository ?? '';
-  const source = { namespace: t.gs.metadata.namespace, name: t.gs.metadata.name, url };
+  const source = {
+    namespace: t.gs.metadata.namespace,
+    name: t.gs.metadata.name,
+    url,
+    // Many clusters: a message names the one it is about.
+    ...(isRemote({ spec: t.gs.spec, status: after })
+      ? { cluster: clusterLabel({ spec: t.gs.spec, status: after }) }
+      : {}),
+  };
   const out: Notification[] = [];
   const base = (revision: string | undefined) => ({
     source,

@@ -3,7 +3,8 @@ import type { NotifierType, NotifyEvent } from '../api/index.ts';
 import type { Repository } from './repo.ts';
 
 export interface Notification {
-  source: { namespace: string; name: string; url: string };
+  /** `cluster`: the target of a GitSource with spec.kubeConfig (`context@host:port`); absent for the local cluster. */
+  source: { namespace: string; name: string; url: string; cluster?: string | undefined };
   event: NotifyEvent;
   /** The condition reason behind it (e.g. RenderFailed, NewRevision, Succeeded). */
   reason: string;

@@ -4,6 +4,7 @@ import { ConvergeError, DeadlineExceeded, asConvergeError, type FailureReason } 
 /** The named steps of a reconcile, in order; the one running when a failure happened is reported. */
 export type Step =
   | 'dependencies'
+  | 'cluster'
   | 'credentials'
   | 'resolve'
   | 'fetch'
@@ -18,6 +19,7 @@ export type Step =
 /** The reason a step's failure gets when the error does not carry one of its own. */
 const STEP_REASON: Record<Step, FailureReason> = {
   dependencies: 'DependencyNotReady',
+  cluster: 'ClusterUnreachable',
   credentials: 'MissingSecret',
   resolve: 'FetchFailed',
   fetch: 'FetchFailed',
@@ -33,6 +35,7 @@ const STEP_REASON: Record<Step, FailureReason> = {
 /** What a user reads when the whole-reconcile deadline ran out during a step. */
 const STEP_ACTIVITY: Record<Step, string> = {
   dependencies: 'checking dependencies',
+  cluster: 'reaching the target cluster (spec.kubeConfig)',
   credentials: 'reading the git credentials',
   resolve: 'git ls-remote',
   fetch: 'git fetch',
@@ -56,6 +59,7 @@ const KEEPS_CONVERGED: ReadonlySet<FailureReason> = new Set([
   'MissingSecret',
   'DependencyNotReady',
   'VerificationFailed',
+  'InvalidKubeConfig',
 ]);
 
 export interface Failure {

@@ -1,6 +1,12 @@
 // What the status page shows, as plain data: GitSource → row/detail view models, commit links,
 // filters and "failing first" order. Pure: no I/O, the clock passed in.
-import { inventoryEntries, parseObjectId, type Condition, type GitSource } from '../api/index.ts';
+import {
+  clusterLabel,
+  inventoryEntries,
+  parseObjectId,
+  type Condition,
+  type GitSource,
+} from '../api/index.ts';
 import { findCondition, shortRevision } from '../report/index.ts';
 import { redact } from '../source/index.ts';
 
@@ -35,6 +41,8 @@ export interface SourceRow {
   key: string;
   namespace: string;
   name: string;
+  /** The target cluster (clusterLabel): `in-cluster`, or `context@host:port` for spec.kubeConfig. */
+  cluster: string;
   state: SourceState;
   /** Sort key: failing first, then namespace/name. Plain string order, the same in the browser. */
   sort: string;
@@ -215,6 +223,7 @@ export function rowOf(gs: GitSource): SourceRow {
     key: keyOf(gs),
     namespace: gs.metadata.namespace,
     name: gs.metadata.name,
+    cluster: clusterLabel(gs),
     state,
     sort: `${STATES.indexOf(state)}:${gs.metadata.namespace}/${gs.metadata.name}`,
     ready: ready

@@ -114,6 +114,7 @@ export function renderRow(row: SourceRow, now: Date): SafeHtml {
         ><span class="ns">${row.namespace}/</span><wbr /><span class="name">${row.name}</span></a
       >
     </th>
+    <td class="cluster">${row.cluster}</td>
     <td class="ready">
       ${stateBadge(row.state)}
       ${row.ready.reason !== STATE_LABEL[row.state] ? html`<span class="reason">${row.ready.reason}</span>` : ''}
@@ -237,6 +238,7 @@ export function renderOverview(data: OverviewData, ctx: PageContext): string {
       <thead>
         <tr>
           <th scope="col">GitSource</th>
+          <th scope="col">Cluster</th>
           <th scope="col">Ready</th>
           <th scope="col">Revision</th>
           <th scope="col">Last applied</th>

@@ -20,6 +20,7 @@ export const diff: Command = {
     'inventory that left Git). Secret values are masked. Runs with your credentials; no operator needed.\n' +
     'SOPS files are decrypted with local keys (--decryption-key, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY), never\n' +
     'the cluster’s key Secret; without keys the encrypted files are named and nothing is planned.\n' +
+    'A GitSource with spec.kubeConfig is planned against that cluster, with the kubeconfig in its Secret.\n' +
     'Exit status: 0 no changes, 1 changes, 2 error (as `kubectl diff`) — usable as a pull-request check.',
   flags: {
     ...RENDER_FLAGS,
@@ -42,7 +43,8 @@ export const diff: Command = {
     if (!parsed.ok) throw new CliError(`gitsource ${gs.metadata.namespace}/${name}: ${parsed.error}`);
     const spec = parsed.spec;
     const desired = await renderDesired(ctx, gs, args.values, gs.metadata.namespace);
-    const client = await ctx.client();
+    // The cluster the GitSource applies to (spec.kubeConfig), as the operator plans there.
+    const client = await ctx.targetClient(gs);
     // As the operator: Helm / Argo CD hooks run around a revision and are never planned.
     const managed = classifyObjects(desired.objects, { install: !gs.status?.lastAppliedRevision }).managed;
     const changeSet = await planChanges(client, client.mapper, managed, {

@@ -3,7 +3,7 @@ import { gitSourceListPath } from '../../controller/index.ts';
 import type { WatchEvent } from '../../kube/index.ts';
 import { CliError, bool, type Command } from '../command.ts';
 import type { CliContext, ListedGitSource } from '../context.ts';
-import { getHeaders, getRow } from '../format/gitsource.ts';
+import { getHeaders, getRow, hasRemote } from '../format/gitsource.ts';
 import { formatTable } from '../format/table.ts';
 import { asList, printObjects } from '../print.ts';
 
@@ -13,7 +13,8 @@ export const get: Command = {
   usage: '[NAME] [-A] [-w] [-o json|yaml]',
   description:
     'Shows GitSources with their Ready condition, the applied revision (short; - until one is applied,\n' +
-    'a fetched one that failed is not shown), when the last revision was applied or tried, and their age.\n' +
+    'a fetched one that failed is not shown), when the last revision was applied or tried, and their age;\n' +
+    'a CLUSTER column (context@server) when any applies to a remote cluster (spec.kubeConfig).\n' +
     'With -w, keeps printing a row whenever one changes (Ctrl-C stops).',
   flags: { watch: { type: 'boolean', short: 'w', help: 'after the list, print each change as it happens' } },
   examples: ['converge get -A', 'converge get web -n apps -o yaml', 'converge get -n apps -w'],
@@ -32,11 +33,12 @@ export const get: Command = {
       return 0;
     }
     const withNs = namespace === undefined;
+    const withCluster = hasRemote(items);
     const now = ctx.io.now();
     ctx.out(
       formatTable(
-        getHeaders(withNs),
-        sorted(items).map((gs) => getRow(gs, now, withNs)),
+        getHeaders(withNs, withCluster),
+        sorted(items).map((gs) => getRow(gs, now, withNs, withCluster)),
       ),
     );
     return 0;
@@ -59,13 +61,14 @@ async function watch(
 ): Promise<number> {
   const client = await ctx.client();
   const withNs = namespace === undefined;
-  const headers = getHeaders(withNs);
+  let withCluster = false;
+  let headers = getHeaders(withNs);
   const shown = new Map<string, string[]>(); // ns/name → last printed row
   let synced = false;
   const key = (gs: ListedGitSource) => `${gs.metadata.namespace}/${gs.metadata.name}`;
   const print = (gs: ListedGitSource) => {
     if (ctx.flags.output) return printObjects(ctx, ctx.flags.output, gs);
-    const row = getRow(gs, ctx.io.now(), withNs);
+    const row = getRow(gs, ctx.io.now(), withNs, withCluster);
     const before = shown.get(key(gs));
     shown.set(key(gs), row);
     if (!synced || (before && before.join('\0') === row.join('\0'))) return;
@@ -95,9 +98,11 @@ async function watch(
         if (synced) return;
         synced = true;
         const items = sorted(event.objects);
+        withCluster = hasRemote(items);
+        headers = getHeaders(withNs, withCluster);
         if (ctx.flags.output) items.forEach((gs) => printObjects(ctx, ctx.flags.output!, gs));
         else if (items.length) {
-          for (const gs of items) shown.set(key(gs), getRow(gs, ctx.io.now(), withNs));
+          for (const gs of items) shown.set(key(gs), getRow(gs, ctx.io.now(), withNs, withCluster));
           ctx.out(formatTable(headers, [...shown.values()]));
         }
         return;

@@ -13,14 +13,16 @@ export const tree: Command = {
   usage: 'NAME [-o json|yaml]',
   description:
     'Reads the GitSource’s inventory (status.inventory: what the last apply recorded) and each object\n' +
-    'live, and judges its health with the operator’s own rules (Current, InProgress, Failed, Unknown).',
+    'live, and judges its health with the operator’s own rules (Current, InProgress, Failed, Unknown).\n' +
+    'With spec.kubeConfig, the objects are read in that cluster.',
   flags: {},
   ignoresGlobal: ['all-namespaces'],
   examples: ['converge tree web -n apps'],
   async run(ctx, args) {
     const name = requireName(this, args);
     const gs = await ctx.getGitSource(name);
-    const client = await ctx.client();
+    // Objects live in the cluster the GitSource applies to (spec.kubeConfig).
+    const client = await ctx.targetClient(gs);
     const entries = inventoryEntries(gs.status);
     const settled = await mapLimit(entries, 16, async (e): Promise<TreeObject> => {
       const ref = parseObjectId(e.id, e.v);
@@ -60,6 +62,7 @@ export const tree: Command = {
         gitsource: `${gs.metadata.namespace}/${gs.metadata.name}`,
         ready: ready ? { status: ready.status, reason: ready.reason, message: ready.message } : null,
         revision: gs.status?.lastAppliedRevision ?? null,
+        cluster: gs.status?.cluster ?? null,
         objects,
       });
       return 0;
@@ -67,7 +70,10 @@ export const tree: Command = {
     const root =
       `GitSource/${gs.metadata.namespace}/${gs.metadata.name}` +
       ` (Ready=${ready?.status ?? 'Unknown'}${ready?.reason ? ` ${ready.reason}` : ''},` +
-      ` ${shortRevision(gs.status?.lastAppliedRevision)})`;
+      ` ${shortRevision(gs.status?.lastAppliedRevision)})` +
+      (gs.status?.cluster
+        ? ` in cluster ${gs.status.cluster.server} (context ${gs.status.cluster.context})`
+        : '');
     ctx.out(renderTree(root, objects, ctx.io.stdout.isTTY === true));
     return 0;
   },

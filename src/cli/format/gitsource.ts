@@ -1,5 +1,5 @@
 // GitSource rows for `converge get` and the short forms other commands print: pure, the clock passed in.
-import type { GitSource } from '../../api/index.ts';
+import { clusterLabel, isRemote, type GitSource } from '../../api/index.ts';
 import { findCondition, shortRevision } from '../../report/index.ts';
 import { formatAge } from './age.ts';
 import { cell } from './table.ts';
@@ -8,10 +8,11 @@ export type GitSourceLike = Pick<GitSource, 'spec' | 'status'> & {
   metadata: GitSource['metadata'] & { creationTimestamp?: string };
 };
 
-export function getHeaders(withNamespace: boolean): string[] {
+export function getHeaders(withNamespace: boolean, withCluster = false): string[] {
   return [
     ...(withNamespace ? ['NAMESPACE'] : []),
     'NAME',
+    ...(withCluster ? ['CLUSTER'] : []),
     'READY',
     'REASON',
     'REVISION',
@@ -20,14 +21,20 @@ export function getHeaders(withNamespace: boolean): string[] {
   ];
 }
 
-/** NAMESPACE (with -A), NAME, READY, REASON, REVISION (applied, short), LAST CHANGE (last revision applied or tried), AGE. */
-export function getRow(gs: GitSourceLike, now: Date, withNamespace: boolean): string[] {
+/** Whether a list needs the CLUSTER column: some GitSource applies to a remote cluster. */
+export function hasRemote(items: readonly GitSourceLike[]): boolean {
+  return items.some((gs) => isRemote(gs));
+}
+
+/** NAMESPACE (with -A), NAME, CLUSTER (when any is remote), READY, REASON, REVISION (short), LAST CHANGE (last revision applied or tried), AGE. */
+export function getRow(gs: GitSourceLike, now: Date, withNamespace: boolean, withCluster = false): string[] {
   const ready = findCondition(gs.status?.conditions, 'Ready');
   // The applied revision only, as kubectl's column: a fetched revision that never applied is not shown.
   const revision = gs.status?.lastAppliedRevision;
   return [
     ...(withNamespace ? [gs.metadata.namespace] : []),
     gs.metadata.name,
+    ...(withCluster ? [cell(clusterLabel(gs), 40)] : []),
     ready?.status ?? 'Unknown',
     cell(ready?.reason ?? (gs.spec?.suspend ? 'Suspended' : undefined), 30),
     revision ? shortRevision(revision) : '-',

@@ -28,10 +28,11 @@ const VERBS: Record<NotifyEvent, string> = {
   DriftCorrected: 'drift corrected',
 };
 
-/** `apps/web converged at main@sha1:abc1234`. */
+/** `apps/web converged at main@sha1:abc1234`; `apps/web (cluster prod@10.0.0.1:6443) failed` for a remote one. */
 export function title(n: Notification): string {
   const at = n.revision ? ` at ${shortRevision(n.revision)}` : '';
-  return `${sourceKey(n)} ${VERBS[n.event]}${at}`;
+  const cluster = n.source.cluster ? ` (cluster ${n.source.cluster})` : '';
+  return `${sourceKey(n)}${cluster} ${VERBS[n.event]}${at}`;
 }
 
 export function flapNote(n: Notification): string | undefined {

@@ -33,7 +33,12 @@ export const webhook: Provider = {
       time: n.time,
       datacontenttype: 'application/json',
       data: {
-        gitsource: { namespace: n.source.namespace, name: n.source.name, url: n.source.url },
+        gitsource: {
+          namespace: n.source.namespace,
+          name: n.source.name,
+          url: n.source.url,
+          ...(n.source.cluster ? { cluster: n.source.cluster } : {}),
+        },
         event: n.event,
         reason: n.reason,
         revision: n.revision,

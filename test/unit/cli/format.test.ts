@@ -1,7 +1,13 @@
 // Pure CLI formatting: tables, ages, get rows and the inventory tree.
 import { describe, expect, it } from 'vitest';
 import { formatAge, humanDuration } from '../../../src/cli/format/age.ts';
-import { commitOf, getHeaders, getRow, type GitSourceLike } from '../../../src/cli/format/gitsource.ts';
+import {
+  commitOf,
+  getHeaders,
+  getRow,
+  hasRemote,
+  type GitSourceLike,
+} from '../../../src/cli/format/gitsource.ts';
 import { cell, formatTable } from '../../../src/cli/format/table.ts';
 import { renderTree } from '../../../src/cli/format/tree.ts';
 
@@ -100,6 +106,31 @@ describe('get rows', () => {
       },
     };
     expect(getRow(never, now, false)).toEqual(['web', 'False', 'RenderFailed', '-', '-', '2d']);
+  });
+
+  it('adds a CLUSTER column when a GitSource applies to a remote cluster', () => {
+    const remote = {
+      ...gs,
+      spec: { ...gs.spec, kubeConfig: { secretRef: { name: 'prod-eu', key: 'value' } } },
+      status: { ...gs.status, cluster: { server: 'https://10.0.0.1:6443/', context: 'prod-eu' } },
+    } as GitSourceLike;
+    expect(hasRemote([gs])).toBe(false);
+    expect(hasRemote([gs, remote])).toBe(true);
+    expect(getHeaders(false, true)).toEqual([
+      'NAME',
+      'CLUSTER',
+      'READY',
+      'REASON',
+      'REVISION',
+      'LAST CHANGE',
+      'AGE',
+    ]);
+    expect(getRow(remote, now, false, true)[1]).toBe('prod-eu@10.0.0.1:6443');
+    expect(getRow(gs, now, false, true)[1]).toBe('in-cluster');
+    // Before the operator resolved it: the Secret it names.
+    expect(getRow({ ...remote, status: undefined } as GitSourceLike, now, false, true)[1]).toBe(
+      'secret/prod-eu',
+    );
   });
   it('reads the commit of every revision form', () => {
     expect(commitOf(`main@sha1:${sha}`)).toBe(sha);

@@ -29,6 +29,36 @@ describe('parseRunOptions', () => {
       parseRunOptions(['--leader-elect=false'], { KUBERNETES_SERVICE_HOST: 'x' }, false).leaderElect,
     ).toBe(false);
   });
+  it('remote clusters: exec plugins and file references off unless allowed; bounds per cluster', () => {
+    expect(parseRunOptions([], {}, false)).toMatchObject({
+      allowKubeconfigExec: false,
+      allowKubeconfigFiles: false,
+      clusterTimeoutMs: 10_000,
+    });
+    expect(
+      parseRunOptions(
+        [
+          '--allow-kubeconfig-exec',
+          '--allow-kubeconfig-files',
+          '--cluster-timeout-ms',
+          '3000',
+          '--cluster-concurrency',
+          '2',
+        ],
+        {},
+        false,
+      ),
+    ).toMatchObject({
+      allowKubeconfigExec: true,
+      allowKubeconfigFiles: true,
+      clusterTimeoutMs: 3000,
+      clusterConcurrency: 2,
+    });
+    expect(() => parseRunOptions(['--cluster-timeout-ms', '10'], {}, false)).toThrow(
+      /^--cluster-timeout-ms:/,
+    );
+    expect(USAGE).toMatch(/--allow-kubeconfig-exec/);
+  });
   it('names the bad flag', () => {
     expect(() => parseRunOptions(['--concurrency', '0'], {}, false)).toThrow(/^--concurrency:/);
     expect(() => parseRunOptions(['--log-level', 'loud'], {}, false)).toThrow(/^--log-level:/);

@@ -17,9 +17,11 @@ import {
   type GitSourceWriter,
   type Plan,
   type ReconcileSteps,
+  type ReconcilerDeps,
+  type ClusterTarget,
 } from '../../../src/controller/index.ts';
 import type { ImageUpdateOutcome, ImageUpdater } from '../../../src/images/index.ts';
-import type { KubeClient } from '../../../src/kube/index.ts';
+import { ApiError, type KubeClient } from '../../../src/kube/index.ts';
 import type { ChangeSet } from '../../../src/plan/index.ts';
 import { findCondition } from '../../../src/report/index.ts';
 import { createMetrics } from '../../../src/server/index.ts';
@@ -73,7 +75,12 @@ interface Harness {
 
 function harness(
   overrides: Partial<ReconcileSteps> = {},
-  opts: { stale?: () => GitSource | undefined; detection?: 'Watch' | 'Interval'; images?: ImageUpdater } = {},
+  opts: {
+    stale?: () => GitSource | undefined;
+    detection?: 'Watch' | 'Interval';
+    images?: ImageUpdater;
+    clusters?: ReconcilerDeps['clusters'];
+  } = {},
 ): Harness {
   const writes: Harness['writes'] = [];
   const calls: string[] = [];
@@ -152,6 +159,7 @@ function harness(
     metrics: createMetrics({ defaultMetrics: false }),
     logger: pino({ level: 'silent' }),
     getGitSource: async () => opts.stale?.(),
+    clusters: opts.clusters,
     random: () => 0.5,
     ...(opts.images ? { images: opts.images } : {}),
   });
@@ -532,6 +540,130 @@ describe('Reconciler', () => {
       });
       await h.reconciler.reconcile(gitSource());
       expect(releases).toBe(1);
+    });
+  });
+
+  describe('a remote cluster (spec.kubeConfig)', () => {
+    const remote = { server: 'https://10.1.2.3:6443/', context: 'prod-eu' };
+    const kubeConfig = { secretRef: { name: 'prod-eu', key: 'value' } };
+    function selector(over: Partial<NonNullable<ReconcilerDeps['clusters']>> = {}) {
+      const outcomes: unknown[] = [];
+      const target: ClusterTarget = {
+        id: 'hash-1',
+        client: {} as KubeClient,
+        drift: { track: async () => 'Watch' },
+        remote,
+      };
+      const clusters: NonNullable<ReconcilerDeps['clusters']> = {
+        targetFor: async () => target,
+        enter: () => () => {},
+        reportOutcome: (_t, err) => outcomes.push(err),
+        ...over,
+      };
+      return { clusters, outcomes };
+    }
+
+    it('records the target in status.cluster and applies there', async () => {
+      const { clusters, outcomes } = selector();
+      const h = harness({}, { clusters });
+      const gs = gitSource({ kubeConfig });
+      await h.reconciler.reconcile(gs);
+      expect(gs.status?.cluster).toEqual({ server: remote.server, context: 'prod-eu' });
+      expect(findCondition(gs.status?.conditions, 'Ready')?.status).toBe('True');
+      expect(outcomes).toEqual([undefined]);
+    });
+
+    it('an API server that stops answering mid-apply: ClusterUnreachable naming the cluster, no prune', async () => {
+      const { clusters, outcomes } = selector();
+      const h = harness(
+        {
+          apply: async () => {
+            h.calls.push('apply');
+            throw new ApiError(
+              0,
+              'ConnectionFailed',
+              'PATCH /api/v1/x: connect ECONNREFUSED',
+              [],
+              'PATCH',
+              '/x',
+            );
+          },
+        },
+        { clusters },
+      );
+      const gs = gitSource({ kubeConfig });
+      const result = await h.reconciler.reconcile(gs);
+      const ready = findCondition(gs.status?.conditions, 'Ready');
+      expect(ready).toMatchObject({ status: 'False', reason: 'ClusterUnreachable' });
+      expect(ready?.message).toContain('cluster https://10.1.2.3:6443/ (context prod-eu) unreachable');
+      expect(h.calls).not.toContain('prune');
+      // Retried with backoff, never Stalled: the cluster may come back.
+      expect(result.kind).toBe('backoff');
+      expect(findCondition(gs.status?.conditions, 'Stalled')).toBeUndefined();
+      expect(outcomes).toHaveLength(1);
+      expect(outcomes[0]).toBeInstanceOf(ApiError);
+    });
+
+    it('other failures in the remote cluster name it too', async () => {
+      const { clusters } = selector();
+      const h = harness(
+        { apply: async () => Promise.reject(new ConvergeError('ApplyFailed', 'ConfigMap/apps/a: invalid')) },
+        { clusters },
+      );
+      const gs = gitSource({ kubeConfig });
+      await h.reconciler.reconcile(gs);
+      expect(findCondition(gs.status?.conditions, 'Ready')).toMatchObject({
+        reason: 'ApplyFailed',
+        message: 'cluster https://10.1.2.3:6443/ (context prod-eu): ConfigMap/apps/a: invalid',
+      });
+    });
+
+    it('a refused kubeconfig stalls before any fetch', async () => {
+      const { clusters } = selector({
+        targetFor: async () => {
+          throw new ConvergeError('InvalidKubeConfig', 'spec.kubeConfig: refused user.exec');
+        },
+      });
+      const h = harness({}, { clusters });
+      const gs = gitSource({ kubeConfig });
+      await h.reconciler.reconcile(gs);
+      expect(h.calls).toEqual([]);
+      expect(findCondition(gs.status?.conditions, 'Ready')?.reason).toBe('InvalidKubeConfig');
+      expect(findCondition(gs.status?.conditions, 'Stalled')?.status).toBe('True');
+    });
+
+    it('a cluster at its in-flight limit: requeued shortly, nothing run or written', async () => {
+      const { clusters } = selector({ enter: () => undefined });
+      const h = harness({}, { clusters });
+      const gs = gitSource({ kubeConfig });
+      gs.status = { cluster: { server: remote.server, context: 'prod-eu' } };
+      const result = await h.reconciler.reconcile(gs);
+      expect(result).toEqual({ kind: 'requeue', afterMs: 2000 });
+      expect(h.calls).toEqual([]);
+      expect(h.writes).toHaveLength(0);
+    });
+
+    it('a new kubeconfig (rotated Secret) plans every object again', async () => {
+      let id = 'hash-1';
+      const { clusters } = selector();
+      const h = harness(
+        {},
+        {
+          clusters: {
+            ...clusters,
+            targetFor: async () => ({ ...(await clusters.targetFor(gitSource(), {} as never)), id }),
+          },
+        },
+      );
+      const gs = gitSource({ kubeConfig });
+      await h.reconciler.reconcile(gs);
+      h.calls.length = 0;
+      await h.reconciler.reconcile(gs);
+      expect(h.calls).toEqual(['resolve']);
+      id = 'hash-2';
+      h.calls.length = 0;
+      await h.reconciler.reconcile(gs);
+      expect(h.calls).toContain('plan');
     });
   });
 });

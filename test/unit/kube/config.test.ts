@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KubeConfigError, loadClusterAccess } from '../../../src/kube/config.ts';
+import { KubeConfigError, clusterAccessFromKubeConfig, loadClusterAccess } from '../../../src/kube/config.ts';
 
 function dir(): string {
   return mkdtempSync(join(tmpdir(), 'kubeconfig-test-'));
@@ -181,5 +181,87 @@ describe('loadClusterAccess', () => {
     });
     const access = loadClusterAccess({ path: file, env: {} });
     expect((await access.auth()).headers.Authorization).toBe('Bearer from-exec');
+  });
+});
+
+describe('clusterAccessFromKubeConfig (a kubeconfig from a Secret)', () => {
+  const where = 'secret apps/prod key value';
+  const deny = { allowExec: false, allowFiles: false };
+  const doc = (user: Record<string, unknown>, cluster: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      'current-context': 'prod',
+      clusters: [{ name: 'c', cluster: { server: 'https://10.0.0.9:6443', ...cluster } }],
+      users: [{ name: 'u', user }],
+      contexts: [ctx('prod', 'c', 'u')],
+    });
+
+  it('reads inline data: server, context and a bearer token', async () => {
+    const access = clusterAccessFromKubeConfig(
+      doc({ token: 't0ken' }, { 'certificate-authority-data': Buffer.from('CA').toString('base64') }),
+      where,
+      deny,
+    );
+    expect(access.server.href).toBe('https://10.0.0.9:6443/');
+    expect(access.context).toBe('prod');
+    expect(access.ca?.toString()).toBe('CA');
+    expect((await access.auth()).headers.Authorization).toBe('Bearer t0ken');
+  });
+
+  it.each([
+    [
+      'an exec plugin',
+      doc({ exec: { command: '/bin/sh', args: ['-c', 'id'] } }),
+      /user\.exec.*--allow-kubeconfig-exec/,
+    ],
+    ['an auth provider', doc({ 'auth-provider': { name: 'oidc' } }), /user\.auth-provider/],
+    [
+      'a tokenFile',
+      doc({ tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token' }),
+      /user\.tokenFile.*--allow-kubeconfig-files/,
+    ],
+    [
+      'a client certificate file',
+      doc({ 'client-certificate': '/etc/cert', 'client-key': '/etc/key' }),
+      /user\.client-certificate.*user\.client-key/,
+    ],
+    [
+      'a CA file',
+      doc({ token: 't' }, { 'certificate-authority': '/etc/ca' }),
+      /cluster\.certificate-authority/,
+    ],
+  ])('refuses %s by default, naming the Secret and the field', (_what, text, message) => {
+    expect(() => clusterAccessFromKubeConfig(text, where, deny)).toThrow(KubeConfigError);
+    expect(() => clusterAccessFromKubeConfig(text, where, deny)).toThrow(message);
+    expect(() => clusterAccessFromKubeConfig(text, where, deny)).toThrow(
+      /secret apps\/prod key value, context "prod"/,
+    );
+  });
+
+  it('accepts them when the operator allows them', () => {
+    const exec = doc({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'true' } });
+    expect(clusterAccessFromKubeConfig(exec, where, { allowExec: true, allowFiles: false }).context).toBe(
+      'prod',
+    );
+    const d = dir();
+    writeFileSync(join(d, 'token'), 'from-file\n');
+    const file = doc({ tokenFile: join(d, 'token') });
+    expect(() => clusterAccessFromKubeConfig(file, where, deny)).toThrow(/tokenFile/);
+    expect(clusterAccessFromKubeConfig(file, where, { allowExec: false, allowFiles: true }).server.host).toBe(
+      '10.0.0.9:6443',
+    );
+  });
+
+  it('never quotes the kubeconfig in its errors', () => {
+    const bad = 'users:\n- name: u\n  user: { token: SUPERSECRET\n';
+    let message = '';
+    try {
+      clusterAccessFromKubeConfig(bad, where, deny);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/secret apps\/prod key value is not valid YAML/);
+    expect(message).not.toContain('SUPERSECRET');
+    const noContext = JSON.stringify({ users: [{ name: 'u', user: { token: 'SUPERSECRET' } }] });
+    expect(() => clusterAccessFromKubeConfig(noContext, where, deny)).toThrow(/has no current-context/);
   });
 });

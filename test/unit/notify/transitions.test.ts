@@ -1,6 +1,7 @@
 // From status changes (built by the real report stage) to notifications: one per transition.
 import { describe, expect, it } from 'vitest';
 import { notificationsFor } from '../../../src/notify/index.ts';
+import { title } from '../../../src/notify/providers/common.ts';
 import { gitSource, rev, type Step } from './history.ts';
 
 const TIME = '2026-11-26T20:00:00.000Z';
@@ -64,6 +65,21 @@ describe('notificationsFor', () => {
     const [n] = notificationsFor({ ...s, wasFailing: false, time: TIME });
     expect(n).toMatchObject({ event: 'DriftCorrected', message: 'Corrected ConfigMap/apps/cfg' });
     expect(n!.changes[0]).toContain('drift corrected');
+  });
+
+  it('names the remote cluster a GitSource applies to, in the title every provider uses', () => {
+    const gs = gitSource();
+    gs.status = { cluster: { server: 'https://10.0.0.1:6443/', context: 'prod-eu' } };
+    const s = gs.step.failed(rev('b'));
+    const failed = notificationsFor({ ...s, wasFailing: false, time: TIME }).find(
+      (n) => n.event === 'Failed',
+    )!;
+    expect(failed.source.cluster).toBe('prod-eu@10.0.0.1:6443');
+    expect(title(failed)).toMatch(/^apps\/web \(cluster prod-eu@10\.0\.0\.1:6443\) failed at /);
+    // A local GitSource's messages do not change.
+    const local = gitSource('api');
+    const [n] = notificationsFor({ ...local.step.failed(rev('b')), wasFailing: false, time: TIME });
+    expect(n!.source.cluster).toBeUndefined();
   });
 });
 

@@ -59,7 +59,7 @@ describe('renderOverview', () => {
   it('is a labelled, semantic table with the failing row first', () => {
     expect(page).toMatch(/<html lang="en">/);
     expect(page).toMatch(/<caption>/);
-    expect(page.match(/<th scope="col">/g)).toHaveLength(6);
+    expect(page.match(/<th scope="col">/g)).toHaveLength(7);
     expect(page).toContain('<label for="f-namespace">Namespace</label>');
     expect(page).toContain('<label for="f-status">Status</label>');
     expect(page).toContain('aria-live="polite"');
