@@ -326,16 +326,22 @@ describe('with the operator', { timeout: 240_000 }, () => {
   it('resume-tracking converges the current head, though another GitSource shares the git cache', async () => {
     // A twin on the same URL and branch (another path) shares web's cache and its ls-remote answers.
     const head = await commitFiles(repo, { 'twin/cm.yaml': configMap('twin', { v: '1' }) }, 'twin');
+    // web polls first: a GitSource created right after may take a cache's answer up to 5 s old
+    // (a fleet created at once shares one ls-remote), which must not predate the commit here.
+    const polled = await requestReconcile(ns, 'web');
+    await eventually(async () => (await getGitSource(ns, 'web'))?.status?.lastHandledReconcileAt === polled, {
+      timeoutMs: 60_000,
+      what: 'web polled',
+    });
     await applyGitSource(ns, 'twin', {
       url: http.url('fleet'),
-      // As web's spec says it since resume-tracking (a ref left out is another cache key).
       ref: { branch: 'main' },
       path: './twin',
       targetNamespace: ns,
       interval: '1h',
     });
     await waitForCondition(ns, 'twin', 'Ready', 'True', { revision: head, timeoutMs: 60_000 });
-    // twin's poll saw the branch move and woke web: both are at the head web now rolls back from.
+    // Both are at the head web now rolls back from.
     await waitForCondition(ns, 'web', 'Ready', 'True', { revision: head, timeoutMs: 60_000 });
     const rb = await converge(['rollback', 'web', '-n', ns]);
     expect(rb.code, rb.stderr).toBe(0);

@@ -125,10 +125,16 @@ interface Checked {
   target: string;
 }
 
+/**
+ * The ref's fields in a fixed order; no ref (or an empty one) is branch main, as checkRef reads it,
+ * so a GitSource that leaves `ref` out shares with one that says `{branch: main}` (as
+ * `resume-tracking` writes it back).
+ */
 function sortedRef(ref: GitRef | undefined): [string, unknown][] {
-  return Object.entries(ref ?? {})
-    .filter(([, v]) => v !== undefined)
+  const set = Object.entries(ref ?? {})
+    .filter(([, v]) => v !== undefined && v !== null)
     .sort(([a], [b]) => a.localeCompare(b));
+  return set.length > 0 ? set : [['branch', 'main']];
 }
 
 /**

@@ -212,5 +212,10 @@ describe('cacheKeyOf', () => {
     expect(cacheKeyOf({ namespace: 'a', url, ref: { branch: 'main', commit: 'abc' } })).toBe(
       cacheKeyOf({ namespace: 'a', url, ref: { commit: 'abc', branch: 'main' } }),
     );
+    // No ref is branch main: left out, or written back by resume-tracking, one cache.
+    expect(cacheKeyOf({ namespace: 'a', url })).toBe(
+      cacheKeyOf({ namespace: 'a', url, ref: { branch: 'main' } }),
+    );
+    expect(cacheKeyOf({ namespace: 'a', url, ref: {} })).toBe(cacheKeyOf({ namespace: 'a', url }));
   });
 });
