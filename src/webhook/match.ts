@@ -30,6 +30,11 @@ export function affectedSources(
     if (!url || !keys.has(url)) continue;
     const ref = gs.spec.ref;
     if (ref?.commit) continue;
+    // An OCI artifact: any manifest pushed to its repository may move its tag or range; a digest never moves.
+    if (gs.spec.url.startsWith('oci://')) {
+      if (!(ref as { digest?: string } | undefined)?.digest) out.push(gs);
+      continue;
+    }
     // An unknown ref (generic endpoint without `ref`) may be anything but a pinned commit.
     if (push.refs.length === 0 || push.refs.some((r) => refAffected(ref, r))) out.push(gs);
   }
