@@ -19,7 +19,7 @@ export type FailureReason =
   | 'DependencyNotReady'
   | 'RBACDenied'
   | 'MissingSecret'
-  /** A signature, digest or size that does not match what the source promised. */
+  /** A source's content does not match its digest or signature: nothing from it is applied. */
   | 'VerificationFailed';
 
 /** Reasons that no retry fixes: the GitSource is Stalled until its spec, secret or RBAC changes. */

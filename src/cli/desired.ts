@@ -9,7 +9,7 @@ import { GitSourceSpecSchema, parseSpec, type GitSourceSpec, type KubeObject } f
 import { ApiError } from '../kube/index.ts';
 import { resolveClientTools, type ClientTools } from '../render/index.ts';
 import { renderInputFor, renderManifests } from '../render/index.ts';
-import { createGitSource, credentialsFromSecret, type GitCredentials } from '../source/index.ts';
+import { createSources, sourceOf, type SourceRef, type SourceSecret } from '../source/index.ts';
 import { CliError, str, type Flag, type FlagValues } from './command.ts';
 import type { CliContext, ListedGitSource } from './context.ts';
 import { commitOf } from './format/gitsource.ts';
@@ -93,12 +93,11 @@ export async function renderDesired(
   const commit = commitOf(gs.status?.revision);
   const workDir = await mkdtemp(join(tmpdir(), 'converge-cli-'));
   try {
-    const source = createGitSource({ workDir, logger: pino({ level: 'silent' }) });
+    const source = createSources({ workDir, logger: pino({ level: 'silent' }) });
     const fetched = await source.fetchRevision({
       key: 'cli',
-      url: spec.url,
-      ref: commit ? { commit } : spec.ref,
-      credentials: await credentials(ctx, ns, spec),
+      source: pinned(sourceOf(spec), gs.status?.revision, commit),
+      secret: await secretOf(ctx, ns, spec),
       timeoutMs: 120_000,
     });
     const input = renderInputFor(
@@ -116,11 +115,13 @@ export async function renderDesired(
   }
 }
 
-async function credentials(
-  ctx: CliContext,
-  ns: string,
-  spec: GitSourceSpec,
-): Promise<GitCredentials | undefined> {
+/** The source at the revision the operator last fetched (a commit), or as the spec says before that. */
+function pinned(source: SourceRef, _revision: string | undefined, commit: string | undefined): SourceRef {
+  if (source.kind === 'git' && commit) return { ...source, ref: { commit } };
+  return source;
+}
+
+async function secretOf(ctx: CliContext, ns: string, spec: GitSourceSpec): Promise<SourceSecret | undefined> {
   if (!spec.secretRef) return undefined;
   const name = spec.secretRef.name;
   const client = await ctx.client();
@@ -137,5 +138,5 @@ async function credentials(
   const data = Object.fromEntries(
     Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
   );
-  return credentialsFromSecret(data, `${ns}/${name}`);
+  return { where: `${ns}/${name}`, data };
 }

@@ -30,7 +30,12 @@ import {
   type Step,
 } from '../report/index.ts';
 import type { Metrics } from '../server/index.ts';
-import type { FetchedRevision, ResolvedRevision, SourceRequest } from '../source/index.ts';
+import {
+  sourceOf,
+  type FetchedRevision,
+  type ResolvedRevision,
+  type SourceRequest,
+} from '../source/index.ts';
 import { cacheKeyFor } from './shared-cache.ts';
 import {
   Deadline,
@@ -659,16 +664,15 @@ export class Reconciler {
   }
 
   private async sourceRequest(run: Run): Promise<SourceRequest> {
-    const credentials = await this.deps.steps.credentials(run.gs, run.spec);
+    const secret = await this.deps.steps.credentials(run.gs, run.spec);
     const { gs, spec } = run;
     const forced = isForced(run.requestedAt, gs.status?.lastHandledReconcileAt);
     return {
       // GitSources of one repository, ref and Secret share a cache, an ls-remote and each fetch.
       key: cacheKeyFor(gs.metadata.namespace, spec),
       owner: gs.metadata.uid,
-      url: spec.url,
-      ref: spec.ref,
-      credentials,
+      source: sourceOf(spec),
+      secret,
       timeoutMs: run.timing.timeoutMs,
       // Another GitSource's ls-remote counts as this poll if it came since this source's last one
       // (polls are ≥ 0.9 interval apart); a requested reconcile always asks the remote.

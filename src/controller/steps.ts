@@ -24,12 +24,12 @@ import {
 import { pruneStale } from '../prune/index.ts';
 import { renderInputFor, renderManifests, type ClientTools } from '../render/index.ts';
 import {
-  credentialsFromSecret,
+  sourceOf,
   type FetchedRevision,
-  type GitCredentials,
-  type GitSource as SourceFetcher,
+  type Fetcher,
   type ResolvedRevision,
   type SourceRequest,
+  type SourceSecret,
 } from '../source/index.ts';
 import { ConvergeError } from '../api/index.ts';
 import { gitSourceListPath } from './paths.ts';
@@ -61,8 +61,8 @@ export interface Plan {
 export interface ReconcileSteps {
   /** The client a GitSource applies with. */
   clientFor(gs: GitSource, spec: GitSourceSpec): KubeClient;
-  /** Git credentials from spec.secretRef, or undefined when none is set. */
-  credentials(gs: GitSource, spec: GitSourceSpec): Promise<GitCredentials | undefined>;
+  /** The Secret spec.secretRef names (its keys checked by the source's kind), or undefined when none is set. */
+  credentials(gs: GitSource, spec: GitSourceSpec): Promise<SourceSecret | undefined>;
   resolve(req: SourceRequest): Promise<ResolvedRevision>;
   fetch(req: SourceRequest, resolved: ResolvedRevision | undefined): Promise<FetchedRevision>;
   render(ctx: StepContext, dir: string): Promise<KubeObject[]>;
@@ -84,7 +84,7 @@ export interface ReconcileSteps {
 
 export interface StageStepsDeps {
   client: KubeClient;
-  source: SourceFetcher;
+  source: Fetcher;
   tools: ClientTools;
   /** A watched GitSource as last seen (the controller's cache); others are read with a GET. */
   cachedGitSource?: (namespace: string, name: string) => GitSource | undefined;
@@ -148,7 +148,9 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
       const data = Object.fromEntries(
         Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
       );
-      return credentialsFromSecret(data, where);
+      const found = { where, data };
+      source.checkSecret(sourceOf(spec), found);
+      return found;
     },
 
     // Calls to the remote are timed by the source itself (a poll may be answered from a shared cache).

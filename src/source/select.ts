@@ -1,0 +1,43 @@
+// Which source a GitSource's spec names (`sourceOf`) and which cache it shares (`sourceKeyOf`): pure.
+import { createHash } from 'node:crypto';
+import type { GitSourceSpec } from '../api/index.ts';
+import { cacheKeyOf } from './git/index.ts';
+import type { SourceRef } from './types.ts';
+
+/** The parts of a spec that choose the source. */
+export type SourceSpec = Pick<GitSourceSpec, 'url' | 'ref' | 'secretRef'>;
+
+/** The source a spec names. */
+export function sourceOf(spec: SourceSpec): SourceRef {
+  return { kind: 'git', url: spec.url, ref: spec.ref };
+}
+
+/**
+ * GitSources share a cache when they fetch the same source with the same credentials: the same
+ * Secret (so the same namespace, whose GitSources may all read it), or none (public to everyone who
+ * can reach it, so namespaces share it). A git source keeps the key it always had (its cache on
+ * disk survives an upgrade).
+ */
+export function sourceKeyOf(namespace: string, spec: SourceSpec): string {
+  const source = sourceOf(spec);
+  const secretName = spec.secretRef?.name;
+  if (source.kind === 'git') return cacheKeyOf({ namespace, url: source.url, ref: source.ref, secretName });
+  const who = secretName ? `secret:${namespace}/${secretName}` : 'anonymous';
+  return createHash('sha256')
+    .update(JSON.stringify([canonical(source), who]))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** A value with its object keys sorted and undefined fields dropped (a stable hash input). */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, canonical(v)]),
+    );
+  return value;
+}
