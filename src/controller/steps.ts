@@ -63,6 +63,8 @@ export interface ReconcileSteps {
   clientFor(gs: GitSource, spec: GitSourceSpec): KubeClient;
   /** The Secret spec.secretRef names (its keys checked by the source's kind), or undefined when none is set. */
   credentials(gs: GitSource, spec: GitSourceSpec): Promise<SourceSecret | undefined>;
+  /** The Secret spec.verify.secretRef names (cosign public keys), or undefined when none is set. */
+  verifySecret?(gs: GitSource, spec: GitSourceSpec): Promise<SourceSecret | undefined>;
   resolve(req: SourceRequest): Promise<ResolvedRevision>;
   fetch(req: SourceRequest, resolved: ResolvedRevision | undefined): Promise<FetchedRevision>;
   render(ctx: StepContext, dir: string): Promise<KubeObject[]>;
@@ -120,6 +122,23 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
     return memory;
   };
 
+  const readSecret = async (gs: GitSource, name: string, field: string): Promise<SourceSecret> => {
+    const where = `${gs.metadata.namespace}/${name}`;
+    let secret: { data?: Record<string, string> };
+    try {
+      secret = await client.request('GET', `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${name}`);
+    } catch (err) {
+      if (isNotFound(err)) throw new ConvergeError('MissingSecret', `secret ${where} (${field}) not found`);
+      if (err instanceof ApiError && err.status === 403)
+        throw new ConvergeError('RBACDenied', `reading secret ${where} is forbidden: ${err.message}`);
+      throw err;
+    }
+    const data = Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+    );
+    return { where, data };
+  };
+
   return {
     clientFor(gs, spec) {
       // The API server adds the service-account groups itself; asking for them would need
@@ -131,26 +150,14 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
 
     async credentials(gs, spec) {
       if (!spec.secretRef) return undefined;
-      const where = `${gs.metadata.namespace}/${spec.secretRef.name}`;
-      let secret: { data?: Record<string, string> };
-      try {
-        secret = await client.request(
-          'GET',
-          `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${spec.secretRef.name}`,
-        );
-      } catch (err) {
-        if (isNotFound(err))
-          throw new ConvergeError('MissingSecret', `secret ${where} (spec.secretRef.name) not found`);
-        if (err instanceof ApiError && err.status === 403)
-          throw new ConvergeError('RBACDenied', `reading secret ${where} is forbidden: ${err.message}`);
-        throw err;
-      }
-      const data = Object.fromEntries(
-        Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
-      );
-      const found = { where, data };
+      const found = await readSecret(gs, spec.secretRef.name, 'spec.secretRef.name');
       source.checkSecret(sourceOf(spec), found);
       return found;
+    },
+
+    async verifySecret(gs, spec) {
+      if (!spec.verify?.secretRef) return undefined;
+      return readSecret(gs, spec.verify.secretRef.name, 'spec.verify.secretRef.name');
     },
 
     // Calls to the remote are timed by the source itself (a poll may be answered from a shared cache).

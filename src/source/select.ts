@@ -5,10 +5,22 @@ import { cacheKeyOf } from './git/index.ts';
 import type { SourceRef } from './types.ts';
 
 /** The parts of a spec that choose the source. */
-export type SourceSpec = Pick<GitSourceSpec, 'url' | 'ref' | 'secretRef'>;
+export type SourceSpec = Pick<GitSourceSpec, 'url' | 'ref' | 'secretRef'> &
+  Partial<Pick<GitSourceSpec, 'layerSelector' | 'insecure' | 'verify'>>;
 
 /** The source a spec names. */
 export function sourceOf(spec: SourceSpec): SourceRef {
+  if (spec.url.startsWith('oci://')) {
+    const { tag, semver, digest } = spec.ref ?? {};
+    return {
+      kind: 'oci',
+      url: spec.url,
+      ref: { tag, semver, digest },
+      layerSelector: spec.layerSelector,
+      insecure: spec.insecure,
+      verify: spec.verify ? { provider: spec.verify.provider } : undefined,
+    };
+  }
   return { kind: 'git', url: spec.url, ref: spec.ref };
 }
 

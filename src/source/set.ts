@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConvergeError } from '../api/index.ts';
 import { createGitSource, gitFetcher } from './git/index.ts';
+import { createOciSource, ociFetcher } from './oci/index.ts';
 import type { Fetcher, RemoteOperation, SourceRef, SourceRequest, SourceStats } from './types.ts';
 
 export interface SourcesOptions {
@@ -39,7 +40,10 @@ export function createSources(options: SourcesOptions): Fetcher {
       onRemoteCall: (operation, seconds) => options.onRemoteCall?.('git', operation, seconds),
     }),
   );
-  return combineFetchers({ git }, options.workDir);
+  const oci = ociFetcher(
+    createOciSource({ workDir: dir('oci'), logger: options.logger.child({ kind: 'oci' }) }),
+  );
+  return combineFetchers({ git, oci }, options.workDir);
 }
 
 /**

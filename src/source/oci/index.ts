@@ -8,6 +8,6 @@ export { parseOciUrl, signatureTag } from './reference.ts';
 export { chooseLayer, FLUX_CONFIG_TYPE, FLUX_CONTENT_TYPE } from './layers.ts';
 export { keysFromSecret, verifySignatures, payloadDigest } from './cosign.ts';
 export type { VerificationKey } from './cosign.ts';
-export { untarGzip, DEFAULT_UNTAR_LIMITS } from './untar.ts';
 export { createOciSource, ociCacheKeyOf } from './source.ts';
 export type { OciSource, OciRequest, OciRef, ResolvedArtifact, FetchedArtifact } from './source.ts';
+export { ociFetcher } from './fetcher.ts';

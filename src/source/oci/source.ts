@@ -2,11 +2,13 @@
 // poll for a tag), and only when the digest moved downloads the chosen layer, verifies its cosign
 // signature when asked, and unpacks it into a directory shared by every GitSource with the same key.
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConvergeError } from '../../api/index.ts';
-import { highestMatchingTag } from '../refs.ts';
+import { DEFAULT_ARCHIVE_LIMITS, unpackTarGz, type ArchiveLimits } from '../archive.ts';
+import { highestMatchingTag } from '../git/refs.ts';
 import type { RegistryCredentials } from './auth.ts';
 import { RegistryClient, type Descriptor, type RegistryLimits, type RegistryStats } from './client.ts';
 import {
@@ -17,7 +19,6 @@ import {
 } from './cosign.ts';
 import { chooseLayer, type LayerSelector } from './layers.ts';
 import { DIGEST, TAG, apiHost, parseOciUrl, shortDigest, signatureTag } from './reference.ts';
-import { DEFAULT_UNTAR_LIMITS, untarGzip, type UntarLimits } from './untar.ts';
 
 export interface OciRef {
   tag?: string | undefined;
@@ -61,7 +62,7 @@ export interface OciSourceOptions {
   workDir: string;
   logger: Logger;
   registryLimits?: Partial<RegistryLimits>;
-  untarLimits?: UntarLimits;
+  archiveLimits?: ArchiveLimits;
   /** Largest layer downloaded (checked against the manifest before any byte moves). */
   maxLayerBytes?: number;
 }
@@ -71,9 +72,14 @@ export interface OciSource {
   fetchRevision(req: OciRequest, resolved?: ResolvedArtifact): Promise<FetchedArtifact>;
   forget(owner: string): Promise<void>;
   retainOnly(keys: Iterable<string>): Promise<string[]>;
-  /** Requests sent to registries so far. */
-  stats(): Readonly<RegistryStats>;
+  /** Requests sent to registries so far, and resolves that asked the registry / layers downloaded. */
+  stats(): Readonly<RegistryStats & { polls: number; downloads: number }>;
   expire(owner: string): void;
+  owners(): ReadonlyMap<string, string>;
+  /** Bytes on disk of each cache key's unpacked trees. */
+  diskUsage(): Promise<Map<string, number>>;
+  /** Called when a resolve finds a key's digest moved (`by`: the owner whose poll saw it). */
+  onMoved(listener: (key: string, revision: string, by: string | undefined) => void): void;
 }
 
 export function ociCacheKeyOf(input: {
@@ -95,8 +101,9 @@ export function ociCacheKeyOf(input: {
 const DEFAULT_MAX_LAYER_BYTES = 256 * 1024 * 1024;
 
 export function createOciSource(options: OciSourceOptions): OciSource {
-  const root = join(options.workDir, 'oci');
-  const totals: RegistryStats = { head: 0, get: 0, token: 0, blobBytes: 0 };
+  const root = options.workDir;
+  const totals = { head: 0, get: 0, token: 0, blobBytes: 0, polls: 0, downloads: 0 };
+  const movedListeners: Array<(key: string, revision: string, by: string | undefined) => void> = [];
   /** key → client (tokens cached per key), recreated when the credentials change. */
   const clients = new Map<string, { client: RegistryClient; fingerprint: string }>();
   const answers = new Map<string, { at: number; resolved: ResolvedArtifact }>();
@@ -257,8 +264,13 @@ export function createOciSource(options: OciSourceOptions): OciSource {
       if (cached && req.maxAgeMs && Date.now() - cached.at <= req.maxAgeMs) return cached.resolved;
       let pending = asking.get(req.key);
       if (!pending) {
+        totals.polls++;
         pending = resolveNow(req).then((resolved) => {
+          const before = answers.get(req.key)?.resolved.digest;
           answers.set(req.key, { at: Date.now(), resolved });
+          if (before !== undefined && before !== resolved.digest) {
+            for (const l of movedListeners) l(req.key, resolved.revision, req.owner);
+          }
           return resolved;
         });
         asking.set(req.key, pending);
@@ -307,12 +319,22 @@ export function createOciSource(options: OciSourceOptions): OciSource {
                 await mkdir(content, { recursive: true });
                 await rename(blob, join(content, chosen.fileName));
               } else {
-                await untarGzip(
-                  blob,
+                await mkdir(content, { recursive: true });
+                const limits = {
+                  ...(options.archiveLimits ?? DEFAULT_ARCHIVE_LIMITS),
+                  maxCompressedBytes: maxLayerBytes,
+                };
+                await unpackTarGz(
+                  createReadStream(blob),
                   content,
                   `layer ${shortDigest(chosen.layer.digest)} of ${where}`,
-                  options.untarLimits ?? DEFAULT_UNTAR_LIMITS,
-                );
+                  limits,
+                ).catch((err: unknown) => {
+                  // Said once, plainly: the layer is dropped whole, nothing of it reaches the cluster.
+                  if (err instanceof ConvergeError)
+                    throw new ConvergeError(err.reason, `${err.message}; refused, nothing applied`);
+                  throw err;
+                });
               }
               await writeFile(
                 join(tmp, '.converge-oci.json'),
@@ -330,6 +352,7 @@ export function createOciSource(options: OciSourceOptions): OciSource {
             }
           });
           fetched = true;
+          totals.downloads++;
           options.logger.info({ source: where, revision: resolved.revision, verifiedBy }, 'artifact fetched');
         }
         newest.set(req.key, dir);
@@ -371,12 +394,34 @@ export function createOciSource(options: OciSourceOptions): OciSource {
 
     stats: () => ({ ...totals }),
 
+    owners: () => ownerKeys,
+
+    async diskUsage() {
+      const usage = new Map<string, number>();
+      for (const key of await readdir(root).catch(() => [] as string[]))
+        usage.set(key, await du(join(root, key)));
+      return usage;
+    },
+
+    onMoved(listener) {
+      movedListeners.push(listener);
+    },
+
     expire(owner) {
       const key = ownerKeys.get(owner);
       if (key !== undefined) answers.delete(key);
     },
   };
   return source;
+}
+
+async function du(path: string): Promise<number> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.size;
+  let total = 0;
+  for (const name of await readdir(path).catch(() => [] as string[])) total += await du(join(path, name));
+  return total;
 }
 
 function withTimeout(req: OciRequest): AbortSignal {

@@ -29,7 +29,7 @@ beforeAll(async () => {
   source = createOciSource({
     workDir: work,
     logger: pino({ level: 'silent' }),
-    untarLimits: { maxBytes: 4 * 1024 * 1024, maxEntries: 50, maxRatio: 200 },
+    archiveLimits: { maxCompressedBytes: 1 << 30, maxBytes: 4 * 1024 * 1024, maxFiles: 50, maxRatio: 200 },
   });
 });
 afterAll(async () => {
@@ -150,17 +150,17 @@ describe('hostile artifacts are refused with a reason, nothing unpacked', () => 
     [
       'path traversal',
       [{ name: '../../escape.yaml', data: CM('e') }],
-      /entry \.\.\/\.\.\/escape\.yaml leaves the root/,
+      /entry "\.\.\/\.\.\/escape\.yaml" leaves the archive \(path traversal\)/,
     ],
     [
       'an absolute path',
       [{ name: '/etc/cron.d/x', data: 'x' }],
-      /entry \/etc\/cron\.d\/x is an absolute path/,
+      /entry "\/etc\/cron\.d\/x" has an absolute path/,
     ],
     [
       'a symlink leaving the root',
       [{ name: 'link', symlink: '../../../etc/passwd' }],
-      /symlink link → \.\.\/\.\.\/\.\.\/etc\/passwd leaves the root/,
+      /entry "link" is a link to "\.\.\/\.\.\/\.\.\/etc\/passwd", outside the archive/,
     ],
     [
       'a chain of symlinks leading out',
@@ -168,7 +168,7 @@ describe('hostile artifacts are refused with a reason, nothing unpacked', () => 
         { name: 'd/up', symlink: '..' },
         { name: 'out', symlink: 'd/up/..' },
       ],
-      /symlink out leads outside the root through other links/,
+      /entry "d\/up" is a link to "\.\.", outside the archive or through '\.\.'/,
     ],
     [
       'a file written through a symlinked directory',
@@ -177,7 +177,7 @@ describe('hostile artifacts are refused with a reason, nothing unpacked', () => 
         { name: 'out', symlink: 'd/up/..' },
         { name: 'out/pwn.yaml', data: 'x' },
       ],
-      /outside the root through a symlink/,
+      /entry "d\/up" is a link to "\.\."/,
     ],
     [
       'a hard link',
@@ -185,17 +185,17 @@ describe('hostile artifacts are refused with a reason, nothing unpacked', () => 
         { name: 'a.yaml', data: 'x' },
         { name: 'b.yaml', hardlink: '/etc/shadow' },
       ],
-      /b\.yaml is a hard link/,
+      /entry "b\.yaml" is a hard link/,
     ],
     [
       'too many files',
       Array.from({ length: 60 }, (_, i) => ({ name: `f${i}.yaml`, data: CM(`f${i}`) })),
-      /more than 50 entries/,
+      /has more than 50 entries/,
     ],
     [
       'a compression bomb',
       [{ name: 'zeros.yaml', data: Buffer.alloc(3 * 1024 * 1024) }],
-      /compression ratio over 200:1/,
+      /unpacks to more than 200 times its size \(a compression bomb\?\)/,
     ],
     [
       'more bytes than allowed',
@@ -205,9 +205,9 @@ describe('hostile artifacts are refused with a reason, nothing unpacked', () => 
           data: Buffer.from(Array.from({ length: 5 * 1024 * 1024 }, (_, i) => (i * 7919) % 251)),
         },
       ],
-      /unpacks to more than 4\.0 MiB/,
+      /entry "big\.yaml" is larger than 4 MiB/,
     ],
-    ['not a tar archive', Buffer.from('just text, not gzip'), /not a valid tar\+gzip layer/],
+    ['not a tar archive', Buffer.from('just text, not gzip'), /not a valid \.tar\.gz/],
   ];
   it.each(cases)('%s', async (title, entries, why) => {
     const repo = `hostile/${title.replace(/[^a-z]+/g, '-').replace(/^-|-$/g, '')}`;
@@ -218,7 +218,7 @@ describe('hostile artifacts are refused with a reason, nothing unpacked', () => 
     expect(err.message).toMatch(why);
     expect(err.message).toMatch(/refused, nothing applied/);
     // Nothing of the layer is left: no tree, no temp dir, no blob.
-    const left = await readdir(join(work, 'oci', req.key)).catch(() => []);
+    const left = await readdir(join(work, req.key)).catch(() => []);
     expect(left).toEqual([]);
     await expect(readlink(join(work, '..', 'escape.yaml'))).rejects.toThrow();
   });
