@@ -72,6 +72,21 @@ export const LayerSelectorSchema = z
   })
   .meta({ description: 'OCI artifacts: which layer to take and how.' });
 
+export const S3EndpointSchema = z
+  .object({
+    endpoint: z
+      .string()
+      .max(256)
+      .regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, 'must be host or host:port')
+      .optional()
+      .meta({ description: 'host[:port] of the S3-compatible service (default s3.<region>.amazonaws.com).' }),
+    region: z.string().max(64).optional().meta({ description: 'Region (default us-east-1).' }),
+    insecure: z.boolean().optional().meta({ description: 'Plain HTTP to the endpoint.' }),
+  })
+  .meta({
+    description: 's3:// sources: the S3-compatible endpoint (path-style requests, AWS Signature V4).',
+  });
+
 export const VerifySchema = z
   .object({
     provider: z.enum(['cosign']).meta({ description: 'Signature scheme: cosign (keyed).' }),
@@ -113,16 +128,17 @@ export const GitSourceSpecSchema = z
       .string()
       .min(1)
       .regex(
-        /^(https?:\/\/|ssh:\/\/|file:\/\/|oci:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/,
-        'must be an https://, http://, ssh://, scp-like user@host:path or oci:// URL',
+        /^(https?:\/\/|ssh:\/\/|file:\/\/|oci:\/\/|s3:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/,
+        'must be an https://, http://, ssh://, scp-like user@host:path, oci:// or s3:// URL',
       )
       .meta({
         description:
-          'Git repository URL (https, http, ssh:// or scp-like git@host:path), or oci://registry/repository.',
+          'Git repository URL (https, http, ssh:// or scp-like git@host:path), oci://registry/repository (an OCI artifact) or s3://bucket/prefix (an S3 bucket).',
       }),
     ref: GitRefSchema.optional(),
     layerSelector: LayerSelectorSchema.optional(),
     verify: VerifySchema.optional(),
+    s3: S3EndpointSchema.optional(),
     insecure: z.boolean().optional().meta({
       description: 'oci:// only: reach the registry over plain HTTP (a registry on a private network).',
     }),
@@ -145,7 +161,7 @@ export const GitSourceSpecSchema = z
     timeout: duration('Bound for one reconcile: fetch, apply and health wait (default 2m).').optional(),
     secretRef: z.object({ name }).optional().meta({
       description:
-        'Secret with username+password, bearerToken, or identity (+known_hosts) for SSH; for oci:// also .dockerconfigjson.',
+        'Secret with username+password, bearerToken, or identity (+known_hosts) for SSH; for oci:// also .dockerconfigjson; for s3:// accesskey+secretkey (+sessiontoken).',
     }),
     suspend: z.boolean().default(false).meta({ description: 'Stop reconciling; status stays as it was.' }),
     prune: z.boolean().default(true).meta({ description: 'Delete objects that left Git.' }),

@@ -6,7 +6,7 @@ import type { SourceRef } from './types.ts';
 
 /** The parts of a spec that choose the source. */
 export type SourceSpec = Pick<GitSourceSpec, 'url' | 'ref' | 'secretRef'> &
-  Partial<Pick<GitSourceSpec, 'layerSelector' | 'insecure' | 'verify'>>;
+  Partial<Pick<GitSourceSpec, 'layerSelector' | 'insecure' | 'verify' | 's3' | 'exclude'>>;
 
 /** The source a spec names. */
 export function sourceOf(spec: SourceSpec): SourceRef {
@@ -21,6 +21,8 @@ export function sourceOf(spec: SourceSpec): SourceRef {
       verify: spec.verify ? { provider: spec.verify.provider } : undefined,
     };
   }
+  if (spec.url.startsWith('s3://'))
+    return { kind: 'bucket', url: spec.url, s3: spec.s3, exclude: spec.exclude };
   return { kind: 'git', url: spec.url, ref: spec.ref };
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConvergeError } from '../api/index.ts';
 import { createGitSource, gitFetcher } from './git/index.ts';
+import { bucketFetcher, createBucketSource } from './bucket/index.ts';
 import { createOciSource, ociFetcher } from './oci/index.ts';
 import type { Fetcher, RemoteOperation, SourceRef, SourceRequest, SourceStats } from './types.ts';
 
@@ -43,7 +44,10 @@ export function createSources(options: SourcesOptions): Fetcher {
   const oci = ociFetcher(
     createOciSource({ workDir: dir('oci'), logger: options.logger.child({ kind: 'oci' }) }),
   );
-  return combineFetchers({ git, oci }, options.workDir);
+  const bucket = bucketFetcher(
+    createBucketSource({ workDir: dir('bucket'), logger: options.logger.child({ kind: 'bucket' }) }),
+  );
+  return combineFetchers({ git, oci, bucket }, options.workDir);
 }
 
 /**

@@ -3,7 +3,16 @@
 import type { GitRef } from '../api/index.ts';
 
 /** What a GitSource's spec says to fetch: one variant per kind (see `sourceOf`). */
-export type SourceRef = GitSourceRef | ChartSourceRef | OciSourceRef;
+export type SourceRef = GitSourceRef | ChartSourceRef | OciSourceRef | BucketSourceRef;
+
+/** An S3 bucket: `url` is s3://bucket/prefix. */
+export interface BucketSourceRef {
+  kind: 'bucket';
+  url: string;
+  s3?: S3Endpoint | undefined;
+  /** spec.exclude: objects never downloaded (nor part of the revision). */
+  exclude?: readonly string[] | undefined;
+}
 
 /** An OCI artifact: `url` is oci://registry/repository. */
 export interface OciSourceRef {
