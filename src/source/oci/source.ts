@@ -302,8 +302,20 @@ export function createOciSource(options: OciSourceOptions): OciSource {
           await counted(client, async () => {
             const { manifest } = await client.getManifest(repository, resolved.digest, signal);
             // Verified before any content is downloaded: an unsigned artifact costs its manifest only.
-            if (req.verify)
-              verifiedBy = await verify(client, repository, resolved.digest, req.verify.keys, where, signal);
+            if (req.verify) {
+              const keys = req.verify.keys;
+              verifiedBy = await verify(client, repository, resolved.digest, keys, where, signal).catch(
+                (err: unknown) => {
+                  // Only a new digest can help: the reconcile stalls on this one, nothing applied or pruned.
+                  if (err instanceof ConvergeError && err.reason === 'VerificationFailed') {
+                    throw new ConvergeError(err.reason, err.message, {
+                      rejectedRevision: { revision: resolved.revision, commit: resolved.digest },
+                    });
+                  }
+                  throw err;
+                },
+              );
+            }
             const chosen = chooseLayer(
               manifest,
               `${where}@${shortDigest(resolved.digest)}`,
