@@ -202,7 +202,7 @@ export class Reconciler {
     run.step = 'render';
     let desired;
     try {
-      desired = await steps.render(run, fetched.dir);
+      desired = await steps.render(run, fetched);
     } finally {
       // The checkout may be shared with other GitSources: the render was its last reader here.
       fetched.release();
@@ -674,8 +674,7 @@ export class Reconciler {
   }
 
   private async sourceRequest(run: Run): Promise<SourceRequest> {
-    const secret = await this.deps.steps.credentials(run.gs, run.spec);
-    const verifySecret = await this.deps.steps.verifySecret?.(run.gs, run.spec);
+    const { secret, gitSecret, verifySecret } = await this.deps.steps.credentials(run.gs, run.spec);
     const { gs, spec } = run;
     const forced = isForced(run.requestedAt, gs.status?.lastHandledReconcileAt);
     return {
@@ -684,6 +683,7 @@ export class Reconciler {
       owner: gs.metadata.uid,
       source: sourceOf(spec),
       secret,
+      gitSecret,
       verifySecret,
       timeoutMs: run.timing.timeoutMs,
       // Another GitSource's ls-remote counts as this poll if it came since this source's last one

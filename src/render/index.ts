@@ -6,3 +6,4 @@ export type { HelmOptions } from './helm.ts';
 export type { ScopeLookup } from './scope.ts';
 export { resolveClientTools, bundledTools, type ClientTools, type ToolOptions } from './tools.ts';
 export { pathFilter } from './glob.ts';
+export { helmValuesFor, mergeValues, type ValuesInput } from './values.ts';

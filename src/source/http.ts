@@ -173,7 +173,7 @@ export async function expectOk(
   notFound?: () => ConvergeError,
 ): Promise<void> {
   if (res.status >= 200 && res.status < 300) return;
-  const detail = (await readBody(res.body, 512).catch(() => Buffer.alloc(0))).toString('utf8').trim();
+  const detail = (await readHead(res.body, 4096)).toString('utf8');
   const code = detail.match(/<Code>([^<]+)<\/Code>/)?.[1];
   const said = code ? ` (${code})` : '';
   if (res.status === 401 || res.status === 403)
@@ -201,4 +201,21 @@ export async function readBody(body: Readable, maxBytes: number, what = 'respons
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, total);
+}
+
+/** The first `maxBytes` of a body (an error document), the rest discarded. */
+async function readHead(body: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= maxBytes) break;
+    }
+  } catch {
+    // An error page cut short says what it could.
+  }
+  body.destroy();
+  return Buffer.concat(chunks).subarray(0, maxBytes);
 }

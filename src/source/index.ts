@@ -2,7 +2,7 @@
 // reconcile, the shared cache, webhooks and the CLI use only what is exported here.
 export { createSources, combineFetchers } from './set.ts';
 export type { SourcesOptions, FetcherKinds } from './set.ts';
-export { sourceOf, sourceKeyOf } from './select.ts';
+export { sourceOf, sourceKeyOf, secretNamesOf } from './select.ts';
 export type { SourceSpec } from './select.ts';
 export type {
   Fetcher,

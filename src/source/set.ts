@@ -8,6 +8,7 @@ import { ConvergeError } from '../api/index.ts';
 import { createGitSource, gitFetcher } from './git/index.ts';
 import { bucketFetcher, createBucketSource } from './bucket/index.ts';
 import { createOciSource, ociFetcher } from './oci/index.ts';
+import { createHelmFetcher } from './helm/index.ts';
 import type { Fetcher, RemoteOperation, SourceRef, SourceRequest, SourceStats } from './types.ts';
 
 export interface SourcesOptions {
@@ -41,13 +42,20 @@ export function createSources(options: SourcesOptions): Fetcher {
       onRemoteCall: (operation, seconds) => options.onRemoteCall?.('git', operation, seconds),
     }),
   );
+  const helm = createHelmFetcher({
+    workDir: dir('helm'),
+    logger: options.logger.child({ kind: 'chart' }),
+    ...(options.allowFileUrls !== undefined ? { allowFileUrls: options.allowFileUrls } : {}),
+    ...(options.tmpDir !== undefined ? { tmpDir: options.tmpDir } : {}),
+    onRemoteCall: (operation, seconds) => options.onRemoteCall?.('chart', operation, seconds),
+  });
   const oci = ociFetcher(
     createOciSource({ workDir: dir('oci'), logger: options.logger.child({ kind: 'oci' }) }),
   );
   const bucket = bucketFetcher(
     createBucketSource({ workDir: dir('bucket'), logger: options.logger.child({ kind: 'bucket' }) }),
   );
-  return combineFetchers({ git, oci, bucket }, options.workDir);
+  return combineFetchers({ git, helm, oci, bucket }, options.workDir);
 }
 
 /**

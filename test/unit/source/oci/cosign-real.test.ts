@@ -58,7 +58,8 @@ async function failure(p: Promise<unknown>): Promise<ConvergeError> {
   return err as ConvergeError;
 }
 
-describe('cosign signatures', () => {
+// cosign is a separate process per signature: seconds each on a loaded 2-core machine.
+describe('cosign signatures', { timeout: 60_000 }, () => {
   it('a signed artifact verifies with the right key (any key may match), as cosign verify agrees', async () => {
     const digest = await push('signed/app', 'v1', 'a: 1\n');
     await signArtifact(reg, 'signed/app', digest, keys.key);
