@@ -165,6 +165,10 @@ export const ChartSchema = z
       })
       .optional()
       .meta({ description: 'For s3:// repositories.' }),
+    insecure: z.boolean().optional().meta({
+      description:
+        'oci:// repositories only: reach the registry over plain HTTP (a registry on a private network).',
+    }),
     passCredentials: z.boolean().default(false).meta({
       description:
         "Send the repository's credentials to chart URLs on other hosts too (default false: only to the repository's own host).",
@@ -295,6 +299,8 @@ export const GitSourceSpecSchema = z
                 ],
               }),
           )
+          // Bounded so the API server's CEL cost estimate of the per-item rules stays within budget.
+          .max(32)
           .optional()
           .meta({
             description: 'Values files relative to path in the Git checkout, merged in order before values.',

@@ -19,6 +19,7 @@ export function sourceOf(spec: SourceSpec): SourceRef {
       version: chart.version ?? '*',
       passCredentials: chart.passCredentials,
       s3: chart.s3,
+      insecure: chart.insecure,
       values: spec.url ? { kind: 'git', url: spec.url, ref: spec.ref } : undefined,
     };
   if (spec.url === undefined) throw new ConvergeError('InvalidSpec', 'spec: one of url or chart is required');

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { ConvergeError } from '../api/index.ts';
 import { createGitSource, gitFetcher } from './git/index.ts';
 import { bucketFetcher, createBucketSource } from './bucket/index.ts';
-import { createOciSource, ociFetcher } from './oci/index.ts';
+import { createOciChartRepository, createOciSource, ociFetcher } from './oci/index.ts';
 import { createHelmFetcher } from './helm/index.ts';
 import type { Fetcher, RemoteOperation, SourceRef, SourceRequest, SourceStats } from './types.ts';
 
@@ -48,6 +48,7 @@ export function createSources(options: SourcesOptions): Fetcher {
     ...(options.allowFileUrls !== undefined ? { allowFileUrls: options.allowFileUrls } : {}),
     ...(options.tmpDir !== undefined ? { tmpDir: options.tmpDir } : {}),
     onRemoteCall: (operation, seconds) => options.onRemoteCall?.('chart', operation, seconds),
+    more: { oci: createOciChartRepository() },
   });
   const oci = ociFetcher(
     createOciSource({ workDir: dir('oci'), logger: options.logger.child({ kind: 'oci' }) }),

@@ -43,6 +43,8 @@ export interface ChartSourceRef {
   passCredentials?: boolean | undefined;
   /** For s3:// repositories. */
   s3?: S3Endpoint | undefined;
+  /** oci:// repositories: plain HTTP to the registry. */
+  insecure?: boolean | undefined;
   /** With spec.url: the values files are read from this Git source (at spec.path). */
   values?: GitSourceRef | undefined;
 }

@@ -11,3 +11,4 @@ export type { VerificationKey } from './cosign.ts';
 export { createOciSource, ociCacheKeyOf } from './source.ts';
 export type { OciSource, OciRequest, OciRef, ResolvedArtifact, FetchedArtifact } from './source.ts';
 export { ociFetcher } from './fetcher.ts';
+export { createOciChartRepository } from './charts.ts';
