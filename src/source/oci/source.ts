@@ -273,8 +273,13 @@ export function createOciSource(options: OciSourceOptions): OciSource {
           }
           return resolved;
         });
-        asking.set(req.key, pending);
-        void pending.finally(() => asking.delete(req.key)).catch(() => undefined);
+        const mine = pending;
+        asking.set(req.key, mine);
+        void mine
+          .finally(() => {
+            if (asking.get(req.key) === mine) asking.delete(req.key);
+          })
+          .catch(() => undefined);
       }
       return pending;
     },
@@ -421,7 +426,10 @@ export function createOciSource(options: OciSourceOptions): OciSource {
 
     expire(owner) {
       const key = ownerKeys.get(owner);
-      if (key !== undefined) answers.delete(key);
+      if (key === undefined) return;
+      answers.delete(key);
+      // A HEAD already in flight may have left before the push: the next resolve must not join it.
+      asking.delete(key);
     },
   };
   return source;
