@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configMap } from '../support/apps.ts';
+import { converge } from '../support/cli.ts';
 import { createNamespace, deleteNamespace, eventually, kubectlOk } from '../support/cluster.ts';
 import { generateKeyPair, signArtifact } from '../support/cosign.ts';
 import {
@@ -57,8 +58,9 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
+let v1: string;
+
 describe('OCI artifacts', () => {
-  let v1: string;
   it('applies a Flux artifact picked by a semver range; revision <tag>@sha256:<digest>', async () => {
     v1 = await pushArtifact(
       reg,
@@ -107,6 +109,32 @@ describe('OCI artifacts', () => {
     expect(gs.status?.lastAppliedRevision).not.toContain(bad);
     expect(await data('web')).toEqual({ v: '2' });
     expect(await getObject(ns, 'configmap', 'evil')).toBeUndefined();
+  });
+});
+
+describe('the CLI on an artifact', () => {
+  it('build refuses the hostile digest; rollback pins the previous digest; resume-tracking restores the range', async () => {
+    // The latest fetched digest is the hostile one: build refuses it as the operator did.
+    const build = await converge(['build', 'app', '-n', ns]);
+    expect(build.code).not.toBe(0);
+    expect(build.stderr).toMatch(
+      /FetchFailed: layer sha256:[0-9a-f]{12} of .*leaves the archive \(path traversal\)/,
+    );
+    const rb = await converge(['rollback', 'app', '-n', ns]);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(rb.stdout).toContain(`pinned to digest ${v1.slice(0, 19)}`);
+    expect((await getGitSource(ns, 'app'))?.spec.ref).toEqual({ digest: v1 });
+    await waitForCondition(ns, 'app', 'Ready', 'True', { revision: v1, timeoutMs: 60_000 });
+    expect(await data('web')).toEqual({ v: '1' });
+    const built = await converge(['build', 'app', '-n', ns]);
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stdout).toMatch(/name: web/);
+    expect(built.stdout).toMatch(/v: ["']?1["']?\n/);
+    const history = await converge(['history', 'app', '-n', ns]);
+    expect(history.stdout).toContain(v1.slice(7, 19));
+    const back = await converge(['resume-tracking', 'app', '-n', ns]);
+    expect(back.code, back.stderr).toBe(0);
+    expect((await getGitSource(ns, 'app'))?.spec.ref).toEqual({ semver: '>=1.0.0' });
   });
 });
 
