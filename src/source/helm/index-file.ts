@@ -67,7 +67,8 @@ export async function scanIndex(
   for await (const bytes of lineBuffers(input)) {
     // Most lines of a large index are deeper than the chart names and belong to charts nobody asked
     // for: they are skipped as bytes, never decoded, so reading a 50 MB index allocates little.
-    if (!flow && !first && !current && inEntries && chartIndent >= 0 && indentOf(bytes) > chartIndent) continue;
+    if (!flow && !first && !current && inEntries && chartIndent >= 0 && indentOf(bytes) > chartIndent)
+      continue;
     const raw = bytes.toString('utf8').replace(/\r$/, '');
     if (flow) {
       flowBytes += raw.length + 1;
