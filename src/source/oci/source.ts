@@ -109,6 +109,8 @@ export function createOciSource(options: OciSourceOptions): OciSource {
   const answers = new Map<string, { at: number; resolved: ResolvedArtifact }>();
   const asking = new Map<string, Promise<ResolvedArtifact>>();
   const ownerKeys = new Map<string, string>();
+  /** key → the digest known when a push was announced (expire), until the next resolve. */
+  const pushed = new Map<string, string>();
   const leases = new Map<string, number>();
   const newest = new Map<string, string>();
   const chains = new Map<string, Promise<unknown>>();
@@ -220,6 +222,25 @@ export function createOciSource(options: OciSourceOptions): OciSource {
     return verifySignatures(digest, layers, keys, where).name;
   }
 
+  /** After an announced push whose resolve still saw the old digest: up to 4 looks, 0.25–2 s apart. */
+  function recheck(req: OciRequest, digest: string, attempt = 0): void {
+    if (attempt >= 4) return;
+    const timer = setTimeout(
+      () => {
+        resolveNow({ ...req, timeoutMs: Math.min(req.timeoutMs, 10_000) }).then(
+          (resolved) => {
+            if (resolved.digest === digest) return recheck(req, digest, attempt + 1);
+            answers.set(req.key, { at: Date.now(), resolved });
+            for (const l of movedListeners) l(req.key, resolved.revision, undefined);
+          },
+          () => undefined,
+        );
+      },
+      250 * 2 ** attempt,
+    );
+    timer.unref();
+  }
+
   function treeDir(req: OciRequest, digest: string): string {
     const variant = createHash('sha256')
       .update(
@@ -266,6 +287,11 @@ export function createOciSource(options: OciSourceOptions): OciSource {
       if (!pending) {
         totals.polls++;
         pending = resolveNow(req).then((resolved) => {
+          const announced = pushed.get(req.key);
+          pushed.delete(req.key);
+          // A registry may announce a push before its tag points at the new manifest: look again
+          // a few times shortly after, and wake the sharers (this owner too) once it moves.
+          if (announced !== undefined && announced === resolved.digest) recheck(req, resolved.digest);
           const before = answers.get(req.key)?.resolved.digest;
           answers.set(req.key, { at: Date.now(), resolved });
           if (before !== undefined && before !== resolved.digest) {
@@ -427,6 +453,7 @@ export function createOciSource(options: OciSourceOptions): OciSource {
     expire(owner) {
       const key = ownerKeys.get(owner);
       if (key === undefined) return;
+      pushed.set(key, answers.get(key)?.resolved.digest ?? '');
       answers.delete(key);
       // A HEAD already in flight may have left before the push: the next resolve must not join it.
       asking.delete(key);

@@ -103,6 +103,32 @@ describe('Flux artifacts', () => {
   });
 });
 
+describe('a push announced before the tag moves', () => {
+  it(
+    'looks again shortly after and says the key moved, for every GitSource sharing it',
+    { timeout: 20_000 },
+    async () => {
+      const d1 = await pushArtifact(reg, 'flux/late', 'v1', {
+        layers: [{ mediaType: FLUX_CONTENT, data: tarGz([{ name: 'a.yaml', data: CM('a') }]) }],
+      });
+      const moved: Array<[string, string | undefined]> = [];
+      source.onMoved((_key, revision, by) => moved.push([revision, by]));
+      const req = request('flux/late', { ref: { tag: 'v1' }, owner: 'uid-1' });
+      expect((await source.resolveRevision(req)).digest).toBe(d1);
+      // The push is announced (webhook → expire) while the registry still serves the old tag.
+      source.expire('uid-1');
+      expect((await source.resolveRevision(req)).digest).toBe(d1);
+      const d2 = await pushArtifact(reg, 'flux/late', 'v1', {
+        layers: [{ mediaType: FLUX_CONTENT, data: tarGz([{ name: 'b.yaml', data: CM('b') }]) }],
+      });
+      const deadline = Date.now() + 10_000;
+      while (!moved.some(([r]) => r === `v1@${d2}`) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(moved).toContainEqual([`v1@${d2}`, undefined]);
+    },
+  );
+});
+
 describe('generic artifacts', () => {
   it('takes the single tar+gzip layer, or the layer layerSelector names (copy keeps a file as it is)', async () => {
     await pushArtifact(reg, 'generic/app', 'v1', {
