@@ -291,7 +291,7 @@ export const GitSourceSpecSchema = z
             z
               .string()
               .min(1)
-              .max(1024)
+              .max(512)
               .meta({
                 'x-kubernetes-validations': [
                   { rule: "!self.startsWith('/')", message: 'must be relative to path' },
@@ -299,13 +299,13 @@ export const GitSourceSpecSchema = z
                 ],
               }),
           )
-          // Bounded so the API server's CEL cost estimate of the per-item rules stays within budget.
+          // Bounded so the CEL rules above fit the API server's cost budget.
           .max(32)
           .optional()
           .meta({
             description: 'Values files relative to path in the Git checkout, merged in order before values.',
           }),
-        valuesFrom: z.array(ValuesFromSchema).optional().meta({
+        valuesFrom: z.array(ValuesFromSchema).max(32).optional().meta({
           description:
             'Values from Secrets or ConfigMaps of the GitSource namespace, merged after valuesFiles and before values.',
         }),

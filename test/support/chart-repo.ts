@@ -52,6 +52,8 @@ export interface ChartRepo {
   put(path: string, body: string | Buffer): Promise<void>;
   /** Answers `path` with a handler instead of the file. */
   route(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void): void;
+  /** The index.yaml as served now. */
+  readIndex(): Promise<string>;
   /** Runs `helm repo index` again. */
   reindex(opts?: { absoluteUrls?: boolean }): Promise<void>;
   /** Secret data that authenticates to this repository. */
@@ -190,6 +192,7 @@ export async function startChartRepo(opts: ChartRepoOptions = {}): Promise<Chart
     async put(path, body) {
       await writeFile(join(dir, 'charts', path), body);
     },
+    readIndex: () => readFile(join(dir, 'charts', 'index.yaml'), 'utf8'),
     route(path, handler) {
       routes.set(new URL(path, url + '/').pathname, handler);
     },

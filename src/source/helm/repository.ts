@@ -1,5 +1,6 @@
 // Chart repositories by scheme: what the chart fetcher asks of each (resolve a version cheaply, download
 // an archive), and the index.yaml kind served over HTTP(S) or from an S3 bucket. `oci://` plugs in here.
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -72,6 +73,8 @@ interface IndexAccess {
 
 interface IndexState {
   access: IndexAccess;
+  /** A hash of the Secret's data the access was made with. */
+  credentials: string;
   file: string;
   etag?: string | undefined;
   lastModified?: string | undefined;
@@ -117,10 +120,12 @@ export function createIndexRepository(opts: IndexRepositoryOptions): ChartReposi
 
   const stateOf = (req: ChartRequest): IndexState => {
     const id = idOf(req);
+    const credentials = fingerprint(req);
     let state = states.get(id);
     if (!state) {
       state = {
         access: accessFor(req, http),
+        credentials,
         file: join(opts.dir, `index-${++seq}-${Date.now().toString(36)}`),
         gzip: false,
         at: -Infinity,
@@ -128,6 +133,11 @@ export function createIndexRepository(opts: IndexRepositoryOptions): ChartReposi
         wanted: new Set(),
       };
       states.set(id, state);
+    } else if (state.credentials !== credentials) {
+      // The Secret changed (a rotated password): the next answer comes with the new credentials.
+      state.access = accessFor(req, http);
+      state.credentials = credentials;
+      state.at = -Infinity;
     }
     return state;
   };
@@ -267,6 +277,14 @@ export function createIndexRepository(opts: IndexRepositoryOptions): ChartReposi
 
     stats: () => ({ ...stats }),
   };
+}
+
+/** A hash of what authenticates a request (never kept in clear beyond the request). */
+function fingerprint(req: Pick<ChartRequest, 'secret'>): string {
+  const hash = createHash('sha256');
+  for (const [k, v] of Object.entries(req.secret?.data ?? {}).sort(([a], [b]) => a.localeCompare(b)))
+    hash.update(k).update('\0').update(v).update('\0');
+  return hash.digest('hex');
 }
 
 /** The first URL of an index entry, made absolute against the index's own URL. */

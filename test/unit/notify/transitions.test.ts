@@ -66,3 +66,14 @@ describe('notificationsFor', () => {
     expect(n!.changes[0]).toContain('drift corrected');
   });
 });
+
+describe('a chart source', () => {
+  it('names chart@version in the message, and has no commit (no commit status)', async () => {
+    const { shortRevision } = await import('../../../src/notify/providers/common.ts');
+    const revision = `ingress-nginx@4.11.3@sha256:${'d'.repeat(64)}`;
+    expect(shortRevision(revision)).toBe('ingress-nginx@4.11.3@sha256:ddddddd');
+    const { commitOf } = await import('../../../src/notify/transitions.ts');
+    expect(commitOf(revision)).toBeUndefined();
+    expect(commitOf(`${revision}+main@sha1:${'e'.repeat(40)}`)).toBe('e'.repeat(40));
+  });
+});

@@ -216,3 +216,36 @@ describe('ago', () => {
     expect(ago(iso, now)).toBe(text);
   });
 });
+
+describe('a chart source on the page', () => {
+  it('shows the chart and its version, the repository, and the revision chart@version@sha256 short', () => {
+    const digest = 'c'.repeat(64);
+    const gs = readySource('apps', 'ingress');
+    gs.spec = {
+      ...gs.spec,
+      url: undefined,
+      chart: {
+        repository: 'https://charts.example.com',
+        name: 'ingress-nginx',
+        version: '4.x',
+        passCredentials: false,
+      },
+    } as typeof gs.spec;
+    gs.status = {
+      ...gs.status,
+      revision: `ingress-nginx@4.11.3@sha256:${digest}`,
+      lastAppliedRevision: `ingress-nginx@4.11.3@sha256:${digest}`,
+    };
+    const detail = detailOf(gs, []);
+    expect(detail.spec.slice(0, 2)).toEqual([
+      ['Chart', 'ingress-nginx@4.x'],
+      ['Chart repository', 'https://charts.example.com'],
+    ]);
+    expect(detail.spec.map(([k]) => k)).not.toContain('URL');
+    expect(detail.row.revision).toEqual({
+      short: 'ingress-nginx@4.11.3@sha256:ccccccc',
+      full: `ingress-nginx@4.11.3@sha256:${digest}`,
+      commitUrl: undefined,
+    });
+  });
+});

@@ -292,9 +292,15 @@ describe('authentication, TLS and redirects', () => {
     );
     expect(wrong.reason).toBe('AuthenticationFailed');
     expect(wrong.message).not.toContain('nope');
-    const ok = await fetcher().fetchRevision(request(repo, {}, { secret: secretOf(repo.secretData()) }));
+    const f = fetcher();
+    const ok = await f.fetchRevision(request(repo, {}, { secret: secretOf(repo.secretData()) }));
     expect(ok.revision).toMatch(/^demo@1\.0\.0@sha256:/);
     ok.release();
+    // The same Secret, changed (a rotated password): the next poll uses what it holds now.
+    const rotated = secretOf({ username: 'reader', password: 'rotated-wrong' });
+    expect((await failure(f.resolveRevision(request(repo, {}, { secret: rotated })))).reason).toBe(
+      'AuthenticationFailed',
+    );
   });
 
   it('credentials never go to a chart URL or a redirect on another host, unless passCredentials', async () => {
