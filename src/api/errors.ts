@@ -38,14 +38,21 @@ const STALLING: ReadonlySet<FailureReason> = new Set([
 
 export class ConvergeError extends Error {
   override readonly name = 'ConvergeError';
+  /**
+   * The revision this failure belongs to when only a new revision can help, though it failed before
+   * the fetch returned (a signature that does not verify): the reconcile stalls on it.
+   */
+  readonly rejectedRevision?: { revision: string; commit: string } | undefined;
+
   constructor(
     readonly reason: FailureReason,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; rejectedRevision?: { revision: string; commit: string } },
   ) {
     // Messages carry text from git servers, tools and the API server: made safe here, once, so
     // no status, event or log line can hold a terminal escape or grow without bound.
     super(sanitizeMessage(message, { maxBytes: ERROR_MAX_BYTES }), options);
+    this.rejectedRevision = options?.rejectedRevision;
   }
 
   get stalled(): boolean {

@@ -43,16 +43,63 @@ export const GitRefSchema = z
       .regex(/^[0-9a-f]{40}$/, 'must be a full 40-character commit SHA')
       .optional()
       .meta({ description: 'Full commit SHA to pin.' }),
+    digest: z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>')
+      .optional()
+      .meta({ description: 'OCI artifacts: the manifest digest to pin (sha256:…).' }),
   })
   .meta({
-    description: 'Which revision to follow: exactly one of branch, tag, semver or commit.',
+    description:
+      'Which revision to follow: exactly one of branch, tag, semver or commit (Git), tag, semver or digest (oci://).',
     'x-kubernetes-validations': [
       {
-        rule: '[has(self.branch), has(self.tag), has(self.semver), has(self.commit)].filter(x, x).size() == 1',
-        message: 'exactly one of branch, tag, semver or commit must be set',
+        rule: '[has(self.branch), has(self.tag), has(self.semver), has(self.commit), has(self.digest)].filter(x, x).size() == 1',
+        message: 'exactly one of branch, tag, semver, commit or digest must be set',
       },
     ],
   });
+
+export const LayerSelectorSchema = z
+  .object({
+    mediaType: z.string().min(1).max(255).optional().meta({
+      description:
+        'Media type of the layer holding the manifests (default: Flux content layer, else the only tar+gzip layer).',
+    }),
+    operation: z.enum(['extract', 'copy']).default('extract').meta({
+      description: 'extract a tar+gzip layer, or copy the layer as one file (its title annotation).',
+    }),
+  })
+  .meta({ description: 'OCI artifacts: which layer to take and how.' });
+
+export const S3EndpointSchema = z
+  .object({
+    endpoint: z
+      .string()
+      .max(256)
+      .regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, 'must be host or host:port')
+      .optional()
+      .meta({ description: 'host[:port] of the S3-compatible service (default s3.<region>.amazonaws.com).' }),
+    region: z.string().max(64).optional().meta({ description: 'Region (default us-east-1).' }),
+    insecure: z.boolean().optional().meta({ description: 'Plain HTTP to the endpoint.' }),
+  })
+  .meta({
+    description: 's3:// sources: the S3-compatible endpoint (path-style requests, AWS Signature V4).',
+  });
+
+export const VerifySchema = z
+  .object({
+    provider: z.enum(['cosign']).meta({ description: 'Signature scheme: cosign (keyed).' }),
+    secretRef: z.object({ name }).optional().meta({
+      description:
+        'Secret whose *.pub keys (ECDSA P-256 or Ed25519) may sign; any one verifying is enough. Keyless verification is not supported.',
+    }),
+    matchOIDCIdentity: z
+      .array(z.object({ issuer: z.string(), subject: z.string() }))
+      .optional()
+      .meta({ description: 'Keyless identities: refused (they need the public Sigstore services).' }),
+  })
+  .meta({ description: 'Verify the signature of what comes from an OCI registry before using it.' });
 
 export const ObjectSelectorSchema = z.object({
   group: z.string().optional(),
@@ -118,6 +165,10 @@ export const ChartSchema = z
       })
       .optional()
       .meta({ description: 'For s3:// repositories.' }),
+    insecure: z.boolean().optional().meta({
+      description:
+        'oci:// repositories only: reach the registry over plain HTTP (a registry on a private network).',
+    }),
     passCredentials: z.boolean().default(false).meta({
       description:
         "Send the repository's credentials to chart URLs on other hosts too (default false: only to the repository's own host).",
@@ -138,16 +189,22 @@ export const GitSourceSpecSchema = z
       .string()
       .min(1)
       .regex(
-        /^(https?:\/\/|ssh:\/\/|file:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/,
-        'must be an https://, http://, ssh:// or scp-like user@host:path URL',
+        /^(https?:\/\/|ssh:\/\/|file:\/\/|oci:\/\/|s3:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/,
+        'must be an https://, http://, ssh://, scp-like user@host:path, oci:// or s3:// URL',
       )
       .optional()
       .meta({
         description:
-          'Repository URL: https, http, ssh:// or scp-like git@host:path. With chart: where helm.valuesFiles are read.',
+          'Git repository URL (https, http, ssh:// or scp-like git@host:path; with chart: where helm.valuesFiles are read), oci://registry/repository (an OCI artifact) or s3://bucket/prefix (an S3 bucket).',
       }),
     chart: ChartSchema.optional(),
     ref: GitRefSchema.optional(),
+    layerSelector: LayerSelectorSchema.optional(),
+    verify: VerifySchema.optional(),
+    s3: S3EndpointSchema.optional(),
+    insecure: z.boolean().optional().meta({
+      description: 'oci:// only: reach the registry over plain HTTP (a registry on a private network).',
+    }),
     path: z
       .string()
       .max(1024)
@@ -166,7 +223,8 @@ export const GitSourceSpecSchema = z
     ).optional(),
     timeout: duration('Bound for one reconcile: fetch, apply and health wait (default 2m).').optional(),
     secretRef: z.object({ name }).optional().meta({
-      description: 'Secret with username+password, bearerToken, or identity (+known_hosts) for SSH.',
+      description:
+        'Secret with username+password, bearerToken, or identity (+known_hosts) for SSH; for oci:// also .dockerconfigjson; for s3:// accesskey+secretkey (+sessiontoken).',
     }),
     suspend: z.boolean().default(false).meta({ description: 'Stop reconciling; status stays as it was.' }),
     prune: z.boolean().default(true).meta({ description: 'Delete objects that left Git.' }),
@@ -401,6 +459,14 @@ export const GitSourceStatusSchema = z.object({
       description:
         'The remote cluster spec.kubeConfig targets, as last resolved (never its credentials); absent for the local cluster.',
     }),
+  verification: z
+    .object({
+      revision: z.string(),
+      provider: z.string(),
+      key: z.string().meta({ description: 'The Secret key (e.g. cosign.pub) whose signature verified.' }),
+    })
+    .optional()
+    .meta({ description: 'The signature check of the latest fetched revision (spec.verify).' }),
   driftDetection: z.enum(['Watch', 'Interval']).optional().meta({
     description:
       'How hand edits of applied objects are found: Watch (in real time, by a watch on every kind applied) or Interval (the operator may not watch some kind, so every object is re-planned each interval).',

@@ -200,6 +200,9 @@ export async function renderDesired(
 export function pinned(source: SourceRef, revision: string | undefined): SourceRef {
   const commit = commitOf(revision);
   if (source.kind === 'git') return commit ? { ...source, ref: { commit } } : source;
+  // An artifact pins its manifest digest; a bucket has no history to pin (it is read as it is now).
+  if (source.kind === 'oci') return commit ? { ...source, ref: { digest: `sha256:${commit}` } } : source;
+  if (source.kind === 'bucket') return source;
   const version = revision ? chartVersionOf(revision) : undefined;
   return {
     ...source,

@@ -284,6 +284,11 @@ export class Reconciler {
     const fetched = await steps.fetch(this.bounded(run, request), resolved);
     run.revision = fetched.revision;
     run.commit = fetched.commit;
+    // Which key verified this revision's signature (spec.verify) is kept with every later status.
+    if (fetched.verified || run.gs.status?.verification) {
+      const verification = fetched.verified ? { revision: fetched.revision, ...fetched.verified } : undefined;
+      run.gs = { ...run.gs, status: { ...run.gs.status, verification } };
+    }
     run.step = 'render';
     let desired;
     try {
@@ -669,6 +674,11 @@ export class Reconciler {
         failure.message += `; sync-fail hooks failed too: ${hookErr instanceof Error ? hookErr.message : String(hookErr)}`;
       }
     }
+    // A revision refused before its fetch returned (a signature that does not verify) is this run's.
+    if (run.commit === undefined && err instanceof ConvergeError && err.rejectedRevision) {
+      run.commit = err.rejectedRevision.commit;
+      run.revision = err.rejectedRevision.revision;
+    }
     // A failure this commit will always hit (not a timeout): Stalled, no retries until Git or the spec moves.
     if (!failure.stalled && !(reason instanceof DeadlineExceeded) && stallsRevision(failure.reason, err)) {
       failure.stalled = true;
@@ -782,7 +792,7 @@ export class Reconciler {
   }
 
   private async sourceRequest(run: Run): Promise<SourceRequest> {
-    const { secret, gitSecret } = await this.deps.steps.credentials(run.gs, run.spec);
+    const { secret, gitSecret, verifySecret } = await this.deps.steps.credentials(run.gs, run.spec);
     const { gs, spec } = run;
     const forced = isForced(run.requestedAt, gs.status?.lastHandledReconcileAt);
     return {
@@ -792,6 +802,7 @@ export class Reconciler {
       source: sourceOf(spec),
       secret,
       gitSecret,
+      verifySecret,
       timeoutMs: run.timing.timeoutMs,
       // Another GitSource's ls-remote counts as this poll if it came since this source's last one
       // (polls are ≥ 0.9 interval apart); a requested reconcile always asks the remote.

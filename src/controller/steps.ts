@@ -52,6 +52,8 @@ export type RenderContent = Pick<FetchedRevision, 'dir' | 'renderPath' | 'values
 export interface SourceSecrets {
   secret?: SourceSecret | undefined;
   gitSecret?: SourceSecret | undefined;
+  /** spec.verify.secretRef: the public keys signatures are checked with. */
+  verifySecret?: SourceSecret | undefined;
 }
 
 export type HealthProgress = (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
@@ -212,9 +214,10 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
         spec.chart?.secretRef?.name === names.secret ? 'spec.chart.secretRef.name' : 'spec.secretRef.name',
       );
       const gitSecret = await read(names.gitSecret, 'spec.secretRef.name');
+      const verifySecret = await read(spec.verify?.secretRef?.name, 'spec.verify.secretRef.name');
       if (secret) source.checkSecret(ref, secret);
       if (gitSecret && ref.kind === 'chart' && ref.values) source.checkSecret(ref.values, gitSecret);
-      return { secret, gitSecret };
+      return { secret, gitSecret, verifySecret };
     },
 
     // Calls to the remote are timed by the source itself (a poll may be answered from a shared cache).

@@ -118,6 +118,9 @@ export function waitingMessage(pending: readonly ObjectHealth[], total: number):
  */
 export function stallsRevision(reason: string, err: unknown): boolean {
   if (reason === 'RenderFailed') return true;
+  // A signature that does not verify stays so until a new digest (a digest mismatch on the wire may pass).
+  if (reason === 'VerificationFailed')
+    return err instanceof ConvergeError && err.rejectedRevision !== undefined;
   if (reason !== 'ApplyFailed' && reason !== 'HookFailed') return false;
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
     // An API error: only an invalid object stays invalid (a 5xx, a conflict or a lost connection may pass).

@@ -5,7 +5,8 @@ import { cacheKeyOf } from './git/index.ts';
 import type { SourceRef } from './types.ts';
 
 /** The parts of a spec that choose the source. */
-export type SourceSpec = Pick<GitSourceSpec, 'url' | 'ref' | 'secretRef' | 'chart'>;
+export type SourceSpec = Pick<GitSourceSpec, 'url' | 'ref' | 'secretRef' | 'chart'> &
+  Partial<Pick<GitSourceSpec, 'layerSelector' | 'insecure' | 'verify' | 's3' | 'exclude'>>;
 
 /** The source a spec names: a chart (with its values' Git source when url is set too) or Git. */
 export function sourceOf(spec: SourceSpec): SourceRef {
@@ -18,9 +19,23 @@ export function sourceOf(spec: SourceSpec): SourceRef {
       version: chart.version ?? '*',
       passCredentials: chart.passCredentials,
       s3: chart.s3,
+      insecure: chart.insecure,
       values: spec.url ? { kind: 'git', url: spec.url, ref: spec.ref } : undefined,
     };
   if (spec.url === undefined) throw new ConvergeError('InvalidSpec', 'spec: one of url or chart is required');
+  if (spec.url.startsWith('oci://')) {
+    const { tag, semver, digest } = spec.ref ?? {};
+    return {
+      kind: 'oci',
+      url: spec.url,
+      ref: { tag, semver, digest },
+      layerSelector: spec.layerSelector,
+      insecure: spec.insecure,
+      verify: spec.verify ? { provider: spec.verify.provider } : undefined,
+    };
+  }
+  if (spec.url.startsWith('s3://'))
+    return { kind: 'bucket', url: spec.url, s3: spec.s3, exclude: spec.exclude };
   return { kind: 'git', url: spec.url, ref: spec.ref };
 }
 

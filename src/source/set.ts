@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConvergeError } from '../api/index.ts';
 import { createGitSource, gitFetcher } from './git/index.ts';
+import { bucketFetcher, createBucketSource } from './bucket/index.ts';
+import { createOciChartRepository, createOciSource, ociFetcher } from './oci/index.ts';
 import { createHelmFetcher } from './helm/index.ts';
 import type { Fetcher, RemoteOperation, SourceRef, SourceRequest, SourceStats } from './types.ts';
 
@@ -46,8 +48,15 @@ export function createSources(options: SourcesOptions): Fetcher {
     ...(options.allowFileUrls !== undefined ? { allowFileUrls: options.allowFileUrls } : {}),
     ...(options.tmpDir !== undefined ? { tmpDir: options.tmpDir } : {}),
     onRemoteCall: (operation, seconds) => options.onRemoteCall?.('chart', operation, seconds),
+    more: { oci: createOciChartRepository() },
   });
-  return combineFetchers({ git, helm }, options.workDir);
+  const oci = ociFetcher(
+    createOciSource({ workDir: dir('oci'), logger: options.logger.child({ kind: 'oci' }) }),
+  );
+  const bucket = bucketFetcher(
+    createBucketSource({ workDir: dir('bucket'), logger: options.logger.child({ kind: 'bucket' }) }),
+  );
+  return combineFetchers({ git, helm, oci, bucket }, options.workDir);
 }
 
 /**

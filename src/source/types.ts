@@ -3,7 +3,28 @@
 import type { GitRef } from '../api/index.ts';
 
 /** What a GitSource's spec says to fetch: one variant per kind (see `sourceOf`). */
-export type SourceRef = GitSourceRef | ChartSourceRef;
+export type SourceRef = GitSourceRef | ChartSourceRef | OciSourceRef | BucketSourceRef;
+
+/** An S3 bucket: `url` is s3://bucket/prefix. */
+export interface BucketSourceRef {
+  kind: 'bucket';
+  url: string;
+  s3?: S3Endpoint | undefined;
+  /** spec.exclude: objects never downloaded (nor part of the revision). */
+  exclude?: readonly string[] | undefined;
+}
+
+/** An OCI artifact: `url` is oci://registry/repository. */
+export interface OciSourceRef {
+  kind: 'oci';
+  url: string;
+  ref?: { tag?: string | undefined; semver?: string | undefined; digest?: string | undefined } | undefined;
+  layerSelector?: { mediaType?: string | undefined; operation?: 'extract' | 'copy' | undefined } | undefined;
+  /** Plain HTTP to the registry. */
+  insecure?: boolean | undefined;
+  /** cosign keys are in `SourceRequest.verifySecret`. */
+  verify?: { provider: 'cosign' } | undefined;
+}
 
 export interface GitSourceRef {
   kind: 'git';
@@ -22,6 +43,8 @@ export interface ChartSourceRef {
   passCredentials?: boolean | undefined;
   /** For s3:// repositories. */
   s3?: S3Endpoint | undefined;
+  /** oci:// repositories: plain HTTP to the registry. */
+  insecure?: boolean | undefined;
   /** With spec.url: the values files are read from this Git source (at spec.path). */
   values?: GitSourceRef | undefined;
 }
@@ -56,6 +79,8 @@ export interface SourceRequest {
   secret?: SourceSecret | undefined;
   /** spec.secretRef when spec.chart has its own secretRef: the Git part's Secret (values from Git). */
   gitSecret?: SourceSecret | undefined;
+  /** spec.verify.secretRef as read from the cluster: the public keys a signature must verify with. */
+  verifySecret?: SourceSecret | undefined;
   /** Bound for the whole call. */
   timeoutMs: number;
 }
@@ -86,6 +111,8 @@ export interface FetchedRevision extends ResolvedRevision {
   valuesRoot?: string | undefined;
   /** Whether this call went to the remote (false when the cache already held the revision). */
   fetched: boolean;
+  /** spec.verify: which key verified the signature of this revision. */
+  verified?: { provider: string; key: string } | undefined;
   /** Done reading `dir` (after the render): older content is removed once nobody reads it. */
   release(): void;
 }

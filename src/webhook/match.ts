@@ -26,10 +26,25 @@ export function affectedSources(
   for (const gs of sources) {
     if (!inScope(gs.metadata.namespace)) continue;
     if (gs.spec?.suspend || gs.metadata.deletionTimestamp) continue;
-    const url = typeof gs.spec?.url === 'string' ? normaliseRepoUrl(gs.spec.url) : undefined;
+    // A chart in an OCI registry lives at <repository>/<name>: a push there may bring a new version.
+    const chart = gs.spec?.chart;
+    if (chart?.repository.startsWith('oci://')) {
+      const chartUrl = normaliseRepoUrl(`${chart.repository.replace(/\/+$/, '')}/${chart.name}`);
+      if (chartUrl && keys.has(chartUrl)) {
+        out.push(gs);
+        continue;
+      }
+    }
+    const specUrl = gs.spec?.url;
+    const url = typeof specUrl === 'string' ? normaliseRepoUrl(specUrl) : undefined;
     if (!url || !keys.has(url)) continue;
     const ref = gs.spec.ref;
     if (ref?.commit) continue;
+    // An OCI artifact: any manifest pushed to its repository may move its tag or range; a digest never moves.
+    if (specUrl!.startsWith('oci://')) {
+      if (!ref?.digest) out.push(gs);
+      continue;
+    }
     // An unknown ref (generic endpoint without `ref`) may be anything but a pinned commit.
     if (push.refs.length === 0 || push.refs.some((r) => refAffected(ref, r))) out.push(gs);
   }

@@ -1,6 +1,15 @@
 // The vocabulary of the receiver: providers, request headers, and the push facts a payload yields.
 
-export const PROVIDERS = ['github', 'gitlab', 'bitbucket', 'bitbucket-server', 'gitea', 'generic'] as const;
+export const PROVIDERS = [
+  'github',
+  'gitlab',
+  'bitbucket',
+  'bitbucket-server',
+  'gitea',
+  'generic',
+  'distribution',
+  'harbor',
+] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 /** Request headers by lower-case name (as node:http delivers them). */

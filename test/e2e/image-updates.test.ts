@@ -14,7 +14,7 @@ import {
   waitForCondition,
 } from '../support/gitops.ts';
 import { startJourney, stopJourney, type Journey } from '../support/journey.ts';
-import { startRegistry, type TestRegistry } from '../support/registry.ts';
+import { startRegistry, type TestRegistry } from '../support/image-registry.ts';
 
 interface ImagePolicyObject {
   metadata: { generation: number };

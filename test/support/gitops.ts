@@ -33,6 +33,7 @@ export interface GitSourceObject {
     history?: { revision: string; result: string }[];
     lastHandledReconcileAt?: string;
     driftDetection?: 'Watch' | 'Interval';
+    verification?: { revision: string; provider: string; key: string };
   };
 }
 

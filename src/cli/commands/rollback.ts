@@ -25,6 +25,7 @@ function describeRefSpec(ref: GitRef | undefined): string {
   if (ref.branch) return `branch ${ref.branch}`;
   if (ref.tag) return `tag ${ref.tag}`;
   if (ref.semver) return `semver ${ref.semver}`;
+  if (ref.digest) return `digest ${ref.digest.slice(0, 19)}`;
   return `commit ${ref.commit?.slice(0, 7)}`;
 }
 
@@ -35,6 +36,7 @@ function refPatch(ref: GitRef): Record<string, string | null> {
     tag: ref.tag ?? null,
     semver: ref.semver ?? null,
     commit: ref.commit ?? null,
+    digest: ref.digest ?? null,
   };
 }
 
@@ -101,8 +103,15 @@ export const rollback: Command = {
       );
       return 0;
     }
+    const url = typeof gs.spec?.url === 'string' ? gs.spec.url : '';
+    if (url.startsWith('s3://'))
+      throw new CliError(
+        `cannot roll back ${namespace}/${name}: an S3 bucket keeps no earlier revision to pin; restore the objects in the bucket`,
+      );
+    // An OCI artifact is pinned by its manifest digest (the revision's sha256), a Git source by commit.
+    const oci = url.startsWith('oci://');
     // A second rollback keeps the ref saved by the first: resume-tracking returns to the branch, not to a pin.
-    const original = saved ?? JSON.stringify(current ?? { branch: 'main' });
+    const original = saved ?? JSON.stringify(current ?? (oci ? { tag: 'latest' } : { branch: 'main' }));
     await ctx.patchGitSource(
       name,
       {
@@ -110,13 +119,14 @@ export const rollback: Command = {
           annotations: { [ANNOTATION_ROLLBACK_FROM]: original },
           ...(gs.metadata.resourceVersion ? { resourceVersion: gs.metadata.resourceVersion } : {}),
         },
-        spec: { ref: refPatch({ commit: target.commit }) },
+        spec: { ref: refPatch(oci ? { digest: `sha256:${target.commit}` } : { commit: target.commit }) },
       },
       namespace,
     );
     const back = describeRefSpec(GitRefSchema.safeParse(JSON.parse(original)).data);
+    const pin = oci ? `digest sha256:${target.commit.slice(0, 12)}` : `commit ${target.commit.slice(0, 7)}`;
     ctx.out(
-      `✔ ${namespace}/${name} pinned to commit ${target.commit.slice(0, 7)} (${target.entry.revision}, applied ${target.entry.appliedAt})\n` +
+      `✔ ${namespace}/${name} pinned to ${pin} (${target.entry.revision}, applied ${target.entry.appliedAt})\n` +
         `  It no longer follows ${back}. To return: ${ctx.io.prog} resume-tracking ${name} -n ${namespace}\n`,
     );
     return 0;

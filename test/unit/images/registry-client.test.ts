@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConvergeError } from '../../../src/api/index.ts';
 import { createRegistryClient } from '../../../src/images/index.ts';
 import { freePort } from '../../support/git-server.ts';
-import { startRegistry, type TestRegistry } from '../../support/registry.ts';
+import { startRegistry, type TestRegistry } from '../../support/image-registry.ts';
 
 /**
  * Passes every request to the registry at `upstream`, paging tag lists as the OCI distribution
