@@ -22,6 +22,7 @@ import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
 import { createGitSource } from './source/index.ts';
+import { PreviewController } from './preview/index.ts';
 import { RecentEvents, startStatusPage, type StatusPage } from './ui/index.ts';
 import {
   createWebhookSecrets,
@@ -96,13 +97,14 @@ export async function run(argv: string[]): Promise<void> {
     events,
     namespace: opts.namespace,
   });
+  const steps = stageSteps({
+    client,
+    source,
+    tools,
+    cachedGitSource: (ns, name) => cache.get(`${ns}/${name}`),
+  });
   const reconciler = new Reconciler({
-    steps: stageSteps({
-      client,
-      source,
-      tools,
-      cachedGitSource: (ns, name) => cache.get(`${ns}/${name}`),
-    }),
+    steps,
     writer: apiWriter(
       client,
       events,
@@ -133,6 +135,18 @@ export async function run(argv: string[]): Promise<void> {
         .catch((err: unknown) => logger.warn({ err: String(err) }, 'could not collect old git caches'));
     },
   });
+  // Pull-request previews (spec.previews): their own timers and queue, fed by the GitSource cache.
+  const previews = new PreviewController({
+    client,
+    source,
+    render: (gs, spec, dir, signal) =>
+      steps.render({ gs, spec, client, signal, remainingMs: () => 120_000 }, dir),
+    credentials: (gs, spec) => steps.credentials(gs, spec),
+    gitSources: () => cache.values(),
+    getGitSource: (key) => cache.get(key),
+    logger: logger.child({ stage: 'preview' }),
+  });
+  cache.onChange((key) => previews.changed(key));
   sharing = shareGitCaches({
     source,
     cache,
@@ -182,6 +196,9 @@ export async function run(argv: string[]): Promise<void> {
           ? undefined
           : requestReconcileByAnnotation(client, gs);
       },
+      wakePreviews: (gs) => {
+        previews.wake((other) => other.metadata.uid === gs.metadata.uid);
+      },
       events,
       metrics,
       logger,
@@ -217,6 +234,7 @@ export async function run(argv: string[]): Promise<void> {
           leading = true;
           controller.setLeading(true);
           notifier.setLeading(true);
+          previews.setLeading(true);
         } else if (!shuttingDown) {
           // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
           logger.error('lost leadership; exiting');
@@ -229,12 +247,14 @@ export async function run(argv: string[]): Promise<void> {
     leading = true;
     controller.setLeading(true);
     notifier.setLeading(true);
+    previews.setLeading(true);
   }
 
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
+    previews.stop();
     const finished = await controller.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
     // The last transitions (a Converged just before shutdown) get a moment to go out.
