@@ -62,7 +62,7 @@ export function renderComment(input: CommentInput): string {
   for (const planned of cs.objects) {
     if (planned.action === 'unchanged') continue;
     const lines = objectDiff(planned, false);
-    const title = `${describeRef(planned.ref)}: ${describeChange(planned)}`;
+    const title = describeChange(planned);
     groups[planned.action === 'create' ? 0 : 1]![1].push([title, ...lines]);
   }
   const prune = cs.stale.filter((s) => !s.keep).map((s) => describeRef(s.ref));
