@@ -538,7 +538,12 @@ export class PreviewController {
       {
         apiVersion: API_VERSION,
         kind: KIND,
-        metadata: { name, namespace: gs.metadata.namespace, labels: { ...labels, [LABEL_NAME]: name } },
+        // The parent's labels too: an operator sharded by label (--label-selector) must see its previews.
+        metadata: {
+          name,
+          namespace: gs.metadata.namespace,
+          labels: { ...gs.metadata.labels, ...labels, [LABEL_NAME]: name },
+        },
         spec: previewSpec(spec, pr.head, ns),
       } as unknown as KubeObject,
       apply,

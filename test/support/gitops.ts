@@ -33,6 +33,7 @@ export interface GitSourceObject {
     history?: { revision: string; result: string }[];
     lastHandledReconcileAt?: string;
     driftDetection?: 'Watch' | 'Interval';
+    previews?: { number: number; head: string; state: string; message?: string; namespace?: string }[];
   };
 }
 

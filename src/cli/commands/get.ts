@@ -13,7 +13,8 @@ export const get: Command = {
   usage: '[NAME] [-A] [-w] [-o json|yaml]',
   description:
     'Shows GitSources with their Ready condition, the applied revision (short), when the last revision\n' +
-    'was applied or tried, and their age. With -w, keeps printing a row whenever one changes (Ctrl-C stops).',
+    'was applied or tried, and their age. With -w, keeps printing a row whenever one changes (Ctrl-C stops).\n' +
+    'With a NAME, also lists its pull-request previews (spec.previews): number, head, state, namespace.',
   flags: { watch: { type: 'boolean', short: 'w', help: 'after the list, print each change as it happens' } },
   examples: ['converge get -A', 'converge get web -n apps -o yaml', 'converge get -n apps -w'],
   async run(ctx, args) {
@@ -38,6 +39,23 @@ export const get: Command = {
         sorted(items).map((gs) => getRow(gs, now, withNs)),
       ),
     );
+    // One GitSource: its pull-request previews (spec.previews) below the row.
+    const previews = name ? (items[0]?.status?.previews ?? []) : [];
+    if (previews.length > 0) {
+      ctx.out('\nPull request previews:\n');
+      ctx.out(
+        formatTable(
+          ['PR', 'HEAD', 'STATE', 'NAMESPACE', 'MESSAGE'],
+          previews.map((p) => [
+            `#${p.number}`,
+            p.head.slice(0, 7),
+            p.state,
+            p.namespace ?? '',
+            (p.message ?? '').slice(0, 80),
+          ]),
+        ),
+      );
+    }
     return 0;
   },
 };
