@@ -92,13 +92,10 @@ export const PreviewsSchema = z
       .regex(/^https?:\/\//, 'must be an http(s):// URL')
       .optional()
       .meta({ description: 'API base URL for self-hosted hosts (default: derived from spec.url).' }),
-    mode: z
-      .enum(['Diff', 'Deploy'])
-      .default('Diff')
-      .meta({
-        description:
-          'Diff: comment and status only. Deploy: also apply each pull request into its own namespace.',
-      }),
+    mode: z.enum(['Diff', 'Deploy']).default('Diff').meta({
+      description:
+        'Diff: comment and status only. Deploy: also apply each pull request into its own namespace.',
+    }),
     labels: z
       .array(z.string().min(1))
       .optional()
