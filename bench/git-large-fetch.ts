@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createGitSource } from '../src/source/index.ts';
+import { createGitSource } from '../src/source/git/index.ts';
 import { commitFiles, startGitFixture } from '../test/support/git-server.ts';
 
 const FILES = Number(process.argv[2] ?? 10_000);

@@ -3,7 +3,7 @@
 // The git server runs in this process too, so RSS covers client and server.
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createGitSource, credentialsFromSecret } from '../src/source/index.ts';
+import { createGitSource, credentialsFromSecret } from '../src/source/git/index.ts';
 import { commitFiles, createTag, startGitFixture } from '../test/support/git-server.ts';
 
 const POLLS = Number(process.argv[2] ?? 1000);

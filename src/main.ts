@@ -21,8 +21,8 @@ import { NotificationDispatcher } from './notify/index.ts';
 import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
-import { createGitSource } from './source/index.ts';
 import { PreviewController } from './preview/index.ts';
+import { createSources } from './source/index.ts';
 import { RecentEvents, startStatusPage, type StatusPage } from './ui/index.ts';
 import {
   createWebhookSecrets,
@@ -60,11 +60,11 @@ export async function run(argv: string[]): Promise<void> {
   mkdirSync(opts.workDir, { recursive: true });
   // Set once the controller exists (it wakes the GitSources of a shared cache).
   let sharing: SharedCaches | undefined = undefined;
-  const source = createGitSource({
+  const source = createSources({
     workDir: opts.workDir,
     logger: logger.child({ stage: 'source' }),
     allowFileUrls: opts.allowFileUrls,
-    onRemoteCall: (operation, seconds) => {
+    onRemoteCall: (_kind, operation, seconds) => {
       metrics.gitFetchDuration.observe({ operation }, seconds);
       if (operation === 'fetch') sharing?.fetched();
     },
@@ -140,8 +140,8 @@ export async function run(argv: string[]): Promise<void> {
     client,
     source,
     render: (gs, spec, dir, signal) =>
-      steps.render({ gs, spec, client, signal, remainingMs: () => 120_000 }, dir),
-    credentials: (gs, spec) => steps.credentials(gs, spec),
+      steps.render({ gs, spec, client, signal, remainingMs: () => 120_000 }, { dir }),
+    credentials: async (gs, spec) => (await steps.credentials(gs, spec)).secret,
     gitSources: () => cache.values(),
     getGitSource: (key) => cache.get(key),
     logger: logger.child({ stage: 'preview' }),

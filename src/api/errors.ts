@@ -18,7 +18,9 @@ export type FailureReason =
   | 'HookFailed'
   | 'DependencyNotReady'
   | 'RBACDenied'
-  | 'MissingSecret';
+  | 'MissingSecret'
+  /** A source's content does not match its digest or signature: nothing from it is applied. */
+  | 'VerificationFailed';
 
 /** Reasons that no retry fixes: the GitSource is Stalled until its spec, secret or RBAC changes. */
 const STALLING: ReadonlySet<FailureReason> = new Set([

@@ -75,6 +75,63 @@ export const DependencySchema = z.object({
   namespace: z.string().optional().meta({ description: 'Defaults to the GitSource namespace.' }),
 });
 
+/** Where a chart comes from: a chart repository (index.yaml over HTTP(S) or in S3, or OCI). */
+export const ChartSchema = z
+  .object({
+    repository: z
+      .string()
+      .min(1)
+      .max(2048)
+      .regex(/^(https?|s3|oci):\/\/[^\s]+$/, 'must be an https://, http://, s3:// or oci:// URL')
+      .meta({
+        description:
+          'Chart repository: https://… or http://… (an index.yaml repository), s3://bucket/prefix (a repository kept in S3, as the helm-s3 plugin lays it out) or oci://registry/path.',
+      }),
+    name: z
+      .string()
+      .min(1)
+      .max(250)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a chart name (letters, digits, ., _ and -)')
+      .meta({ description: 'Chart name in the repository.' }),
+    version: z
+      .string()
+      .min(1)
+      .max(256)
+      .default('*')
+      .meta({ description: 'Semver version or range (default "*": the highest stable version).' }),
+    secretRef: z.object({ name }).optional().meta({
+      description:
+        'Secret for the repository: username+password, bearerToken, ca.crt, tls.crt+tls.key (https); accesskey+secretkey (+sessiontoken) (s3). Without it, spec.secretRef is used when spec.url is not set.',
+    }),
+    s3: z
+      .object({
+        endpoint: z
+          .string()
+          .max(256)
+          .regex(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, 'must be host or host:port')
+          .optional()
+          .meta({
+            description: 'host[:port] of the S3-compatible service (default s3.<region>.amazonaws.com).',
+          }),
+        region: z.string().max(64).optional().meta({ description: 'Region (default us-east-1).' }),
+        insecure: z.boolean().optional().meta({ description: 'Plain HTTP to the endpoint.' }),
+      })
+      .optional()
+      .meta({ description: 'For s3:// repositories.' }),
+    passCredentials: z.boolean().default(false).meta({
+      description:
+        "Send the repository's credentials to chart URLs on other hosts too (default false: only to the repository's own host).",
+    }),
+  })
+  .meta({ description: 'A chart from a chart repository instead of (or, with url, beside) a Git path.' });
+
+export const ValuesFromSchema = z.object({
+  kind: z.enum(['Secret', 'ConfigMap']),
+  name,
+  key: z.string().min(1).max(253).default('values.yaml').meta({ description: 'Key holding YAML values.' }),
+  optional: z.boolean().optional().meta({ description: 'A missing object or key is skipped.' }),
+});
+
 export const PREVIEW_PROVIDERS = ['github', 'gitlab', 'gitea', 'bitbucket'] as const;
 
 /** Pull-request previews: a server-side dry-run diff per pull request, or a deployment per pull request. */
@@ -153,7 +210,12 @@ export const GitSourceSpecSchema = z
         /^(https?:\/\/|ssh:\/\/|file:\/\/|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:)/,
         'must be an https://, http://, ssh:// or scp-like user@host:path URL',
       )
-      .meta({ description: 'Repository URL: https, http, ssh:// or scp-like git@host:path.' }),
+      .optional()
+      .meta({
+        description:
+          'Repository URL: https, http, ssh:// or scp-like git@host:path. With chart: where helm.valuesFiles are read.',
+      }),
+    chart: ChartSchema.optional(),
     ref: GitRefSchema.optional(),
     path: z
       .string()
@@ -235,11 +297,41 @@ export const GitSourceSpecSchema = z
           .string()
           .optional()
           .meta({ description: 'Release name (default: the GitSource name).' }),
+        valuesFiles: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .max(1024)
+              .meta({
+                'x-kubernetes-validations': [
+                  { rule: "!self.startsWith('/')", message: 'must be relative to path' },
+                  { rule: "!self.matches('(^|/)[.][.](/|$)')", message: "must not contain '..'" },
+                ],
+              }),
+          )
+          .optional()
+          .meta({
+            description: 'Values files relative to path in the Git checkout, merged in order before values.',
+          }),
+        valuesFrom: z.array(ValuesFromSchema).optional().meta({
+          description:
+            'Values from Secrets or ConfigMaps of the GitSource namespace, merged after valuesFiles and before values.',
+        }),
       })
       .optional(),
     previews: PreviewsSchema.optional(),
   })
-  .meta({ description: 'Where to find the desired state and how to converge it.' });
+  .meta({
+    description: 'Where to find the desired state and how to converge it.',
+    'x-kubernetes-validations': [
+      { rule: 'has(self.url) || has(self.chart)', message: 'one of url or chart is required' },
+    ],
+  })
+  .refine((spec) => spec.url !== undefined || spec.chart !== undefined, {
+    message: 'one of url or chart is required',
+    path: ['url'],
+  });
 
 export const ConditionSchema = z.object({
   type: z.string(),
@@ -325,6 +417,8 @@ export const GitSourceStatusSchema = z.object({
 export type GitRef = z.infer<typeof GitRefSchema>;
 export type PreviewsSpec = z.infer<typeof PreviewsSchema>;
 export type PreviewStatus = z.infer<typeof PreviewStatusSchema>;
+export type ChartSpec = z.infer<typeof ChartSchema>;
+export type ValuesFrom = z.infer<typeof ValuesFromSchema>;
 export type IgnoreRule = z.infer<typeof IgnoreRuleSchema>;
 export type GitSourceSpec = z.infer<typeof GitSourceSpecSchema>;
 export type GitSourceStatus = z.infer<typeof GitSourceStatusSchema>;

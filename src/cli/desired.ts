@@ -6,13 +6,19 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pino } from 'pino';
 import { GitSourceSpecSchema, parseSpec, type GitSourceSpec, type KubeObject } from '../api/index.ts';
-import { ApiError } from '../kube/index.ts';
+import { ApiError, readObjectData } from '../kube/index.ts';
 import { resolveClientTools, type ClientTools } from '../render/index.ts';
-import { renderInputFor, renderManifests } from '../render/index.ts';
-import { createGitSource, credentialsFromSecret, type GitCredentials } from '../source/index.ts';
+import { helmValuesFor, renderInputFor, renderManifests } from '../render/index.ts';
+import {
+  createSources,
+  secretNamesOf,
+  sourceOf,
+  type SourceRef,
+  type SourceSecret,
+} from '../source/index.ts';
 import { CliError, str, type Flag, type FlagValues } from './command.ts';
 import type { CliContext, ListedGitSource } from './context.ts';
-import { commitOf } from './format/gitsource.ts';
+import { chartVersionOf, commitOf } from './format/gitsource.ts';
 
 export const RENDER_FLAGS: Record<string, Flag> = {
   path: {
@@ -90,22 +96,28 @@ export async function renderDesired(
   if (!gs) throw new CliError('give a GitSource NAME, or a local directory with --path DIR');
   const spec = specOf(gs);
   const ns = gs.metadata.namespace;
-  const commit = commitOf(gs.status?.revision);
   const workDir = await mkdtemp(join(tmpdir(), 'converge-cli-'));
   try {
-    const source = createGitSource({ workDir, logger: pino({ level: 'silent' }) });
+    const source = createSources({ workDir, logger: pino({ level: 'silent' }) });
     const fetched = await source.fetchRevision({
       key: 'cli',
-      url: spec.url,
-      ref: commit ? { commit } : spec.ref,
-      credentials: await credentials(ctx, ns, spec),
+      source: pinned(sourceOf(spec), gs.status?.revision),
+      ...(await secretsOf(ctx, ns, spec)),
       timeoutMs: 120_000,
     });
     const input = renderInputFor(
       { name: gs.metadata.name, namespace: ns, spec },
       fetched.dir,
       await tools(ctx, values),
-      { signal },
+      {
+        signal,
+        ...(fetched.renderPath !== undefined ? { path: fetched.renderPath } : {}),
+        helmValues: await helmValuesFor({
+          spec,
+          valuesRoot: fetched.valuesRoot ?? fetched.dir,
+          readObject: (kind, name) => readValuesObject(ctx, ns, kind, name),
+        }),
+      },
     );
     return {
       objects: await renderManifests(input),
@@ -116,13 +128,48 @@ export async function renderDesired(
   }
 }
 
-async function credentials(
+/**
+ * The source at the revision the operator last fetched (a commit; a chart's exact version, and the
+ * commit of its values), or as the spec says before that.
+ */
+export function pinned(source: SourceRef, revision: string | undefined): SourceRef {
+  const commit = commitOf(revision);
+  if (source.kind === 'git') return commit ? { ...source, ref: { commit } } : source;
+  const version = revision ? chartVersionOf(revision) : undefined;
+  return {
+    ...source,
+    ...(version ? { version } : {}),
+    ...(source.values && commit ? { values: { ...source.values, ref: { commit } } } : {}),
+  };
+}
+
+async function secretsOf(
   ctx: CliContext,
   ns: string,
   spec: GitSourceSpec,
-): Promise<GitCredentials | undefined> {
-  if (!spec.secretRef) return undefined;
-  const name = spec.secretRef.name;
+): Promise<{ secret?: SourceSecret; gitSecret?: SourceSecret }> {
+  const names = secretNamesOf(spec);
+  const secret = names.secret ? await secretOf(ctx, ns, names.secret) : undefined;
+  const gitSecret = names.gitSecret ? await secretOf(ctx, ns, names.gitSecret) : undefined;
+  return { ...(secret ? { secret } : {}), ...(gitSecret ? { gitSecret } : {}) };
+}
+
+async function readValuesObject(
+  ctx: CliContext,
+  ns: string,
+  kind: 'Secret' | 'ConfigMap',
+  name: string,
+): Promise<Record<string, Buffer> | undefined> {
+  try {
+    return await readObjectData(await ctx.client(), kind, ns, name);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403)
+      throw new CliError(`cannot read ${kind} ${ns}/${name} (spec.helm.valuesFrom): forbidden`);
+    throw err;
+  }
+}
+
+async function secretOf(ctx: CliContext, ns: string, name: string): Promise<SourceSecret> {
   const client = await ctx.client();
   let secret: { data?: Record<string, string> };
   try {
@@ -137,5 +184,5 @@ async function credentials(
   const data = Object.fromEntries(
     Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
   );
-  return credentialsFromSecret(data, `${ns}/${name}`);
+  return { where: `${ns}/${name}`, data };
 }

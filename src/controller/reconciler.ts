@@ -30,7 +30,12 @@ import {
   type Step,
 } from '../report/index.ts';
 import type { Metrics } from '../server/index.ts';
-import type { FetchedRevision, ResolvedRevision, SourceRequest } from '../source/index.ts';
+import {
+  sourceOf,
+  type FetchedRevision,
+  type ResolvedRevision,
+  type SourceRequest,
+} from '../source/index.ts';
 import { cacheKeyFor } from './shared-cache.ts';
 import {
   Deadline,
@@ -192,7 +197,7 @@ export class Reconciler {
     run.step = 'render';
     let desired;
     try {
-      desired = await steps.render(run, fetched.dir);
+      desired = await steps.render(run, fetched);
     } finally {
       // The checkout may be shared with other GitSources: the render was its last reader here.
       fetched.release();
@@ -659,16 +664,16 @@ export class Reconciler {
   }
 
   private async sourceRequest(run: Run): Promise<SourceRequest> {
-    const credentials = await this.deps.steps.credentials(run.gs, run.spec);
+    const { secret, gitSecret } = await this.deps.steps.credentials(run.gs, run.spec);
     const { gs, spec } = run;
     const forced = isForced(run.requestedAt, gs.status?.lastHandledReconcileAt);
     return {
       // GitSources of one repository, ref and Secret share a cache, an ls-remote and each fetch.
       key: cacheKeyFor(gs.metadata.namespace, spec),
       owner: gs.metadata.uid,
-      url: spec.url,
-      ref: spec.ref,
-      credentials,
+      source: sourceOf(spec),
+      secret,
+      gitSecret,
       timeoutMs: run.timing.timeoutMs,
       // Another GitSource's ls-remote counts as this poll if it came since this source's last one
       // (polls are ≥ 0.9 interval apart); a requested reconcile always asks the remote.

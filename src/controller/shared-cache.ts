@@ -1,17 +1,14 @@
-// GitSources that share one git cache (same URL, ref and Secret): which cache a GitSource uses, waking
+// GitSources that share one source cache (same source and Secret): which cache a GitSource uses, waking
 // the others when one poll finds a new commit, and the disk-use metrics of the caches.
 import type { Logger } from 'pino';
-import { parseSpec, type GitSource, type GitSourceSpec } from '../api/index.ts';
+import { parseSpec, type GitSource } from '../api/index.ts';
 import type { Metrics } from '../server/index.ts';
-import { cacheKeyOf, type GitSource as SourceFetcher } from '../source/index.ts';
+import { sourceKeyOf, type Fetcher, type SourceSpec } from '../source/index.ts';
 import type { GitSourceCache } from './cache.ts';
 
-/** The git cache a GitSource's spec selects: its URL, ref and Secret (see cacheKeyOf). */
-export function cacheKeyFor(
-  namespace: string,
-  spec: Pick<GitSourceSpec, 'url' | 'ref' | 'secretRef'>,
-): string {
-  return cacheKeyOf({ namespace, url: spec.url, ref: spec.ref, secretName: spec.secretRef?.name });
+/** The source cache a GitSource's spec selects: its source and Secret (see sourceKeyOf). */
+export function cacheKeyFor(namespace: string, spec: SourceSpec): string {
+  return sourceKeyOf(namespace, spec);
 }
 
 /** The cache keys of GitSources whose specs parse (to keep their caches at start-up). */
@@ -23,7 +20,7 @@ export function cacheKeysOf(list: readonly GitSource[]): string[] {
 }
 
 export interface SharedCacheOptions {
-  source: SourceFetcher;
+  source: Fetcher;
   cache: GitSourceCache;
   /** Reconciles `namespace/name` at once (false when this replica does not lead). */
   reconcileNow: (key: string) => boolean;

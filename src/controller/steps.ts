@@ -12,7 +12,7 @@ import {
 } from '../api/index.ts';
 import { waitForHealthy, type ObjectHealth } from '../health/index.ts';
 import type { Hook, HookPhase } from '../hooks/index.ts';
-import { ApiError, isNotFound, type KubeClient } from '../kube/index.ts';
+import { ApiError, isNotFound, readObjectData, type KubeClient } from '../kube/index.ts';
 import {
   AppliedObjects,
   changeLines,
@@ -22,18 +22,28 @@ import {
   type ChangeSet,
 } from '../plan/index.ts';
 import { pruneStale } from '../prune/index.ts';
-import { renderInputFor, renderManifests, type ClientTools } from '../render/index.ts';
+import { helmValuesFor, renderInputFor, renderManifests, type ClientTools } from '../render/index.ts';
 import {
-  credentialsFromSecret,
+  secretNamesOf,
+  sourceOf,
   type FetchedRevision,
-  type GitCredentials,
-  type GitSource as SourceFetcher,
+  type Fetcher,
   type ResolvedRevision,
   type SourceRequest,
+  type SourceSecret,
 } from '../source/index.ts';
 import { ConvergeError } from '../api/index.ts';
 import { gitSourceListPath } from './paths.ts';
 import { applyInWaves, runHookPhase, type HookContext, type WaveOptions } from './sync.ts';
+
+/** What a render reads of a fetched revision. */
+export type RenderContent = Pick<FetchedRevision, 'dir' | 'renderPath' | 'valuesRoot'>;
+
+/** `secret` for the source itself, `gitSecret` for the Git part beside a chart (values files). */
+export interface SourceSecrets {
+  secret?: SourceSecret | undefined;
+  gitSecret?: SourceSecret | undefined;
+}
 
 export type HealthProgress = (pending: readonly ObjectHealth[], total: number) => void | Promise<void>;
 
@@ -61,11 +71,12 @@ export interface Plan {
 export interface ReconcileSteps {
   /** The client a GitSource applies with. */
   clientFor(gs: GitSource, spec: GitSourceSpec): KubeClient;
-  /** Git credentials from spec.secretRef, or undefined when none is set. */
-  credentials(gs: GitSource, spec: GitSourceSpec): Promise<GitCredentials | undefined>;
+  /** The Secrets the source reads (secretNamesOf), their keys checked by the source's kind. */
+  credentials(gs: GitSource, spec: GitSourceSpec): Promise<SourceSecrets>;
   resolve(req: SourceRequest): Promise<ResolvedRevision>;
   fetch(req: SourceRequest, resolved: ResolvedRevision | undefined): Promise<FetchedRevision>;
-  render(ctx: StepContext, dir: string): Promise<KubeObject[]>;
+  /** Renders what the source handed over (its directory, a chart's folder in it, values beside it). */
+  render(ctx: StepContext, content: RenderContent): Promise<KubeObject[]>;
   /** `withInventory: false` plans the given objects only (drift), with no stale entries. */
   plan(ctx: StepContext, desired: KubeObject[], opts?: { withInventory?: boolean }): Promise<Plan>;
   /** Applies wave by wave (argocd.argoproj.io/sync-wave); `waves` runs Sync hooks and waits between waves. */
@@ -84,7 +95,7 @@ export interface ReconcileSteps {
 
 export interface StageStepsDeps {
   client: KubeClient;
-  source: SourceFetcher;
+  source: Fetcher;
   tools: ClientTools;
   /** A watched GitSource as last seen (the controller's cache); others are read with a GET. */
   cachedGitSource?: (namespace: string, name: string) => GitSource | undefined;
@@ -130,25 +141,34 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
     },
 
     async credentials(gs, spec) {
-      if (!spec.secretRef) return undefined;
-      const where = `${gs.metadata.namespace}/${spec.secretRef.name}`;
-      let secret: { data?: Record<string, string> };
-      try {
-        secret = await client.request(
-          'GET',
-          `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${spec.secretRef.name}`,
+      const names = secretNamesOf(spec);
+      const ref = sourceOf(spec);
+      const read = async (name: string | undefined, field: string) => {
+        if (name === undefined) return undefined;
+        const where = `${gs.metadata.namespace}/${name}`;
+        let secret: { data?: Record<string, string> };
+        try {
+          secret = await client.request('GET', `/api/v1/namespaces/${gs.metadata.namespace}/secrets/${name}`);
+        } catch (err) {
+          if (isNotFound(err))
+            throw new ConvergeError('MissingSecret', `secret ${where} (${field}) not found`);
+          if (err instanceof ApiError && err.status === 403)
+            throw new ConvergeError('RBACDenied', `reading secret ${where} is forbidden: ${err.message}`);
+          throw err;
+        }
+        const data = Object.fromEntries(
+          Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
         );
-      } catch (err) {
-        if (isNotFound(err))
-          throw new ConvergeError('MissingSecret', `secret ${where} (spec.secretRef.name) not found`);
-        if (err instanceof ApiError && err.status === 403)
-          throw new ConvergeError('RBACDenied', `reading secret ${where} is forbidden: ${err.message}`);
-        throw err;
-      }
-      const data = Object.fromEntries(
-        Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+        return { where, data };
+      };
+      const secret = await read(
+        names.secret,
+        spec.chart?.secretRef?.name === names.secret ? 'spec.chart.secretRef.name' : 'spec.secretRef.name',
       );
-      return credentialsFromSecret(data, where);
+      const gitSecret = await read(names.gitSecret, 'spec.secretRef.name');
+      if (secret) source.checkSecret(ref, secret);
+      if (gitSecret && ref.kind === 'chart' && ref.values) source.checkSecret(ref.values, gitSecret);
+      return { secret, gitSecret };
     },
 
     // Calls to the remote are timed by the source itself (a poll may be answered from a shared cache).
@@ -156,12 +176,25 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
 
     fetch: (req, resolved) => source.fetchRevision(req, resolved),
 
-    render({ gs, spec, signal }, dir) {
+    async render({ gs, spec, signal, client: c }, content) {
+      // Values files, Secrets and ConfigMaps are read as the GitSource applies (its service account).
+      const helmValues = await helmValuesFor({
+        spec,
+        valuesRoot: content.valuesRoot ?? content.dir,
+        readObject: (kind, name) => readValuesObject(c, gs.metadata.namespace, kind, name),
+      });
       // The same spec → render input mapping as `converge build` / `converge diff` (render/spec.ts).
       return renderManifests(
-        renderInputFor({ name: gs.metadata.name, namespace: gs.metadata.namespace, spec }, dir, tools, {
-          signal,
-        }),
+        renderInputFor(
+          { name: gs.metadata.name, namespace: gs.metadata.namespace, spec },
+          content.dir,
+          tools,
+          {
+            signal,
+            helmValues,
+            ...(content.renderPath !== undefined ? { path: content.renderPath } : {}),
+          },
+        ),
       );
     },
 
@@ -232,4 +265,23 @@ export function stageSteps({ client, source, tools, cachedGitSource }: StageStep
       return source.forget(uid);
     },
   };
+}
+
+/** A Secret's or ConfigMap's data for spec.helm.valuesFrom; undefined when it does not exist. */
+async function readValuesObject(
+  client: KubeClient,
+  namespace: string,
+  kind: 'Secret' | 'ConfigMap',
+  name: string,
+): Promise<Record<string, Buffer> | undefined> {
+  try {
+    return await readObjectData(client, kind, namespace, name);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403)
+      throw new ConvergeError(
+        'RBACDenied',
+        `reading ${kind} ${namespace}/${name} (spec.helm.valuesFrom) is forbidden`,
+      );
+    throw err;
+  }
 }

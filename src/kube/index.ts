@@ -30,3 +30,4 @@ export { RequestStats } from './stats.ts';
 export type { RequestListener, RequestRecord } from './stats.ts';
 export type { Watchable, WatchEvent, WatchOptions } from './watch.ts';
 export { mapLimit, sleep } from './limit.ts';
+export { readObjectData } from './data.ts';

@@ -32,7 +32,9 @@ export interface TransitionInput {
 /** Notifications for one status change, in the order they happened. */
 export function notificationsFor(t: TransitionInput): Notification[] {
   const { after } = t;
-  const source = { namespace: t.gs.metadata.namespace, name: t.gs.metadata.name, url: t.gs.spec.url };
+  // A chart-only source has no Git URL: its repository stands in (no commit, so no commit status).
+  const url = t.gs.spec.url ?? t.gs.spec.chart?.repository ?? '';
+  const source = { namespace: t.gs.metadata.namespace, name: t.gs.metadata.name, url };
   const out: Notification[] = [];
   const base = (revision: string | undefined) => ({
     source,

@@ -27,7 +27,7 @@ import { classifyObjects } from '../hooks/index.ts';
 import { isNotFound, type KubeClient } from '../kube/index.ts';
 import { planChanges, type ChangeSet } from '../plan/index.ts';
 import { parseRepository } from '../notify/index.ts';
-import { cacheKeyOf, type GitCredentials, type GitSource as SourceFetcher } from '../source/index.ts';
+import { sourceKeyOf, type Fetcher, type SourceSecret } from '../source/index.ts';
 import { commentMarker, previewSummary, renderComment } from './comment.ts';
 import {
   deployEligibility,
@@ -53,11 +53,11 @@ import {
 
 export interface PreviewDeps {
   client: KubeClient;
-  source: SourceFetcher;
+  source: Fetcher;
   /** Renders a checkout with a GitSource's spec, exactly as the reconcile does (sandboxed, no network). */
   render(gs: GitSource, spec: GitSourceSpec, dir: string, signal: AbortSignal): Promise<KubeObject[]>;
-  /** Git credentials of spec.secretRef (the reconcile's own reader). */
-  credentials(gs: GitSource, spec: GitSourceSpec): Promise<GitCredentials | undefined>;
+  /** The Secret of spec.secretRef (the reconcile's own reader). */
+  credentials(gs: GitSource, spec: GitSourceSpec): Promise<SourceSecret | undefined>;
   /** The GitSources as the controller's cache has them. */
   gitSources(): Iterable<GitSource>;
   getGitSource(key: string): GitSource | undefined;
@@ -218,6 +218,10 @@ export class PreviewController {
     previews: PreviewsSpec,
     host: PreviewHost,
   ): Promise<HostTarget> {
+    if (!spec.url || spec.chart)
+      throw new Error(
+        'spec.previews needs a Git source: spec.url without spec.chart (a chart has no pull requests)',
+      );
     const repo = parseRepository(spec.url);
     if (!repo) throw new Error(`cannot tell owner/repository from spec.url ${spec.url}`);
     const secret = await this.readSecret(gs.metadata.namespace, previews.secretRef.name);
@@ -412,18 +416,13 @@ export class PreviewController {
     signal: AbortSignal,
     namespace: string | undefined,
   ): Promise<KubeObject[]> {
-    const credentials = await this.deps.credentials(gs, spec);
+    const secret = await this.deps.credentials(gs, spec);
     const fetched = await this.deps.source.fetchRevision({
-      key: cacheKeyOf({
-        namespace: gs.metadata.namespace,
-        url: spec.url,
-        ref: { branch: `converge-preview/${cache}` },
-        secretName: spec.secretRef?.name,
-      }),
+      // One cache per pull request (and one for the base), fetched commit by commit.
+      key: sourceKeyOf(gs.metadata.namespace, { ...spec, ref: { branch: `converge-preview/${cache}` } }),
       owner: `${gs.metadata.uid}/${cache}`,
-      url: spec.url,
-      ref: { commit },
-      credentials,
+      source: { kind: 'git', url: spec.url!, ref: { commit } },
+      secret,
       timeoutMs: 60_000,
     });
     try {

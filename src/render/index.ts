@@ -5,3 +5,4 @@ export { DEFAULT_RENDER_LIMITS, type RenderLimits } from './limits.ts';
 export type { HelmOptions } from './helm.ts';
 export type { ScopeLookup } from './scope.ts';
 export { resolveClientTools, bundledTools, type ClientTools, type ToolOptions } from './tools.ts';
+export { helmValuesFor, mergeValues, type ValuesInput } from './values.ts';

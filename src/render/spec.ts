@@ -10,14 +10,14 @@ export interface RenderTarget {
 
 /**
  * The RenderInput for `source` over a checkout at `root`: spec.path (or `path`, for a local
- * directory rendered in its place), globs, substitution, target namespace and Helm release, as the
+ * directory or a chart's folder rendered in its place), globs, substitution, target namespace and Helm release, as the
  * operator renders it.
  */
 export function renderInputFor(
   source: RenderTarget,
   root: string,
   tools: RenderInput['tools'],
-  opts: { path?: string; signal?: AbortSignal } = {},
+  opts: { path?: string; signal?: AbortSignal; helmValues?: Record<string, unknown> } = {},
 ): RenderInput {
   const { spec } = source;
   return {
@@ -29,7 +29,8 @@ export function renderInputFor(
     targetNamespace: spec.targetNamespace ?? source.namespace,
     allowEmpty: spec.allowEmpty,
     helm: {
-      values: spec.helm?.values ?? {},
+      // Merged with valuesFiles and valuesFrom by helmValuesFor when the caller read them.
+      values: opts.helmValues ?? spec.helm?.values ?? {},
       releaseName: spec.helm?.releaseName ?? source.name,
       namespace: spec.targetNamespace ?? source.namespace,
     },

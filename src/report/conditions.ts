@@ -59,7 +59,10 @@ export function mergeConditions(
 /** `main@sha1:4f2c1a0…` → `main@sha1:4f2c1a0`: short form for messages; full form stays in status fields. */
 export function shortRevision(revision: string | undefined): string {
   if (!revision) return '<none>';
-  return revision.replace(/sha1:([0-9a-f]{7})[0-9a-f]{33}/, 'sha1:$1');
+  // A chart's `name@version@sha256:<64 hex>` keeps its name and version whole.
+  return revision
+    .replace(/sha1:([0-9a-f]{7})[0-9a-f]{33}/g, 'sha1:$1')
+    .replace(/sha256:([0-9a-f]{7})[0-9a-f]{57}/g, 'sha256:$1');
 }
 
 /** `main@sha1:abc1234 → def5678` as DESIGN.md shows it. */

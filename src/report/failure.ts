@@ -55,6 +55,7 @@ const KEEPS_CONVERGED: ReadonlySet<FailureReason> = new Set([
   'RefNotFound',
   'MissingSecret',
   'DependencyNotReady',
+  'VerificationFailed',
 ]);
 
 export interface Failure {

@@ -1,15 +1,21 @@
-// The source stage: fetch a GitSource's branch, tag, semver range or commit, cheaply and safely.
-export { cacheKeyOf, createGitSource } from './git-source.ts';
+// The source stage: fetchers of each kind (git/, helm/, …) behind one interface (types.ts). The
+// reconcile, the shared cache, webhooks and the CLI use only what is exported here.
+export { createSources, combineFetchers } from './set.ts';
+export type { SourcesOptions, FetcherKinds } from './set.ts';
+export { sourceOf, sourceKeyOf, secretNamesOf } from './select.ts';
+export type { SourceSpec } from './select.ts';
 export type {
-  GitSource,
-  CacheKeyInput,
-  GitSourceOptions,
-  MovedListener,
+  Fetcher,
+  SourceRef,
+  GitSourceRef,
+  ChartSourceRef,
+  S3Endpoint,
+  SourceSecret,
   SourceRequest,
   ResolvedRevision,
   FetchedRevision,
-} from './git-source.ts';
-export { credentialsFromSecret } from './credentials.ts';
-export type { GitCredentials } from './credentials.ts';
-export type { GitStats } from './git-process.ts';
+  MovedListener,
+  RemoteOperation,
+  SourceStats,
+} from './types.ts';
 export { redact } from './redact.ts';

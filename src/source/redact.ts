@@ -9,6 +9,9 @@ const PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/\b(basic|bearer|token)(\s+)[A-Za-z0-9._~+/=-]{8,}/gi, '$1$2***'],
   // PEM blocks (private keys)
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, '***private key***'],
+  // S3 presigned URLs and signed headers
+  [/\b(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s]+/gi, '$1***'],
+  [/\b(Credential=)[^,\s]+/g, '$1***'],
   // common token formats (GitHub, GitLab)
   [/\b(gh[pousr]_[A-Za-z0-9]{20,}|glpat-[A-Za-z0-9_-]{20,})\b/g, '***'],
 ];

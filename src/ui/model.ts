@@ -218,6 +218,7 @@ export function rowOf(gs: GitSource): SourceRow {
   const ready = findCondition(gs.status?.conditions, 'Ready');
   const applied = gs.status?.lastAppliedRevision;
   const latest = gs.status?.revision;
+  // Commit links go to the Git URL (a chart's values repository too); a chart-only source has none.
   const url = gs.spec?.url;
   return {
     key: keyOf(gs),
@@ -331,9 +332,20 @@ export function detailOf(gs: GitSource, events: readonly RecentEvent[]): SourceD
         .join(', ')
     : 'branch: main';
   // Only fields that say what is deployed and how; never substitute or helm values (they may hold secrets).
+  const chart = spec.chart;
   const specRows: Array<[string, string]> = [
-    ['URL', displayUrl(spec.url)],
-    ['Ref', ref],
+    ...(chart
+      ? ([
+          ['Chart', `${chart.name}@${chart.version ?? '*'}`],
+          ['Chart repository', displayUrl(chart.repository)],
+        ] as Array<[string, string]>)
+      : []),
+    ...(spec.url || !chart
+      ? ([
+          ['URL', displayUrl(spec.url)],
+          ['Ref', ref],
+        ] as Array<[string, string]>)
+      : []),
     ['Path', spec.path ?? '.'],
     ['Interval', spec.interval ?? '1m'],
     ['Drift', spec.drift ?? 'Correct'],

@@ -35,7 +35,16 @@ export function getRow(gs: GitSourceLike, now: Date, withNamespace: boolean): st
   ];
 }
 
-/** The commit SHA of a revision string (`main@sha1:<sha>`, `sha1:<sha>`, `v1@sha256:<sha>`). */
+/**
+ * The commit SHA of a revision string (`main@sha1:<sha>`, `sha1:<sha>`, `v1@sha256:<sha>`): what
+ * identifies its content; for a chart (`name@1.2.3@sha256:<digest>`) the archive's digest, and for a
+ * chart with values from Git (`…+main@sha1:<sha>`) the values commit.
+ */
 export function commitOf(revision: string | undefined): string | undefined {
   return /(?:sha1|sha256):([0-9a-f]{40,64})$/.exec(revision ?? '')?.[1];
+}
+
+/** The chart version of a chart revision (`ingress-nginx@4.11.3@sha256:<digest>` → 4.11.3). */
+export function chartVersionOf(revision: string | undefined): string | undefined {
+  return /^[^@+]+@([^@+]+)@sha256:[0-9a-f]{64}(?:\+|$)/.exec(revision ?? '')?.[1];
 }

@@ -1,12 +1,10 @@
 // What every provider shares: titles and text of a notification, commit states, URLs and auth headers.
 import type { NotifyEvent } from '../../api/index.ts';
+import { shortRevision } from '../../report/index.ts';
 import type { Notification, ProviderInput } from '../types.ts';
 
-/** `main@sha1:<40 hex>` → `main@sha1:abc1234`. */
-export function shortRevision(revision: string | undefined): string {
-  if (!revision) return '<none>';
-  return revision.replace(/sha1:([0-9a-f]{7})[0-9a-f]{33}/, 'sha1:$1');
-}
+/** `main@sha1:<40 hex>` → `main@sha1:abc1234`; `chart@1.2.3@sha256:<64 hex>` → `…@sha256:abc1234`. */
+export { shortRevision };
 
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;

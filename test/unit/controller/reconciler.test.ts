@@ -81,7 +81,7 @@ function harness(
   let applied = false;
   const steps: ReconcileSteps = {
     clientFor: () => ({}) as KubeClient,
-    credentials: async () => undefined,
+    credentials: async () => ({}),
     resolve: async () => {
       calls.push('resolve');
       return {

@@ -4,8 +4,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheKeyOf, createGitSource, type SourceRequest } from '../../../src/source/index.ts';
-import { commitFiles, startGitFixture, type GitFixture, type GitRepo } from '../../support/git-server.ts';
+import { cacheKeyOf, createGitSource, type GitRequest } from '../../../../src/source/git/index.ts';
+import { commitFiles, startGitFixture, type GitFixture, type GitRepo } from '../../../support/git-server.ts';
 
 let fixture: GitFixture;
 let repo: GitRepo;
@@ -25,7 +25,7 @@ function setup() {
   const workDir = join(fixture.root, `work-shared-${++n}`);
   const source = createGitSource({ workDir, logger: pino({ level: 'silent' }), allowFileUrls: true });
   const key = cacheKeyOf({ namespace: 'team', url: repo.fileUrl, ref: { branch: 'main' } });
-  const req = (owner: string, extra: Partial<SourceRequest> = {}): SourceRequest => ({
+  const req = (owner: string, extra: Partial<GitRequest> = {}): GitRequest => ({
     key,
     owner,
     url: repo.fileUrl,

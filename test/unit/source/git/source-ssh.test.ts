@@ -5,8 +5,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConvergeError } from '../../../src/api/index.ts';
-import { createGitSource, credentialsFromSecret, type GitSource } from '../../../src/source/index.ts';
+import { ConvergeError } from '../../../../src/api/index.ts';
+import { createGitSource, credentialsFromSecret, type GitSource } from '../../../../src/source/git/index.ts';
 import {
   commitFiles,
   createTag,
@@ -14,8 +14,8 @@ import {
   type GitFixture,
   type GitRepo,
   type SshGitServer,
-} from '../../support/git-server.ts';
-import { captureLog, type CapturedLog } from '../../support/git-log.ts';
+} from '../../../support/git-server.ts';
+import { captureLog, type CapturedLog } from '../../../support/git-log.ts';
 
 const run = promisify(execFile);
 const T = 15_000;

@@ -1,6 +1,6 @@
 // Reads `git ls-remote` output and picks the commit a ref points at: branch, tag (peeled) or highest semver tag.
 import semver from 'semver';
-import { ConvergeError } from '../api/index.ts';
+import { ConvergeError } from '../../api/index.ts';
 import type { ResolvedRefSpec } from './validate.ts';
 
 /** What a ref resolved to: the remote ref to fetch, the name shown in the revision, and the commit. */

@@ -1,7 +1,7 @@
 // Turns a Secret's data into git credentials, and hands them to git via env and 0600 temp files only.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConvergeError } from '../api/index.ts';
+import { ConvergeError } from '../../api/index.ts';
 import type { GitTransport } from './validate.ts';
 
 /** Credentials read from a GitSource's secret; which part is used depends on the URL's transport. */

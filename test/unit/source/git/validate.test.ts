@@ -1,9 +1,9 @@
 // Pure checks that run before git: URLs, refs, semver choice, secret parsing and redaction.
 import { describe, expect, it } from 'vitest';
-import { ConvergeError } from '../../../src/api/index.ts';
-import { credentialsFromSecret, redact } from '../../../src/source/index.ts';
-import { formatRevision, highestMatchingTag, parseLsRemote } from '../../../src/source/refs.ts';
-import { checkRef, checkUrl } from '../../../src/source/validate.ts';
+import { ConvergeError } from '../../../../src/api/index.ts';
+import { credentialsFromSecret, redact } from '../../../../src/source/git/index.ts';
+import { formatRevision, highestMatchingTag, parseLsRemote } from '../../../../src/source/git/refs.ts';
+import { checkRef, checkUrl } from '../../../../src/source/git/validate.ts';
 
 function reasonOf(fn: () => unknown): string | undefined {
   try {

@@ -3,8 +3,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGitSource } from '../../../src/source/index.ts';
-import { commitFiles, startGitFixture, type GitFixture, type GitRepo } from '../../support/git-server.ts';
+import { createGitSource } from '../../../../src/source/git/index.ts';
+import { commitFiles, startGitFixture, type GitFixture, type GitRepo } from '../../../support/git-server.ts';
 
 let fixture: GitFixture;
 let repo: GitRepo;

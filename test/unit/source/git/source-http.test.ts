@@ -4,8 +4,8 @@ import { existsSync, lstatSync, readFileSync, readdirSync, writeFileSync } from 
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConvergeError } from '../../../src/api/index.ts';
-import { createGitSource, credentialsFromSecret, type GitSource } from '../../../src/source/index.ts';
+import { ConvergeError } from '../../../../src/api/index.ts';
+import { createGitSource, credentialsFromSecret, type GitSource } from '../../../../src/source/git/index.ts';
 import {
   commitFiles,
   createTag,
@@ -16,8 +16,8 @@ import {
   type GitFixture,
   type GitRepo,
   type HttpGitServer,
-} from '../../support/git-server.ts';
-import { captureLog, type CapturedLog } from '../../support/git-log.ts';
+} from '../../../support/git-server.ts';
+import { captureLog, type CapturedLog } from '../../../support/git-log.ts';
 
 const PASSWORD = 'pw-Sup3r-s3cret-4f9a';
 const TOKEN = 'tok-8c1e0d7b6a5f4e3d2c1b';

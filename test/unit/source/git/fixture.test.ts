@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commitFiles, startGitFixture, type GitFixture, type GitRepo } from '../../support/git-server.ts';
+import { commitFiles, startGitFixture, type GitFixture, type GitRepo } from '../../../support/git-server.ts';
 
 const exec = promisify(execFile);
 let fixture: GitFixture;

@@ -1,9 +1,9 @@
 // Runs one git process: fresh environment, a deadline that kills its whole process group, redacted output.
 import { spawn } from 'node:child_process';
 import type { Logger } from 'pino';
-import { ConvergeError, formatTimeout, sanitizeMessage, type FailureReason } from '../api/index.ts';
-import { GIT_BINARY } from './git-config.ts';
-import { redact } from './redact.ts';
+import { ConvergeError, formatTimeout, sanitizeMessage, type FailureReason } from '../../api/index.ts';
+import { GIT_BINARY } from './config.ts';
+import { redact } from '../redact.ts';
 
 /** Counts of what a GitSource spent, for the benchmark and metrics. */
 export interface GitStats {

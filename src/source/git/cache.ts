@@ -1,18 +1,22 @@
-// The source stage: resolves a ref with one ls-remote and keeps a shallow cache of it, shared by every
+// The git cache: resolves a ref with one ls-remote and keeps a shallow cache of it, shared by every
 // GitSource with the same URL, ref and credentials (cacheKeyOf): one ls-remote per poll, one fetch per commit.
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { access, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
-import { ConvergeError, asConvergeError, formatTimeout, type GitRef } from '../api/index.ts';
+import { ConvergeError, asConvergeError, formatTimeout, type GitRef } from '../../api/index.ts';
 import { prepareAuth, type GitCredentials, type PreparedAuth } from './credentials.ts';
-import { gitEnv } from './git-config.ts';
-import { runGit, type GitStats } from './git-process.ts';
-import { redact } from './redact.ts';
+import { gitEnv } from './config.ts';
+import { runGit, type GitStats } from './process.ts';
+import { du } from '../disk.ts';
+import { redact } from '../redact.ts';
 import { formatRevision, lsRemoteArgs, parseLsRemote, pickTarget, type RemoteTarget } from './refs.ts';
 import { checkRef, checkUrl, type GitTransport, type ResolvedRefSpec } from './validate.ts';
+import type { FetchedRevision, MovedListener, ResolvedRevision } from '../types.ts';
+
+export type { FetchedRevision, MovedListener, ResolvedRevision };
 
 export interface GitSourceOptions {
   /** Root of the shared caches; each cache key gets <workDir>/<key>/{git,trees/<commit>}. */
@@ -33,57 +37,34 @@ export interface GitSourceOptions {
   onRemoteCall?: (operation: 'ls-remote' | 'fetch' | 'gc', seconds: number) => void;
 }
 
-/** Told that an ls-remote found the ref of cache `key` moved (to wake the GitSources sharing it). */
-/** `by`: the owner whose own ls-remote found the move (it is already taking the new commit up). */
-export type MovedListener = (key: string, revision: string, by: string | undefined) => void;
-
-export interface SourceRequest {
+export interface GitRequest {
   /** Cache key (cacheKeyOf): GitSources with the same key share one cache and one ls-remote. */
   key: string;
   /**
    * The GitSource this call is for (its uid): a cache lives while some owner still uses it. Default:
    * the key (a caller that shares nothing, e.g. the CLI).
    */
-  owner?: string;
+  owner?: string | undefined;
   /**
    * Accept an ls-remote answer for this cache that is at most this old (another GitSource's poll);
    * default 0: always ask the remote.
    */
-  maxAgeMs?: number;
+  maxAgeMs?: number | undefined;
   url: string;
-  ref?: GitRef;
-  credentials?: GitCredentials;
+  ref?: GitRef | undefined;
+  credentials?: GitCredentials | undefined;
   /** Bound for the whole call; git is killed when it runs out. */
   timeoutMs: number;
 }
 
-export interface ResolvedRevision {
-  /** `main@sha1:<sha>`, `v1.2.0@sha1:<sha>`, or `sha1:<sha>` for a pinned commit. */
-  revision: string;
-  commit: string;
-  /** What to fetch for it (refs/heads/main, refs/tags/v1.2.0, or the SHA): lets fetchRevision skip a second ls-remote. */
-  fetchRef: string;
-  /** Branch or tag name; undefined for a pinned commit. */
-  name?: string | undefined;
-}
-
-export interface FetchedRevision extends ResolvedRevision {
-  /** A checkout of exactly `commit`, without a .git directory; it stays until `release`. */
-  dir: string;
-  /** Whether this call fetched from the remote (false when the checkout was already at the commit). */
-  fetched: boolean;
-  /** Done reading `dir` (after the render): an older checkout is removed once nobody reads it. */
-  release(): void;
-}
-
 export interface GitSource {
   /** The revision the ref points at now: one ls-remote (none for a pinned commit), no fetch. */
-  resolveRevision(req: SourceRequest): Promise<ResolvedRevision>;
+  resolveRevision(req: GitRequest): Promise<ResolvedRevision>;
   /**
    * Fetches and checks out only when the cached checkout is not at the commit. With `resolved` (from
    * resolveRevision moments ago) it trusts that answer instead of asking the remote again.
    */
-  fetchRevision(req: SourceRequest, resolved?: ResolvedRevision): Promise<FetchedRevision>;
+  fetchRevision(req: GitRequest, resolved?: ResolvedRevision): Promise<FetchedRevision>;
   /**
    * The GitSource `owner` is gone: the caches it used are deleted (and their SSH connections closed)
    * once no other GitSource uses them.
@@ -187,7 +168,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
    * Where the reused SSH connection of a request lives. Socket paths are limited to ~100 bytes, so
    * a short private dir (0700) and a hash of what authenticates the connection.
    */
-  async function connectionFor(req: SourceRequest, transport: GitTransport) {
+  async function connectionFor(req: GitRequest, transport: GitTransport) {
     if (transport !== 'ssh' || persistSeconds <= 0 || !req.credentials?.ssh) return undefined;
     controlDir ??= mkdtemp(join(tmpDir, 'converge-mux-'));
     const id = createHash('sha256')
@@ -305,7 +286,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     return next;
   }
 
-  function check(req: SourceRequest): Checked {
+  function check(req: GitRequest): Checked {
     const transport = checkUrl(req.url, allowFileUrls);
     const spec = checkRef(req.ref);
     return { spec, transport, target: redact(req.url) };
@@ -339,7 +320,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     });
   }
 
-  async function withAuth<T>(req: SourceRequest, checked: Checked, work: (auth: PreparedAuth) => Promise<T>) {
+  async function withAuth<T>(req: GitRequest, checked: Checked, work: (auth: PreparedAuth) => Promise<T>) {
     const auth = await prepareAuth({
       transport: checked.transport,
       credentials: req.credentials,
@@ -365,7 +346,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     return runGit(args, { env, cwd, deadline, secrets: auth.secrets, target: checked.target, logger, stats });
   }
 
-  async function lsRemote(req: SourceRequest, checked: Checked, auth: PreparedAuth, deadline: number) {
+  async function lsRemote(req: GitRequest, checked: Checked, auth: PreparedAuth, deadline: number) {
     const args = lsRemoteArgs(checked.spec, req.url);
     if (args.length === 0) return pickTarget(checked.spec, new Map(), checked.target);
     stats.lsRemotes++;
@@ -382,7 +363,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   }
 
   /** One ls-remote per cache at a time; an answer younger than `maxAgeMs` is reused. */
-  function resolveTarget(req: SourceRequest, checked: Checked): Promise<RemoteTarget> {
+  function resolveTarget(req: GitRequest, checked: Checked): Promise<RemoteTarget> {
     const known = answers.get(req.key);
     if (known && performance.now() - known.at <= (req.maxAgeMs ?? 0)) return Promise.resolve(known.target);
     const pending = asking.get(req.key);
@@ -432,7 +413,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   }
 
   async function fetchAndCheckout(
-    req: SourceRequest,
+    req: GitRequest,
     checked: Checked,
     auth: PreparedAuth,
     target: RemoteTarget,
@@ -466,7 +447,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   }
 
   async function fetchInto(
-    req: SourceRequest,
+    req: GitRequest,
     checked: Checked,
     auth: PreparedAuth,
     target: RemoteTarget,
@@ -735,27 +716,6 @@ async function removeCrashLeftovers(dir: string): Promise<void> {
       await rm(path, { force: true });
     }
   }
-}
-
-/** Bytes used by a directory tree (allocated blocks, like `du`), without following links. */
-async function du(path: string): Promise<number> {
-  let total = 0;
-  let info;
-  try {
-    info = await lstat(path);
-  } catch {
-    return 0;
-  }
-  total += info.blocks * 512;
-  if (!info.isDirectory()) return total;
-  let names: string[];
-  try {
-    names = await readdir(path);
-  } catch {
-    return total;
-  }
-  for (const name of names) total += await du(join(path, name));
-  return total;
 }
 
 /**

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheKeyOf, createGitSource, type SourceRequest } from '../../../src/source/index.ts';
-import { commitFiles, startGitFixture, type GitFixture, type GitRepo } from '../../support/git-server.ts';
+import { cacheKeyOf, createGitSource, type GitRequest } from '../../../../src/source/git/index.ts';
+import { commitFiles, startGitFixture, type GitFixture, type GitRepo } from '../../../support/git-server.ts';
 
 const run = promisify(execFile);
 const MiB = 1 << 20;
@@ -29,7 +29,7 @@ afterAll(async () => {
 function cacheOf(target: GitRepo, work: string) {
   const workDir = join(fixture.root, work);
   const key = cacheKeyOf({ namespace: 'team', url: target.fileUrl, ref: { branch: 'main' } });
-  const req: SourceRequest = {
+  const req: GitRequest = {
     key,
     owner: 'uid-a',
     url: target.fileUrl,

@@ -1,6 +1,6 @@
 // Checks a GitSource's URL and ref before any git process sees them: option injection, odd schemes, bad refs.
 import semver from 'semver';
-import { ConvergeError, type GitRef } from '../api/index.ts';
+import { ConvergeError, type GitRef } from '../../api/index.ts';
 
 /** The transport git will use, as named in GIT_ALLOW_PROTOCOL. */
 export type GitTransport = 'http' | 'https' | 'ssh' | 'file';
