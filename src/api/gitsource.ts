@@ -154,7 +154,8 @@ export const PreviewsSchema = z
         'Diff: comment and status only. Deploy: also apply each pull request into its own namespace.',
     }),
     labels: z
-      .array(z.string().min(1))
+      .array(z.string().min(1).max(63))
+      .max(20)
       .optional()
       .meta({ description: 'Only pull requests carrying every one of these labels.' }),
     namespaceTemplate: z
@@ -310,6 +311,8 @@ export const GitSourceSpecSchema = z
                 ],
               }),
           )
+          // Bounded so the API server's CEL cost estimate of the item rules stays within budget.
+          .max(64)
           .optional()
           .meta({
             description: 'Values files relative to path in the Git checkout, merged in order before values.',

@@ -82,6 +82,8 @@ export class PreviewController {
   private readonly pullLists = new Map<string, { at: number; pulls: Promise<PullRequest[]> }>();
   /** Render digests of base commits, by GitSource key and commit. */
   private readonly baseDigests = new Map<string, { commit: string; digest: string }>();
+  /** GitSources with previews whose branch has not been applied yet (previews start after it). */
+  private readonly waitingForApply = new Set<string>();
   /** The last error per GitSource, logged once. */
   private readonly lastError = new Map<string, string>();
   private readonly fetchFn: typeof fetch;
@@ -108,6 +110,10 @@ export class PreviewController {
     if (gs && parent) {
       // A preview GitSource's Ready moved: its parent's status and commit status follow.
       this.schedule(`${gs.metadata.namespace}/${parent}`, 200);
+      return;
+    }
+    if (this.waitingForApply.has(key) && gs?.status?.lastAppliedRevision) {
+      this.schedule(key, 0);
       return;
     }
     // Most GitSources have no previews: their status writes cost nothing here.
@@ -186,6 +192,12 @@ export class PreviewController {
       }
       return;
     }
+    // A diff against a cluster the branch itself has not reached yet would show the branch's own changes.
+    if (!gs.status?.lastAppliedRevision) {
+      this.waitingForApply.add(keyOf(gs));
+      return;
+    }
+    this.waitingForApply.delete(keyOf(gs));
     const branch = spec.ref?.branch ?? (spec.ref ? undefined : 'main');
     if (!branch)
       throw new Error('spec.previews needs spec.ref.branch: previews are pull requests into a branch');
@@ -272,8 +284,8 @@ export class PreviewController {
       for (let page = 0; req && page < 20; page++) {
         this.stats.listCalls++;
         const answer = await this.call(req, 'listing pull requests');
-        const parsed = host.parsePulls(answer, branch);
-        out.push(...parsed.items);
+        const parsed = host.parsePulls(answer);
+        out.push(...parsed.items.filter((p) => p.base === branch));
         req = parsed.next && parsed.items.length > 0 ? host.page(t, parsed.next) : undefined;
       }
       return out;

@@ -28,7 +28,7 @@ export const bitbucket: PreviewHost = {
     url: `${repo(t)}/pullrequests?state=OPEN&pagelen=50&q=${enc(`destination.branch.name="${base}"`)}`,
     headers: headers(t),
   }),
-  parsePulls(answer, base) {
+  parsePulls(answer) {
     const values = asArray(field(answer.json, 'values'), 'Bitbucket pull requests');
     const items = values.map((p) => ({
       number: Number(field(p, 'id')),
@@ -45,7 +45,7 @@ export const bitbucket: PreviewHost = {
       headRef: `refs/heads/${str(field(p, 'source', 'branch', 'name'))}`,
     }));
     const next = field(answer.json, 'next');
-    return { items: items.filter((p) => p.base === base), next: typeof next === 'string' ? next : undefined };
+    return { items, next: typeof next === 'string' ? next : undefined };
   },
   listComments: (t, pr) => ({
     method: 'GET',

@@ -18,7 +18,7 @@ export const gitea: PreviewHost = {
     url: `${repo(t)}/pulls?state=open&limit=50&page=1`,
     headers: headers(t),
   }),
-  parsePulls(answer, base) {
+  parsePulls(answer) {
     const items = asArray(answer.json, 'Gitea pulls').map((p) => ({
       number: Number(field(p, 'number')),
       title: str(field(p, 'title')),
@@ -31,7 +31,7 @@ export const gitea: PreviewHost = {
       url: str(field(p, 'html_url')),
       headRef: `refs/pull/${str(field(p, 'number'))}/head`,
     }));
-    return { items: items.filter((p) => p.base === base), next: nextLink(answer.headers) };
+    return { items, next: nextLink(answer.headers) };
   },
   listComments: (t, pr) => ({
     method: 'GET',

@@ -18,7 +18,7 @@ export const github: PreviewHost = {
     url: `${repo(t)}/pulls?state=open&base=${enc(base)}&per_page=100`,
     headers: headers(t),
   }),
-  parsePulls(answer, base) {
+  parsePulls(answer) {
     const items = asArray(answer.json, 'GitHub pulls').map((p) => ({
       number: Number(field(p, 'number')),
       title: str(field(p, 'title')),
@@ -31,7 +31,7 @@ export const github: PreviewHost = {
       url: str(field(p, 'html_url')),
       headRef: `refs/pull/${str(field(p, 'number'))}/head`,
     }));
-    return { items: items.filter((p) => p.base === base), next: nextLink(answer.headers) };
+    return { items, next: nextLink(answer.headers) };
   },
   listComments: (t, pr) => ({
     method: 'GET',

@@ -17,7 +17,7 @@ export const gitlab: PreviewHost = {
     url: `${project(t)}/merge_requests?state=opened&target_branch=${enc(base)}&per_page=100`,
     headers: headers(t),
   }),
-  parsePulls(answer, base) {
+  parsePulls(answer) {
     const items = asArray(answer.json, 'GitLab merge requests').map((m) => ({
       number: Number(field(m, 'iid')),
       title: str(field(m, 'title')),
@@ -31,7 +31,7 @@ export const gitlab: PreviewHost = {
       headRef: `refs/merge-requests/${str(field(m, 'iid'))}/head`,
     }));
     const next = nextLink(answer.headers);
-    return { items: items.filter((p) => p.base === base), next };
+    return { items, next };
   },
   listComments: (t, pr) => ({
     method: 'GET',

@@ -65,7 +65,8 @@ export interface PreviewHost {
   /** The API base for a repository on `webBase` (scheme://host) when spec.previews.address is unset. */
   apiBase(webBase: string): string;
   listPulls(t: HostTarget, base: string): HostRequest;
-  parsePulls(answer: HostAnswer, base: string): Page<PullRequest>;
+  /** Every pull request of the page (the caller keeps those into its branch: pages are counted whole). */
+  parsePulls(answer: HostAnswer): Page<PullRequest>;
   listComments(t: HostTarget, pr: number): HostRequest;
   parseComments(answer: HostAnswer): Page<HostComment>;
   createComment(t: HostTarget, pr: number, body: string): HostRequest;
