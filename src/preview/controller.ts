@@ -82,6 +82,8 @@ export class PreviewController {
   private readonly pullLists = new Map<string, { at: number; pulls: Promise<PullRequest[]> }>();
   /** Render digests of base commits, by GitSource key and commit. */
   private readonly baseDigests = new Map<string, { commit: string; digest: string }>();
+  /** The generation each GitSource was last seen with (a spec change syncs at once). */
+  private readonly generations = new Map<string, number | undefined>();
   /** GitSources with previews whose branch has not been applied yet (previews start after it). */
   private readonly waitingForApply = new Set<string>();
   /** The last error per GitSource, logged once. */
@@ -118,6 +120,16 @@ export class PreviewController {
     }
     // Most GitSources have no previews: their status writes cost nothing here.
     if (!gs?.spec?.previews && !gs?.status?.previews?.length) return;
+    // A new spec (labels, mode, maxPreviews…) is taken up at once, not at the next interval.
+    const generation = gs.metadata.generation;
+    const seen = this.generations.has(key);
+    if (this.generations.get(key) !== generation) {
+      this.generations.set(key, generation);
+      if (seen) {
+        this.schedule(key, 0);
+        return;
+      }
+    }
     if (!this.timers.has(key) && !this.running.has(key)) this.schedule(key, 0);
   }
 
@@ -220,6 +232,16 @@ export class PreviewController {
     for (const number of previous.keys())
       if (!pulls.some((p) => p.number === number))
         await this.deps.source.forget(`${gs.metadata.uid}/pr/${number}`);
+    for (const p of next)
+      if (
+        !previous.has(p.number) ||
+        previous.get(p.number)!.head !== p.head ||
+        previous.get(p.number)!.state !== p.state
+      )
+        this.deps.logger.info(
+          { gitsource: keyOf(gs), pr: p.number, head: p.head, state: p.state },
+          'pull request preview',
+        );
     await this.writeStatus(gs, sortPreviews(next));
     this.lastError.delete(keyOf(gs));
   }
@@ -333,9 +355,15 @@ export class PreviewController {
             `a preview stays in its namespace: ${outside.slice(0, 5).join('; ')}${outside.length > 5 ? ` (+${outside.length - 5} more)` : ''}`,
           );
       }
+      // Deploy: the namespace (and the ServiceAccount's binding there) exists before the dry-run.
+      if (deploy) await this.prepareNamespace(gs, spec, pr, ns);
       changeSet = await this.plan(gs, spec, objects, deploy ? ns : undefined, pr.number, signal);
     } catch (err) {
       error = sanitizeMessage(err instanceof Error ? err.message : String(err));
+      this.deps.logger.info(
+        { gitsource: keyOf(gs), pr: pr.number, head: pr.head, err: error },
+        'preview failed',
+      );
     }
     const deployment = deploy
       ? `Deploying into namespace \`${ns}\` as preview GitSource \`${previewSourceName(gs.metadata.name, pr.number)}\`.`
@@ -479,11 +507,14 @@ export class PreviewController {
     number: number,
     signal: AbortSignal,
   ): Promise<ChangeSet> {
-    const client = spec.serviceAccountName
-      ? this.deps.client.impersonating(
-          `system:serviceaccount:${gs.metadata.namespace}:${spec.serviceAccountName}`,
-        )
-      : this.deps.client;
+    // Diff plans as the GitSource applies; a Deploy preview's dry-run runs in the namespace the operator
+    // just made (the preview GitSource then applies as the ServiceAccount and reports its own failures).
+    const client =
+      spec.serviceAccountName && !namespace
+        ? this.deps.client.impersonating(
+            `system:serviceaccount:${gs.metadata.namespace}:${spec.serviceAccountName}`,
+          )
+        : this.deps.client;
     const managed = classifyObjects(objects, { install: !gs.status?.lastAppliedRevision }).managed;
     const child = namespace
       ? this.deps.getGitSource(`${gs.metadata.namespace}/${previewSourceName(gs.metadata.name, number)}`)
@@ -502,8 +533,8 @@ export class PreviewController {
     return changeSet;
   }
 
-  /** Namespace, a RoleBinding for the ServiceAccount there, and the preview GitSource pinned to the head. */
-  private async deployPreview(
+  /** The preview's namespace and a RoleBinding for the ServiceAccount there (`admin` in it, nothing elsewhere). */
+  private async prepareNamespace(
     gs: GitSource,
     spec: GitSourceSpec,
     pr: PullRequest,
@@ -515,14 +546,6 @@ export class PreviewController {
       [LABEL_NAMESPACE]: gs.metadata.namespace,
       [LABEL_PREVIEW_NUMBER]: String(pr.number),
     };
-    const name = previewSourceName(gs.metadata.name, pr.number);
-    const existing = await c.getIfExists<GitSource>(
-      `/apis/${API_VERSION}/namespaces/${gs.metadata.namespace}/gitsources/${name}`,
-    );
-    if (existing && existing.metadata.labels?.[LABEL_PREVIEW_OF] !== gs.metadata.name)
-      throw new Error(
-        `GitSource ${gs.metadata.namespace}/${name} exists and is not a preview of ${gs.metadata.name}: rename it or change spec.previews`,
-      );
     const nsObj = await c.getIfExists(`/api/v1/namespaces/${ns}`);
     if (nsObj && nsObj.metadata?.labels?.[LABEL_PREVIEW_OF] !== gs.metadata.name)
       throw new Error(
@@ -545,6 +568,30 @@ export class PreviewController {
         apply,
       );
     }
+  }
+
+  /** The preview GitSource pinned to the head, applying into the preview namespace. */
+  private async deployPreview(
+    gs: GitSource,
+    spec: GitSourceSpec,
+    pr: PullRequest,
+    ns: string,
+  ): Promise<void> {
+    const c = this.deps.client;
+    const labels = {
+      [LABEL_PREVIEW_OF]: gs.metadata.name,
+      [LABEL_NAMESPACE]: gs.metadata.namespace,
+      [LABEL_PREVIEW_NUMBER]: String(pr.number),
+    };
+    const name = previewSourceName(gs.metadata.name, pr.number);
+    const existing = await c.getIfExists<GitSource>(
+      `/apis/${API_VERSION}/namespaces/${gs.metadata.namespace}/gitsources/${name}`,
+    );
+    if (existing && existing.metadata.labels?.[LABEL_PREVIEW_OF] !== gs.metadata.name)
+      throw new Error(
+        `GitSource ${gs.metadata.namespace}/${name} exists and is not a preview of ${gs.metadata.name}: rename it or change spec.previews`,
+      );
+    const apply = { fieldManager: PREVIEW_FIELD_MANAGER, force: true };
     await c.apply(
       {
         apiVersion: API_VERSION,

@@ -63,8 +63,11 @@ export function deployEligibility(
   return out;
 }
 
-/** States that are settled for a head: no render, no comment until the head (or the eligibility) moves. */
-const SETTLED = new Set(['Diffed', 'Unaffected', 'Deployed', 'Failed', 'Skipped']);
+/**
+ * States that need no render for their head: nothing is posted again until the head (or the
+ * eligibility) moves; a Deploying preview only follows its preview GitSource's Ready.
+ */
+const SETTLED = new Set(['Diffed', 'Unaffected', 'Deploying', 'Deployed', 'Failed', 'Skipped']);
 
 /** Whether a pull request needs a render now: a new head, or a state that is still moving. */
 export function needsWork(

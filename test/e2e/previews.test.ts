@@ -182,8 +182,8 @@ describe('pull request previews', () => {
     expect(mine).toHaveLength(1);
     expect(mine[0]!.body).toContain('**1 to create, 1 to configure, 0 to prune**');
     expect(mine[0]!.body).toContain(`ConfigMap/${ns}/extra`);
-    expect(mine[0]!.body).toMatch(/-\s+n: '1'/);
-    expect(mine[0]!.body).toMatch(/\+\s+n: '2'/);
+    expect(mine[0]!.body).toMatch(/-\s+'n': '1'/);
+    expect(mine[0]!.body).toMatch(/\+\s+'n': '2'/);
     const st = await ourStatuses(head, ns, 'web');
     expect(st.map((s) => s.status)).toEqual(['success']);
     expect(st[0]!.description).toContain('1 to create, 1 to configure');
@@ -269,8 +269,9 @@ describe('pull request previews', () => {
     const child = await getGitSource(deployNs, `dep-pr-${feature}`);
     expect(child?.spec?.ref).toEqual({ commit: head });
     const st = await ourStatuses(head, deployNs, 'dep');
-    expect(st[0]!.status).toBe('success'); // newest first
-    expect(st[0]!.description).toContain(`deployed into dep-pr-${feature}`);
+    // pending while the preview GitSource converged, then success once it was Ready.
+    expect(st.map((x) => x.status).sort()).toEqual(['pending', 'success']);
+    expect(st.find((x) => x.status === 'success')!.description).toContain(`deployed into dep-pr-${feature}`);
   });
 
   it('a fork is diffed and never deployed', async () => {

@@ -66,7 +66,7 @@ describe('needsWork', () => {
   it('works on a new pull request or a new head, never again on a settled one', () => {
     expect(needsWork(p, undefined, undefined)).toBe(true);
     expect(needsWork(p, { number: 1, head: 'b'.repeat(40), state: 'Diffed' }, undefined)).toBe(true);
-    for (const state of ['Diffed', 'Unaffected', 'Deployed', 'Failed', 'Skipped'])
+    for (const state of ['Diffed', 'Unaffected', 'Deploying', 'Deployed', 'Failed', 'Skipped'])
       expect(needsWork(p, { number: 1, head: p.head, state }, undefined)).toBe(false);
   });
   it('takes a queued pull request up once a slot frees', () => {
