@@ -77,6 +77,9 @@ converge_setup() {
 
   # cosign signs the test artifacts the oci:// source verifies (built once, cached; ~10 min cold on 2 cores).
   "$root/scripts/go-tool.sh" cosign github.com/sigstore/cosign/v3/cmd/cosign 3.1.3 >/dev/null || return 1
+  # Gitea: the real Git host of the pull-request preview tests (test/support/gitea.ts finds it the
+  # same way). Built once from its Go module: 10-20 minutes on 2 cores the first time, cached after.
+  bash "$root/scripts/build-gitea.sh" >/dev/null || return 1
 
   # versitygw: the S3-compatible server of the S3 tests (test/support/s3-server.ts finds it the same way).
   "$root/scripts/go-tool.sh" versitygw github.com/versity/versitygw/cmd/versitygw 1.8.0 >/dev/null || return 1

@@ -33,6 +33,7 @@ import {
 import { resolveClientTools } from './render/index.ts';
 import { EventRecorder } from './report/index.ts';
 import { createMetrics, startHttpEndpoints } from './server/index.ts';
+import { PreviewController } from './preview/index.ts';
 import { createSources } from './source/index.ts';
 import { RecentEvents, startStatusPage, type StatusPage } from './ui/index.ts';
 import {
@@ -144,13 +145,14 @@ export async function run(argv: string[]): Promise<void> {
     }),
     logger: logger.child({ stage: 'images' }),
   });
+  const steps = stageSteps({
+    client,
+    source,
+    tools,
+    cachedGitSource: (ns, name) => cache.get(`${ns}/${name}`),
+  });
   const reconciler = new Reconciler({
-    steps: stageSteps({
-      client,
-      source,
-      tools,
-      cachedGitSource: (ns, name) => cache.get(`${ns}/${name}`),
-    }),
+    steps,
     writer: apiWriter(
       client,
       events,
@@ -187,6 +189,18 @@ export async function run(argv: string[]): Promise<void> {
     for (const gs of cache.values())
       if (gs.spec.imageUpdates) controller.reconcileNow(`${gs.metadata.namespace}/${gs.metadata.name}`);
   };
+  // Pull-request previews (spec.previews): their own timers and queue, fed by the GitSource cache.
+  const previews = new PreviewController({
+    client,
+    source,
+    render: (gs, spec, dir, signal) =>
+      steps.render({ gs, spec, client, signal, remainingMs: () => 120_000 }, { dir }),
+    credentials: async (gs, spec) => (await steps.credentials(gs, spec)).secret,
+    gitSources: () => cache.values(),
+    getGitSource: (key) => cache.get(key),
+    logger: logger.child({ stage: 'preview' }),
+  });
+  cache.onChange((key) => previews.changed(key));
   sharing = shareGitCaches({
     source,
     cache,
@@ -236,6 +250,9 @@ export async function run(argv: string[]): Promise<void> {
           ? undefined
           : requestReconcileByAnnotation(client, gs);
       },
+      wakePreviews: (gs) => {
+        previews.wake((other) => other.metadata.uid === gs.metadata.uid);
+      },
       events,
       metrics,
       logger,
@@ -275,6 +292,7 @@ export async function run(argv: string[]): Promise<void> {
           controller.setLeading(true);
           notifier.setLeading(true);
           imagePolicies.setLeading(true);
+          previews.setLeading(true);
         } else if (!shuttingDown) {
           // Another replica may be writing now: stop at once and let the orchestrator restart us as a standby.
           logger.error('lost leadership; exiting');
@@ -288,12 +306,14 @@ export async function run(argv: string[]): Promise<void> {
     controller.setLeading(true);
     notifier.setLeading(true);
     imagePolicies.setLeading(true);
+    previews.setLeading(true);
   }
 
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
+    previews.stop();
     const finished = await controller.stop();
     if (!finished) logger.warn('abandoned in-flight reconciles after the grace period');
     // The last transitions (a Converged just before shutdown) get a moment to go out.

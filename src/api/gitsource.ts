@@ -183,6 +183,76 @@ export const ValuesFromSchema = z.object({
   optional: z.boolean().optional().meta({ description: 'A missing object or key is skipped.' }),
 });
 
+export const PREVIEW_PROVIDERS = ['github', 'gitlab', 'gitea', 'bitbucket'] as const;
+
+/** Pull-request previews: a server-side dry-run diff per pull request, or a deployment per pull request. */
+export const PreviewsSchema = z
+  .object({
+    provider: z
+      .enum(PREVIEW_PROVIDERS)
+      .meta({ description: "The Git host's API: github, gitlab, gitea or bitbucket." }),
+    secretRef: z.object({ name }).meta({
+      description:
+        'Secret with `token`: reads pull requests, writes commit statuses and comments (Bitbucket: `username` + `password`, an app password).',
+    }),
+    address: z
+      .string()
+      .regex(/^https?:\/\//, 'must be an http(s):// URL')
+      .optional()
+      .meta({ description: 'API base URL for self-hosted hosts (default: derived from spec.url).' }),
+    mode: z.enum(['Diff', 'Deploy']).default('Diff').meta({
+      description:
+        'Diff: comment and status only. Deploy: also apply each pull request into its own namespace.',
+    }),
+    labels: z
+      .array(z.string().min(1).max(63))
+      .max(20)
+      .optional()
+      .meta({ description: 'Only pull requests carrying every one of these labels.' }),
+    namespaceTemplate: z
+      .string()
+      .min(1)
+      .max(63)
+      .regex(/^[a-z0-9{}-]+$/, 'may hold lower-case letters, digits, - and the fields {name} and {number}')
+      .default('{name}-pr-{number}')
+      .meta({
+        description:
+          'Deploy: namespace of a preview; {name} is the GitSource name, {number} the pull request.',
+      }),
+    maxPreviews: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .meta({ description: 'Deploy: at most this many previews at once (oldest pull requests first).' }),
+    allowForks: z
+      .boolean()
+      .default(false)
+      .meta({ description: 'Deploy: also deploy pull requests from forks (their diff is always shown).' }),
+  })
+  .meta({
+    description:
+      'Open pull requests against the tracked branch get a commit status and one comment with the server-side dry-run diff; with mode Deploy each is also applied into its own namespace (serviceAccountName required).',
+    'x-kubernetes-validations': [
+      {
+        rule: "self.mode != 'Deploy' || self.namespaceTemplate.contains('{number}')",
+        message: 'namespaceTemplate must contain {number} so each pull request gets its own namespace',
+      },
+    ],
+  });
+
+export const PreviewStatusSchema = z.object({
+  number: z.number().int(),
+  head: z.string().meta({ description: 'Head commit SHA the preview was made for.' }),
+  state: z
+    .string()
+    .meta({ description: 'Diffed, Deploying, Deployed, Failed, Queued (over maxPreviews), Skipped (fork).' }),
+  message: z.string().optional(),
+  namespace: z.string().optional().meta({ description: 'Deploy: the preview namespace.' }),
+  url: z.string().optional().meta({ description: 'The pull request on the host.' }),
+});
+
 export const GitSourceSpecSchema = z
   .object({
     url: z
@@ -366,6 +436,7 @@ export const GitSourceSpecSchema = z
         description:
           'Decrypt SOPS-encrypted objects, kustomize secretGenerator sources and Helm values files (as Flux does).',
       }),
+    previews: PreviewsSchema.optional(),
   })
   .meta({
     description: 'Where to find the desired state and how to converge it.',
@@ -471,9 +542,15 @@ export const GitSourceStatusSchema = z.object({
     description:
       'How hand edits of applied objects are found: Watch (in real time, by a watch on every kind applied) or Interval (the operator may not watch some kind, so every object is re-planned each interval).',
   }),
+  previews: z.array(PreviewStatusSchema).optional().meta({
+    description:
+      'Open pull requests with a preview (spec.previews), written by field manager converge-preview.',
+  }),
 });
 
 export type GitRef = z.infer<typeof GitRefSchema>;
+export type PreviewsSpec = z.infer<typeof PreviewsSchema>;
+export type PreviewStatus = z.infer<typeof PreviewStatusSchema>;
 export type ChartSpec = z.infer<typeof ChartSchema>;
 export type ValuesFrom = z.infer<typeof ValuesFromSchema>;
 export type IgnoreRule = z.infer<typeof IgnoreRuleSchema>;
@@ -519,6 +596,12 @@ export const ANNOTATION_ADOPT = `${GROUP}/adopt`;
 export const ANNOTATION_ROLLBACK_FROM = `${GROUP}/rollback-from`;
 export const FIELD_MANAGER = 'converge';
 export const STATUS_FIELD_MANAGER = 'converge-status';
+/** Writes status.previews only, so the reconcile's status applies never drop it. */
+export const PREVIEW_FIELD_MANAGER = 'converge-preview';
+/** On a preview's namespace and GitSource: the name of the GitSource it previews (LABEL_NAMESPACE holds its namespace). */
+export const LABEL_PREVIEW_OF = `${GROUP}/preview-of`;
+/** On a preview's namespace and GitSource: the pull request number. */
+export const LABEL_PREVIEW_NUMBER = `${GROUP}/preview-number`;
 
 /** Parses a spec from the API server, naming the first bad field; defaults filled in. */
 export function parseSpec(raw: unknown): { ok: true; spec: GitSourceSpec } | { ok: false; error: string } {

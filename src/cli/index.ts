@@ -5,3 +5,5 @@ export { DEFAULT_LEASE_NAME, DEFAULT_LEASE_NAMESPACE } from './options.ts';
 export { runCli, topHelp, commandHelp } from './dispatch.ts';
 export type { CliIO, Output } from './command.ts';
 export { COMMANDS } from './commands/index.ts';
+// The diff text of `converge diff`, reused by pull-request previews (one formatter for both).
+export { objectDiff, renderChangeSet } from './format/changes.ts';

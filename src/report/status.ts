@@ -35,7 +35,10 @@ export interface StatusContext {
 }
 
 function base(ctx: StatusContext, conditions: Condition[], extra: Partial<GitSourceStatus>): GitSourceStatus {
-  const next: GitSourceStatus = { ...(ctx.old ?? {}), ...extra, conditions };
+  // status.previews belongs to the preview controller (its own field manager): never sent from here,
+  // or this manager would co-own the list and write an old copy back.
+  const { previews: _previews, ...old } = ctx.old ?? {};
+  const next: GitSourceStatus = { ...old, ...extra, conditions };
   if (ctx.generation !== undefined) next.observedGeneration = ctx.generation;
   if (ctx.requestedAt !== undefined) next.lastHandledReconcileAt = ctx.requestedAt;
   if (ctx.hooks !== undefined) next.hooks = ctx.hooks;
@@ -261,7 +264,9 @@ function formatMs(ms: number): string {
 
 /** Status equality for "write only when something changed" (field order does not matter). */
 export function sameStatus(a: GitSourceStatus | undefined, b: GitSourceStatus): boolean {
-  return canonical(a ?? {}) === canonical(b);
+  const { previews: _a, ...left } = a ?? {};
+  const { previews: _b, ...right } = b;
+  return canonical(left) === canonical(right);
 }
 
 function canonical(value: unknown): string {

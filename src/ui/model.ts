@@ -85,6 +85,15 @@ export interface SourceDetail {
   conditions: Condition[];
   changes: string[];
   history: HistoryView[];
+  /** Pull-request previews (spec.previews), as status.previews has them. */
+  previews: Array<{
+    number: number;
+    head: string;
+    state: string;
+    namespace: string;
+    message: string;
+    url: string;
+  }>;
   inventory: InventoryView[];
   /** Where the per-object health comes from, said on the page. */
   healthNote: string;
@@ -395,6 +404,15 @@ export function detailOf(gs: GitSource, events: readonly RecentEvent[]): SourceD
       duration: h.duration,
       result: h.result,
       ok: resultOk(h.result),
+    })),
+    previews: (gs.status?.previews ?? []).map((p) => ({
+      number: p.number,
+      head: p.head.slice(0, 7),
+      state: p.state,
+      namespace: p.namespace ?? '',
+      message: p.message ?? '',
+      // Only http(s) links reach an href.
+      url: /^https?:\/\//.test(p.url ?? '') ? p.url! : '',
     })),
     inventory,
     healthNote: health.note,

@@ -291,6 +291,34 @@ function conditionsTable(conditions: Condition[], now: Date): SafeHtml {
   </table>`;
 }
 
+function previewsTable(previews: SourceDetail['previews']): SafeHtml {
+  return html`<table class="previews">
+    <thead>
+      <tr>
+        <th scope="col">Pull request</th>
+        <th scope="col">Head</th>
+        <th scope="col">State</th>
+        <th scope="col">Namespace</th>
+        <th scope="col">Message</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${previews.map(
+        (p) =>
+          html`<tr>
+            <td>
+              ${p.url ? html`<a href="${p.url}" rel="noreferrer">#${String(p.number)}</a>` : `#${p.number}`}
+            </td>
+            <td><code>${p.head}</code></td>
+            <td>${p.state}</td>
+            <td>${p.namespace}</td>
+            <td>${p.message}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
 function historyTable(history: HistoryView[], now: Date): SafeHtml {
   if (!history.length) return html`<p class="none">No revision applied or failed yet.</p>`;
   return html`<table class="history">
@@ -416,6 +444,7 @@ export function renderSource(d: SourceDetail, ctx: PageContext): string {
           : html`<p class="none">${row.changes || 'No change set recorded.'}</p>`,
       )}
       ${section('history', 'History', historyTable(d.history, ctx.now))}
+      ${d.previews.length ? section('previews', 'Pull request previews', previewsTable(d.previews)) : html``}
       ${section('inventory', 'Inventory', inventoryTable(d.inventory, d.healthNote))}
       ${section('events', 'Recent Events', eventsTable(d.events, ctx.now))}
     </div>`;

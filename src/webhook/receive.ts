@@ -106,7 +106,8 @@ export function decideWebhook(
 
   let push: PushEvent | undefined;
   try {
-    push = provider.parsePush(parseBody(req.body, header(req.headers, 'content-type')));
+    const payload = parseBody(req.body, header(req.headers, 'content-type'));
+    push = kind === 'pull_request' ? provider.parsePullRequest?.(payload) : provider.parsePush(payload);
   } catch (err) {
     const message = err instanceof PayloadError ? err.message : 'body is not JSON';
     return { ...withId, status: 400, body: json({ error: message }), result: 'bad_request' };

@@ -20,6 +20,8 @@ export interface WebhookReceiverOptions {
   sources: () => Iterable<GitSource>;
   /** Reconcile one GitSource at once. */
   wake: (gs: GitSource) => Promise<void> | void;
+  /** A pull request into a GitSource's branch changed: refresh its previews at once. */
+  wakePreviews?: (gs: GitSource) => void;
   events: { record(target: EventTarget, events: readonly EventSpec[]): Promise<void> };
   metrics: Pick<Metrics, 'webhookRequests'>;
   logger: Logger;
@@ -69,6 +71,7 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
   const act = (d: WebhookDecision): number => {
     const push = d.push!;
     const inScope = d.namespaces ? (ns: string) => d.namespaces!.has(ns) : undefined;
+    if (push.pullRequest) return actOnPullRequest(d, push, inScope);
     const woken = affectedSources(push, opts.sources(), inScope);
     const note = `${describePush(push)} received from ${d.provider}${d.deliveryId ? ` (delivery ${d.deliveryId})` : ''}`;
     for (const gs of woken) {
@@ -91,6 +94,26 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
         woken: woken.map((gs) => `${gs.metadata.namespace}/${gs.metadata.name}`),
       },
       'push received',
+    );
+    return woken.length;
+  };
+
+  // Pull-request events touch no branch: they only refresh the previews of the GitSources following the base.
+  const actOnPullRequest = (
+    d: WebhookDecision,
+    push: PushEvent,
+    inScope: ((ns: string) => boolean) | undefined,
+  ): number => {
+    const woken = affectedSources(push, opts.sources(), inScope).filter((gs) => gs.spec?.previews);
+    for (const gs of woken) opts.wakePreviews?.(gs);
+    log.info(
+      {
+        provider: d.provider,
+        delivery: d.deliveryId,
+        pullRequest: push.pullRequest,
+        woken: woken.map((gs) => `${gs.metadata.namespace}/${gs.metadata.name}`),
+      },
+      'pull request event received',
     );
     return woken.length;
   };

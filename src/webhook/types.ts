@@ -30,10 +30,15 @@ export interface PushEvent {
   repoUrls: string[];
   /** Empty means "some ref, unknown which" (the generic endpoint without `ref`). */
   refs: PushedRef[];
+  /**
+   * Set for pull-request events (opened, pushed to, labelled, closed): `refs` then holds the base
+   * branch, and only the previews of the GitSources following it are woken (spec.previews).
+   */
+  pullRequest?: { number: number; action: string };
 }
 
 /** How the headers classify a request before its body is read. */
-export type EventKind = 'push' | 'ping' | 'other';
+export type EventKind = 'push' | 'pull_request' | 'ping' | 'other';
 
 export interface Provider {
   name: ProviderName;
@@ -44,6 +49,8 @@ export interface Provider {
   eventKind(headers: Headers): EventKind;
   /** A verified push body as push facts; undefined when the event is not a push after all. */
   parsePush(payload: unknown): PushEvent | undefined;
+  /** A verified pull-request body (eventKind 'pull_request'): the base branch as the pushed ref. */
+  parsePullRequest?(payload: unknown): PushEvent | undefined;
 }
 
 /** A verified body that is not the JSON shape its provider documents. */

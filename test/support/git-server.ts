@@ -235,7 +235,8 @@ export async function startGitFixture(): Promise<GitFixture> {
     reposDir,
 
     async createRepo(name) {
-      if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`bad repo name ${name}`);
+      // One optional owner segment (org/fleet), as Git hosts name repositories.
+      if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/.test(name)) throw new Error(`bad repo name ${name}`);
       const path = join(reposDir, `${name}.git`);
       await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', path]);
       return { name, path, fileUrl: `file://${path}` };

@@ -34,6 +34,7 @@ export interface GitSourceObject {
     lastHandledReconcileAt?: string;
     driftDetection?: 'Watch' | 'Interval';
     verification?: { revision: string; provider: string; key: string };
+    previews?: { number: number; head: string; state: string; message?: string; namespace?: string }[];
   };
 }
 

@@ -15,7 +15,8 @@ export const get: Command = {
     'Shows GitSources with their Ready condition, the applied revision (short; - until one is applied,\n' +
     'a fetched one that failed is not shown), when the last revision was applied or tried, and their age;\n' +
     'a CLUSTER column (context@server) when any applies to a remote cluster (spec.kubeConfig).\n' +
-    'With -w, keeps printing a row whenever one changes (Ctrl-C stops).',
+    'With -w, keeps printing a row whenever one changes (Ctrl-C stops). With a NAME, also lists its\n' +
+    'pull-request previews (spec.previews): number, head, state, namespace.',
   flags: { watch: { type: 'boolean', short: 'w', help: 'after the list, print each change as it happens' } },
   examples: ['converge get -A', 'converge get web -n apps -o yaml', 'converge get -n apps -w'],
   async run(ctx, args) {
@@ -41,6 +42,23 @@ export const get: Command = {
         sorted(items).map((gs) => getRow(gs, now, withNs, withCluster)),
       ),
     );
+    // One GitSource: its pull-request previews (spec.previews) below the row.
+    const previews = name ? (items[0]?.status?.previews ?? []) : [];
+    if (previews.length > 0) {
+      ctx.out('\nPull request previews:\n');
+      ctx.out(
+        formatTable(
+          ['PR', 'HEAD', 'STATE', 'NAMESPACE', 'MESSAGE'],
+          previews.map((p) => [
+            `#${p.number}`,
+            p.head.slice(0, 7),
+            p.state,
+            p.namespace ?? '',
+            (p.message ?? '').slice(0, 80),
+          ]),
+        ),
+      );
+    }
     return 0;
   },
 };

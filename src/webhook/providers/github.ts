@@ -16,12 +16,20 @@ const GitHubPush = z.object({
   }),
 });
 
+const GitHubPullRequest = z.object({
+  action: z.string(),
+  number: z.number(),
+  pull_request: z.object({ base: z.object({ ref: z.string() }) }),
+  repository: GitHubPush.shape.repository,
+});
+
 export const github: Provider = {
   name: 'github',
   verify: (h, body, secret) => verifyHmacSha256(body, secret, header(h, 'x-hub-signature-256'), 'sha256='),
   deliveryId: (h) => header(h, 'x-github-delivery'),
   eventKind(h) {
     const event = header(h, 'x-github-event');
+    if (event === 'pull_request') return 'pull_request';
     return event === 'push' ? 'push' : event === 'ping' ? 'ping' : 'other';
   },
   parsePush(payload) {
@@ -33,6 +41,15 @@ export const github: Provider = {
       refs: ref
         ? [{ ...ref, commit: p.after, deleted: p.deleted === true || ZERO_SHA.test(p.after ?? '') }]
         : [],
+    };
+  },
+  parsePullRequest(payload) {
+    const p = parsePayload(GitHubPullRequest, payload, 'GitHub pull_request');
+    const r = p.repository;
+    return {
+      repoUrls: [r.clone_url, r.ssh_url, r.git_url, r.html_url].filter((u): u is string => !!u),
+      refs: [{ kind: 'branch', name: p.pull_request.base.ref }],
+      pullRequest: { number: p.number, action: p.action },
     };
   },
 };

@@ -22,12 +22,20 @@ const GitLabPush = z.object({
   repository: Urls.optional(),
 });
 
+const GitLabMergeRequest = z.object({
+  object_kind: z.literal('merge_request'),
+  object_attributes: z.object({ iid: z.number(), target_branch: z.string(), action: z.string().optional() }),
+  project: Urls.optional(),
+  repository: Urls.optional(),
+});
+
 export const gitlab: Provider = {
   name: 'gitlab',
   verify: (h, _body, secret) => verifyToken(secret, header(h, 'x-gitlab-token')),
   deliveryId: (h) => header(h, 'x-gitlab-event-uuid'),
   eventKind(h) {
     const event = header(h, 'x-gitlab-event');
+    if (event === 'Merge Request Hook') return 'pull_request';
     return event === 'Push Hook' || event === 'Tag Push Hook' || event === 'System Hook' ? 'push' : 'other';
   },
   parsePush(payload) {
@@ -41,6 +49,17 @@ export const gitlab: Provider = {
     return {
       repoUrls: urls.filter((u): u is string => !!u),
       refs: ref ? [{ ...ref, commit: p.after, deleted: ZERO_SHA.test(p.after ?? '') }] : [],
+    };
+  },
+  parsePullRequest(payload) {
+    const p = parsePayload(GitLabMergeRequest, payload, 'GitLab merge request');
+    const urls = [p.project, p.repository].flatMap((u) =>
+      u ? [u.git_http_url, u.git_ssh_url, u.web_url, u.homepage, u.url] : [],
+    );
+    return {
+      repoUrls: urls.filter((u): u is string => !!u),
+      refs: [{ kind: 'branch', name: p.object_attributes.target_branch }],
+      pullRequest: { number: p.object_attributes.iid, action: p.object_attributes.action ?? 'update' },
     };
   },
 };

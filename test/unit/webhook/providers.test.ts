@@ -137,9 +137,9 @@ describe('events other than pushes', () => {
   });
 
   it.each<[HookProvider, Record<string, string>]>([
-    ['github', { 'x-github-event': 'pull_request' }],
+    ['github', { 'x-github-event': 'issues' }],
     ['github', { 'x-github-event': 'create' }],
-    ['gitlab', { 'x-gitlab-event': 'Merge Request Hook' }],
+    ['gitlab', { 'x-gitlab-event': 'Note Hook' }],
     ['bitbucket', { 'x-event-key': 'pullrequest:created' }],
     ['bitbucket-server', { 'x-event-key': 'pr:opened' }],
     ['gitea', { 'x-gitea-event': 'issues' }],
@@ -237,3 +237,66 @@ describe('request handling', () => {
 function createHmacHex(body: string): string {
   return createHmac('sha256', SECRET).update(body).digest('hex');
 }
+
+describe('pull-request events', () => {
+  const sign = (body: string) => `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+  it('GitHub pull_request wakes the previews of the base branch', () => {
+    const body = JSON.stringify({
+      action: 'synchronize',
+      number: 4,
+      pull_request: { base: { ref: 'main' } },
+      repository: { clone_url: repo.http, html_url: repo.web },
+    });
+    const d = decide({
+      path: '/github',
+      headers: {
+        'x-github-event': 'pull_request',
+        'x-hub-signature-256': sign(body),
+        'x-github-delivery': 'pr-1',
+      },
+      body,
+    });
+    expect(d.status).toBe(202);
+    expect(d.push).toEqual({
+      repoUrls: [repo.http, repo.web],
+      refs: [{ kind: 'branch', name: 'main' }],
+      pullRequest: { number: 4, action: 'synchronize' },
+    });
+  });
+  it('Gitea pull_request_label and GitLab Merge Request Hook are pull-request events; comments are not', () => {
+    const body = JSON.stringify({
+      action: 'label_updated',
+      number: 2,
+      pull_request: { base: { ref: 'main' } },
+      repository: { clone_url: repo.http },
+    });
+    const sig = createHmac('sha256', SECRET).update(body).digest('hex');
+    const gitea = decide({
+      path: '/gitea',
+      headers: { 'x-gitea-event': 'pull_request_label', 'x-gitea-signature': sig },
+      body,
+    });
+    expect(gitea.push?.pullRequest).toEqual({ number: 2, action: 'label_updated' });
+    const comment = decide({
+      path: '/gitea',
+      headers: { 'x-gitea-event': 'pull_request_comment', 'x-gitea-signature': sig },
+      body,
+    });
+    expect(comment.result).toBe('ignored');
+    const mr = JSON.stringify({
+      object_kind: 'merge_request',
+      object_attributes: { iid: 9, target_branch: 'main', action: 'open' },
+      project: { git_http_url: repo.http },
+    });
+    const gl = decide({
+      path: '/gitlab',
+      headers: { 'x-gitlab-event': 'Merge Request Hook', 'x-gitlab-token': SECRET },
+      body: mr,
+    });
+    expect(gl.push).toEqual({
+      repoUrls: [repo.http],
+      refs: [{ kind: 'branch', name: 'main' }],
+      pullRequest: { number: 9, action: 'open' },
+    });
+  });
+});
