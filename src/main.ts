@@ -250,6 +250,8 @@ export async function run(argv: string[]): Promise<void> {
           ? undefined
           : requestReconcileByAnnotation(client, gs);
       },
+      wakeImages: (images, inScope) =>
+        images.reduce((n, image) => n + imagePolicies.scanImage(image, inScope), 0),
       wakePreviews: (gs) => {
         previews.wake((other) => other.metadata.uid === gs.metadata.uid);
       },

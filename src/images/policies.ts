@@ -151,10 +151,16 @@ export class ImagePolicyController implements PolicyIndex {
   }
 
   /** Scans now every policy of `image` (a registry push notification names the image, not the policy). */
-  scanImage(image: string): number {
+  scanImage(image: string, inScope: (namespace: string) => boolean = () => true): number {
     let n = 0;
+    const wanted = image.toLowerCase();
     for (const s of this.policies.values())
-      if (s.spec?.image === image && this.scanNow(s.obj.metadata.namespace, s.obj.metadata.name)) n++;
+      if (
+        s.spec?.image?.toLowerCase() === wanted &&
+        inScope(s.obj.metadata.namespace) &&
+        this.scanNow(s.obj.metadata.namespace, s.obj.metadata.name)
+      )
+        n++;
     return n;
   }
 

@@ -1,7 +1,7 @@
 // Push webhooks: verify a provider's signature on the raw body, turn its payload into push facts,
 // and wake the GitSources whose repository and ref the push can affect. Pure core, thin HTTP edge.
 export { normaliseRepoUrl, repoKeys } from './url.ts';
-export { affectedSources, refAffected } from './match.ts';
+export { affectedSources, pushedImages, refAffected } from './match.ts';
 export { verifyHmacSha256, verifyToken, signBody } from './signature.ts';
 export { ReplayGuard } from './replay.ts';
 export { providers, providerForPath } from './providers/index.ts';

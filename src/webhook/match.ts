@@ -10,6 +10,13 @@ export function refAffected(ref: GitSource['spec']['ref'], pushed: PushedRef): b
   return pushed.kind === 'branch' && pushed.name === (ref?.branch ?? 'main');
 }
 
+/** The images a registry push names (`oci://host/repo` → `host/repo`), for ImagePolicies of that image. */
+export function pushedImages(push: PushEvent): string[] {
+  return push.repoUrls
+    .filter((u) => u.startsWith('oci://'))
+    .map((u) => u.slice('oci://'.length).replace(/\/+$/, ''));
+}
+
 /**
  * The GitSources a push wakes: same normalised repository URL; for `branch` (default main) a
  * push to that branch, for `tag`/`semver` any tag push, for `commit` never. Suspended and

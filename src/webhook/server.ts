@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { GitSource } from '../api/index.ts';
 import type { EventSpec, EventTarget } from '../report/index.ts';
 import { listen, type Metrics } from '../server/index.ts';
-import { affectedSources } from './match.ts';
+import { affectedSources, pushedImages } from './match.ts';
 import { decideWebhook, parseHookPath, type WebhookDecision } from './receive.ts';
 import { ReplayGuard } from './replay.ts';
 import type { WebhookSecrets } from './secrets.ts';
@@ -20,6 +20,8 @@ export interface WebhookReceiverOptions {
   sources: () => Iterable<GitSource>;
   /** Reconcile one GitSource at once. */
   wake: (gs: GitSource) => Promise<void> | void;
+  /** A registry push named these images: ImagePolicies of them scan now; returns how many. */
+  wakeImages?: (images: string[], inScope: (namespace: string) => boolean) => number;
   /** A pull request into a GitSource's branch changed: refresh its previews at once. */
   wakePreviews?: (gs: GitSource) => void;
   events: { record(target: EventTarget, events: readonly EventSpec[]): Promise<void> };
@@ -73,6 +75,9 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
     const inScope = d.namespaces ? (ns: string) => d.namespaces!.has(ns) : undefined;
     if (push.pullRequest) return actOnPullRequest(d, push, inScope);
     const woken = affectedSources(push, opts.sources(), inScope);
+    // Image updates (issue 28): a registry push refreshes the ImagePolicies of that image at once.
+    const images = pushedImages(push);
+    const policies = images.length ? (opts.wakeImages?.(images, inScope ?? (() => true)) ?? 0) : 0;
     const note = `${describePush(push)} received from ${d.provider}${d.deliveryId ? ` (delivery ${d.deliveryId})` : ''}`;
     for (const gs of woken) {
       Promise.resolve(opts.wake(gs)).catch((err: unknown) =>
@@ -92,10 +97,11 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions): Promis
         delivery: d.deliveryId,
         refs: push.refs.map((r) => `${r.kind}:${r.name}`),
         woken: woken.map((gs) => `${gs.metadata.namespace}/${gs.metadata.name}`),
+        ...(images.length ? { imagePolicies: policies } : {}),
       },
       'push received',
     );
-    return woken.length;
+    return woken.length + policies;
   };
 
   // Pull-request events touch no branch: they only refresh the previews of the GitSources following the base.

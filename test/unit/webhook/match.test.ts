@@ -1,7 +1,7 @@
 // Which GitSources a push wakes: same repository; the followed branch, any tag for tag/semver, never a commit.
 import { describe, expect, it } from 'vitest';
 import type { GitSource } from '../../../src/api/index.ts';
-import { affectedSources, type PushEvent } from '../../../src/webhook/index.ts';
+import { affectedSources, pushedImages, type PushEvent } from '../../../src/webhook/index.ts';
 
 function gs(name: string, spec: Partial<GitSource['spec']>, namespace = 'apps'): GitSource {
   return {
@@ -85,5 +85,17 @@ describe('affectedSources', () => {
     const push: PushEvent = { repoUrls: urls, refs: [{ kind: 'branch', name: 'main' }] };
     expect(names(push, (ns) => ns === 'team-a')).toEqual(['tenant']);
     expect(names(push, () => false)).toEqual([]);
+  });
+});
+
+describe('pushedImages', () => {
+  it('names the images of a registry push (oci:// URLs) for ImagePolicies, and nothing for Git pushes', () => {
+    expect(
+      pushedImages({
+        repoUrls: ['oci://registry.example.com:5000/team/web', 'https://git.example.com/org/fleet.git'],
+        refs: [{ kind: 'tag', name: '1.2.3' }],
+      }),
+    ).toEqual(['registry.example.com:5000/team/web']);
+    expect(pushedImages({ repoUrls: ['https://git.example.com/org/fleet.git'], refs: [] })).toEqual([]);
   });
 });
