@@ -84,8 +84,8 @@ Notifiers (where the operator may send notifications; comma-separated CIDR range
   --service-cidrs LIST     the cluster's Service range, denied to Notifiers unless allowed (default:
                            read from the cluster's ServiceCIDR objects)
 
-Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /forgejo, /generic; append
-/<namespace> to use that namespace's secret). Served only when a secret is configured:
+Push webhooks (POST /github, /gitlab, /bitbucket, /bitbucket-server, /gitea, /forgejo, /generic,
+registry pushes on /distribution and /harbor; append /<namespace> to use that namespace's secret). Served only when a secret is configured:
   --webhook-addr ADDR      webhook listen address (default :9292; "off" disables)
   --webhook-secret-file PATH   file holding the shared secret (a mounted Secret key; never a flag value)
   --webhook-namespace-secret NAME   also accept, on /<provider>/<namespace>, the key "token" of the

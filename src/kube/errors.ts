@@ -42,7 +42,9 @@ export class ApiError extends Error {
     const message = parsed?.message ?? (body.trim().slice(0, 300) || `HTTP ${status}`);
     const causes = (parsed?.details?.causes ?? []).map((c) => ({
       ...c,
-      ...(c.message !== undefined ? { message: sanitizeMessage(String(c.message), { maxBytes: 1024 }) } : {}),
+      ...(c.message !== undefined
+        ? { message: sanitizeMessage(String(c.message), { maxBytes: 16_384 }) }
+        : {}),
       ...(c.field !== undefined ? { field: sanitizeMessage(String(c.field), { maxBytes: 512 }) } : {}),
     }));
     return new ApiError(status, sanitizeMessage(reason, { maxBytes: 128 }), message, causes, method, path);

@@ -514,6 +514,7 @@ describe.skipIf(skip)('real node: the image, the chart and a kubelet', () => {
     expect(await leftovers('converge')).toEqual([]);
     expect((await kubectlOk(['get', 'crd', '-o', 'name'])).split('\n').filter(Boolean).sort()).toEqual([
       'customresourcedefinition.apiextensions.k8s.io/gitsources.gitops.converge.dev',
+      'customresourcedefinition.apiextensions.k8s.io/imagepolicies.gitops.converge.dev',
       'customresourcedefinition.apiextensions.k8s.io/notifiers.gitops.converge.dev',
     ]);
     // The app stays: uninstalling the operator does not delete what it applied.

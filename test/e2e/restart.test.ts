@@ -16,7 +16,7 @@ import {
   type HttpGitServer,
 } from '../support/git-server.ts';
 import { applyGitSource, eventsFor, getGitSource, metricSum, waitForCondition } from '../support/gitops.ts';
-import { startOperator, type OperatorProcess } from '../support/operator.ts';
+import { startOperator, type OperatorProcess, LOOPBACK_CIDRS } from '../support/operator.ts';
 import { configMap } from '../support/apps.ts';
 
 const run = promisify(execFile);
@@ -46,7 +46,12 @@ afterAll(async () => {
 
 /** An operator that elects a leader on a Lease in the test namespace. */
 async function operatorFor(): Promise<OperatorProcess> {
-  const op = await startOperator({ namespace: ns, args: ['--leader-elect=true', '--lease-namespace', ns] });
+  // The Notifiers' receivers are loopback fakes: allowed explicitly (the default egress policy denies loopback).
+  const op = await startOperator({
+    namespace: ns,
+    args: ['--leader-elect=true', '--lease-namespace', ns],
+    notifyAllow: LOOPBACK_CIDRS,
+  });
   operators.push(op);
   return op;
 }

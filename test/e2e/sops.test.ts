@@ -13,7 +13,7 @@ import { createNamespace, deleteNamespace, eventually, kubectlOk } from '../supp
 import { startFakeServices, type FakeServices } from '../support/fake-services.ts';
 import { commitFiles, startGitFixture, type GitFixture, type HttpGitServer } from '../support/git-server.ts';
 import { applyGitSource, condition, getGitSource, waitForCondition } from '../support/gitops.ts';
-import { startOperator, type OperatorProcess } from '../support/operator.ts';
+import { startOperator, type OperatorProcess, LOOPBACK_CIDRS } from '../support/operator.ts';
 import { ageKey, sopsBinary, sopsEncrypt, type AgeKey } from '../support/sops.ts';
 
 /** Every value that exists only inside the encrypted files. */
@@ -91,6 +91,8 @@ beforeAll(async () => {
     fixture.serveHttp(),
     startOperator({
       namespace: ns,
+      // The Notifier's receiver is a loopback fake: allowed explicitly (the default egress policy denies loopback).
+      notifyAllow: LOOPBACK_CIDRS,
       args: [
         '--leader-elect=false',
         '--log-level',

@@ -30,7 +30,9 @@ const problems: string[] = [];
 
 function watchProblems(page: Page): void {
   page.on('console', (m: ConsoleMessage) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    // A server that stops mid-stream (the restart test restarts converge run) cuts the event stream: expected.
+    if (m.type() === 'error' && !m.text().includes('ERR_INCOMPLETE_CHUNKED_ENCODING'))
+      problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('dialog', (d) => {
@@ -155,7 +157,7 @@ describe('status page', () => {
       what: 'the row to show the new revision',
       timeoutMs: 10_000,
     });
-    expect(await row.locator('td').nth(3).innerText()).toContain('2 objects');
+    expect(await row.locator('td').nth(4).innerText()).toContain('2 objects');
     expect(await inPage(page, 'window.marker')).toBe('still here');
     // The footer's "Rendered" time is when what the page shows was rendered: the live update's.
     const updatedAt = Date.parse((await renderedAt())!);
@@ -340,6 +342,6 @@ describe('status page', () => {
   }, 120_000);
 
   it('had no script errors, CSP violations or dialogs', () => {
-    expect(problems).toEqual([]);
+    expect(problems, JSON.stringify(problems)).toEqual([]);
   });
 });

@@ -242,7 +242,7 @@ describe('push webhooks', () => {
     const pr = pushRequest('github', names, { ref: 'refs/heads/main', after: head }, SECRET);
     const other = await sendHook(port, {
       ...pr,
-      headers: { ...pr.headers, 'x-github-event': 'pull_request' },
+      headers: { ...pr.headers, 'x-github-event': 'issues' },
     });
     expect(other.status).toBe(202);
 

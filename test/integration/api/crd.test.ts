@@ -64,7 +64,7 @@ describe('GitSource CRD validation', () => {
     [
       'two refs at once',
       { url, ref: { branch: 'main', tag: 'v1' } },
-      /spec\.ref.*exactly one of branch, tag, semver or commit/,
+      /spec\.ref.*exactly one of branch, tag, semver, commit or digest/,
     ],
     ['an empty ref', { url, ref: {} }, /spec\.ref.*exactly one of/],
     ['a bad duration', { url, interval: 'soon' }, /spec\.interval/],
@@ -76,7 +76,7 @@ describe('GitSource CRD validation', () => {
     ['a ../ path', { url, path: 'apps/../../etc' }, /spec\.path.*'\.\.'/],
     ['an unknown drift mode', { url, drift: 'Fix' }, /spec\.drift.*Unsupported value: "Fix"/],
     ['an unknown deletion policy', { url, deletionPolicy: 'Keep' }, /spec\.deletionPolicy/],
-    ['a missing url', { path: '.' }, /spec\.url: Required value/],
+    ['a missing url', { path: '.' }, /spec: .*one of url or chart is required/],
     ['a url with an unsupported scheme', { url: 'ftp://example.com/r.git' }, /spec\.url/],
     ['a short commit SHA', { url, ref: { commit: 'abc123' } }, /spec\.ref\.commit/],
     ['a bad target namespace', { url, targetNamespace: 'Not_A_Namespace' }, /spec\.targetNamespace/],
@@ -98,7 +98,9 @@ describe('kubectl get gitsources', () => {
     const out = await kubectlOk(['get', 'gitsources', '-n', ns]);
     expect(out.split('\n')[0]).toMatch(/^NAME\s+READY\s+REVISION\s+STATUS\s+AGE$/);
     const wide = await kubectlOk(['get', 'gs', '-n', ns, '-o', 'wide']);
-    expect(wide.split('\n')[0]).toMatch(/^NAME\s+READY\s+REVISION\s+STATUS\s+AGE\s+URL\s+SUSPENDED$/);
+    expect(wide.split('\n')[0]).toMatch(
+      /^NAME\s+READY\s+REVISION\s+STATUS\s+AGE\s+URL\s+SUSPENDED\s+CLUSTER$/,
+    );
     expect(wide).toMatch(/cols\s+.*https:\/\/git\.example\.com\/org\/fleet\.git\s+true/);
     const byCategory = await kubectlOk(['get', 'gitops', '-n', ns, '-o', 'name']);
     expect(byCategory).toContain('gitsource.gitops.converge.dev/cols');
