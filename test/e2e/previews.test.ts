@@ -17,7 +17,7 @@ import {
   type GiteaUser,
 } from '../support/gitea.ts';
 import { getGitSource, waitForCondition } from '../support/gitops.ts';
-import { startOperator, type OperatorProcess } from '../support/operator.ts';
+import { LOOPBACK_CIDRS, startOperator, type OperatorProcess } from '../support/operator.ts';
 
 const HOOK_SECRET = 'e2e-preview-hook-secret-7d1e';
 let ns: string;
@@ -108,7 +108,9 @@ beforeAll(async () => {
     '--clusterrole=admin',
     `--serviceaccount=${deployNs}:deployer`,
   ]);
+  // The gitea Notifier's receiver is this loopback Gitea: allowed explicitly (loopback is denied by default).
   operator = await startOperator({
+    notifyAllow: LOOPBACK_CIDRS,
     args: [
       '--leader-elect=false',
       '--webhook-secret-file',
@@ -121,7 +123,7 @@ beforeAll(async () => {
   await gitea.api('POST', `/repos/${admin.name}/${REPO}/hooks`, {
     type: 'gitea',
     active: true,
-    events: ['pull_request', 'pull_request_sync', 'pull_request_label'],
+    events: ['push', 'pull_request', 'pull_request_sync', 'pull_request_label'],
     config: { url: `http://127.0.0.1:${port}/gitea`, content_type: 'json', secret: HOOK_SECRET },
   });
   const common = {
@@ -147,6 +149,16 @@ beforeAll(async () => {
       maxPreviews: 5,
     },
   });
+  // The existing gitea commit-status Notifier, against the real Gitea (its statuses: converge/<ns>/<name>).
+  await kubectlOk(
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'gitops.converge.dev/v1alpha1',
+      kind: 'Notifier',
+      metadata: { name: 'commits', namespace: ns },
+      spec: { type: 'gitea', address: gitea.url, secretRef: { name: 'pr-bot' } },
+    }),
+  );
   await Promise.all([
     waitForCondition(ns, 'web', 'Ready', 'True', { timeoutMs: 60_000 }),
     waitForCondition(deployNs, 'dep', 'Ready', 'True', { timeoutMs: 60_000 }),
@@ -316,4 +328,22 @@ describe('pull request previews', () => {
     );
     expect(await preview(deployNs, 'dep', feature)).toBeUndefined();
   });
+
+  it('the gitea commit-status Notifier posts to the real Gitea when the merge converges', async () => {
+    // The merge above pushed to main: Gitea's push webhook wakes web (interval 1h), which converges it.
+    const branch = await gitea.api<{ commit: { id: string } }>(
+      'GET',
+      `/repos/${admin.name}/${REPO}/branches/main`,
+    );
+    const merged = branch.commit.id;
+    await waitForCondition(ns, 'web', 'Ready', 'True', { revision: merged, timeoutMs: 60_000 });
+    const mine = await eventually(
+      async () => {
+        const st = (await statuses(merged)).filter((x) => x.context === `converge/${ns}/web`);
+        return st.some((x) => x.status === 'success') ? st : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the Notifier’s success status on the merge commit' },
+    );
+    expect(mine.map((x) => x.status).sort()).toEqual(['pending', 'success']);
+  }, 90_000);
 });
