@@ -20,6 +20,7 @@ import {
   type OperatorProcess,
 } from '../src/localcluster/index.ts';
 import { startGitea, type GiteaComment } from '../test/support/gitea.ts';
+import { latencySummary as summary } from './support.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({ options: { pushes: { type: 'string', default: '20' } } });
@@ -27,13 +28,6 @@ const root = join(import.meta.dirname, '..');
 const SECRET = 'bench-previews-secret';
 const NS = 'bench';
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-const summary = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const f = (ms: number) => `${Math.round(ms)} ms`;
-  return `n=${s.length} p50 ${f(percentile(s, 50))}, p95 ${f(percentile(s, 95))}, min ${f(s[0]!)}, max ${f(s[s.length - 1]!)}`;
-};
 const configMap = (n: number) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: ${NS}\ndata:\n  n: "${n}"\n`;
 

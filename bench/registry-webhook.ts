@@ -19,20 +19,13 @@ import {
   type OperatorProcess,
 } from '../src/localcluster/index.ts';
 import { FLUX_CONTENT, pushArtifact, startRegistry, tarGz, type Registry } from '../test/support/registry.ts';
+import { latencySummary as summary } from './support.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({ options: { pushes: { type: 'string', default: '20' } } });
 const root = join(import.meta.dirname, '..');
 const SECRET = 'bench-registry-secret';
 const NS = 'bench';
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-const summary = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const f = (ms: number) => `${Math.round(ms)} ms`;
-  return `n=${s.length} p50 ${f(percentile(s, 50))}, p95 ${f(percentile(s, 95))}, min ${f(s[0]!)}, max ${f(s[s.length - 1]!)}`;
-};
 
 async function main(): Promise<void> {
   const bin = await ensureControlPlaneBinaries({ log: (l) => console.error(l) });

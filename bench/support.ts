@@ -118,3 +118,15 @@ export function heapGrowth(beforePath: string, afterPath: string, top: number): 
     ),
   ];
 }
+
+/** The p-th percentile of an ascending list (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+/** `n=20 p50 83 ms, p95 120 ms, min 60 ms, max 130 ms` for latency samples in ms. */
+export function latencySummary(xs: readonly number[]): string {
+  const s = [...xs].sort((a, b) => a - b);
+  const f = (ms: number) => `${Math.round(ms)} ms`;
+  return `n=${s.length} p50 ${f(percentile(s, 50))}, p95 ${f(percentile(s, 95))}, min ${f(s[0]!)}, max ${f(s[s.length - 1]!)}`;
+}
